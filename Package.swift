@@ -1,0 +1,90 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "billsync",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "BillsyncKafka", targets: ["BillsyncKafka"]),
+        .executable(name: "billsync", targets: ["billsync"]),
+        .executable(name: "billsync-bench", targets: ["billsync-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
+        .systemLibrary(
+            name: "CRdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // The only target that touches librdkafka: producer, consumer, admin, mock cluster.
+        .target(
+            name: "BillsyncKafka",
+            dependencies: [
+                "CRdKafka",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The topics billsync uses and the operator-facing checks built on them.
+        .target(
+            name: "BillsyncOperations",
+            dependencies: [
+                "BillsyncKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Benchmarks that compare the binding with librdkafka's own tool.
+        .target(
+            name: "BillsyncBenchmarks",
+            dependencies: [
+                "BillsyncKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Helpers for tests that talk to a real broker: its address, unique names, waiting for a condition.
+        .target(
+            name: "BillsyncTestSupport",
+            dependencies: [
+                "BillsyncKafka",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync",
+            dependencies: [
+                "BillsyncKafka",
+                "BillsyncOperations",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-bench",
+            dependencies: [
+                "BillsyncBenchmarks",
+                "BillsyncKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BillsyncKafkaTests",
+            dependencies: [
+                "BillsyncKafka",
+                "BillsyncTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "BillsyncOperationsTests",
+            dependencies: ["BillsyncOperations", "BillsyncBenchmarks", "BillsyncTestSupport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,67 @@
+/// How a consumer joins its group and what it reads.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// What to read: topics as a member of a consumer group, or fixed partitions (replays, tools).
+    public enum Subscription: Sendable {
+        case topics([String])
+        /// Reads exactly these partitions from the given offsets (`KafkaOffset.beginning`, ...);
+        /// no group membership, but offsets can still be committed under `groupID`.
+        case partitions([KafkaTopicPartition: Int64])
+    }
+
+    /// Where to start in a partition that has no committed offset for the group.
+    public struct OffsetReset: Hashable, Sendable {
+        let value: String
+        public static let earliest = OffsetReset(value: "earliest")
+        public static let latest = OffsetReset(value: "latest")
+        /// Fails instead of guessing: for stages that must not skip or re-read silently.
+        public static let error = OffsetReset(value: "error")
+    }
+
+    public struct AssignmentStrategy: Hashable, Sendable {
+        let value: String
+        public static let range = AssignmentStrategy(value: "range")
+        public static let roundRobin = AssignmentStrategy(value: "roundrobin")
+        /// Moves only the partitions that must move, so a scale-out does not stop every member.
+        public static let cooperativeSticky = AssignmentStrategy(value: "cooperative-sticky")
+    }
+
+    public var connection: KafkaConnection
+    public var groupID: String
+    public var subscription: Subscription
+    public var offsetReset: OffsetReset = .earliest
+    public var assignmentStrategy: AssignmentStrategy = .cooperativeSticky
+    /// A member silent for this long is removed from the group and its partitions move.
+    public var sessionTimeout: Duration = .seconds(45)
+    /// How often offsets marked done are committed in the background (they are also committed
+    /// before partitions are revoked and when the consumer closes).
+    public var commitInterval: Duration = .seconds(2)
+    /// Messages fetched but not yet taken by the application; fetching waits beyond this.
+    public var bufferedMessages = 10_000
+    /// On shutdown, how long to wait for messages already handed out to be marked done
+    /// before committing what is done and leaving the group.
+    public var drainTimeout: Duration = .seconds(10)
+    /// Any other librdkafka consumer property; wins over everything above.
+    public var properties: [String: String] = [:]
+
+    public init(connection: KafkaConnection, groupID: String, subscription: Subscription) {
+        self.connection = connection
+        self.groupID = groupID
+        self.subscription = subscription
+    }
+
+    var librdkafkaProperties: [String: String] {
+        var result = connection.librdkafkaProperties
+        result["group.id"] = groupID
+        result["auto.offset.reset"] = offsetReset.value
+        result["partition.assignment.strategy"] = assignmentStrategy.value
+        result["session.timeout.ms"] = sessionTimeout.librdkafkaMilliseconds
+        // At-least-once: only offsets the application marked done are ever stored, and only
+        // stored offsets are committed (periodically, before a revoke, and on close).
+        result["enable.auto.offset.store"] = "false"
+        result["enable.auto.commit"] = "true"
+        result["auto.commit.interval.ms"] = commitInterval.librdkafkaMilliseconds
+        result["enable.partition.eof"] = "false"
+        result.merge(properties) { _, configured in configured }
+        return result
+    }
+}

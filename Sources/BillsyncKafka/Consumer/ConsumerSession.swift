@@ -1,0 +1,186 @@
+import CRdKafka
+import Foundation
+import Logging
+import Synchronization
+
+/// Everything the consumer's polling thread works on: fetching, rebalances, storing offsets,
+/// and commands (seek, pause, commit) that must not race with them.
+///
+/// Every method that touches librdkafka's assignment runs on the polling thread, so a rebalance,
+/// a seek and the offsets stored for a partition are always seen in one order.
+final class ConsumerSession: Sendable {
+    typealias Command = @Sendable (OpaquePointer) -> Void
+
+    private struct State {
+        var tracker = ConsumerOffsetTracker()
+        var assignment: Set<KafkaTopicPartition> = []
+        var commands: [Command] = []
+        var failure: KafkaError?
+        var commandsClosed = false
+    }
+
+    let buffer: MessageBuffer
+    let logger: Logger
+    private let state = Mutex(State())
+
+    init(bufferCapacity: Int, logger: Logger) {
+        self.buffer = MessageBuffer(capacity: bufferCapacity)
+        self.logger = logger
+    }
+
+    var assignment: Set<KafkaTopicPartition> { state.withLock { $0.assignment } }
+    var pendingCount: Int { state.withLock { $0.tracker.pendingCount } }
+
+    /// Messages handed to the application and not yet marked done.
+    var outstandingCount: Int { max(0, pendingCount - buffer.count) }
+
+    func markDone(_ message: KafkaConsumerMessage) {
+        state.withLock { _ = $0.tracker.markDone(message.topicPartition, offset: message.offset) }
+    }
+
+    /// Queues work for the polling thread; false once the consumer has closed.
+    func enqueue(_ command: @escaping Command) -> Bool {
+        state.withLock { state in
+            guard !state.commandsClosed else { return false }
+            state.commands.append(command)
+            return true
+        }
+    }
+
+    /// Runs what is still queued and refuses anything later.
+    func closeCommands(_ client: OpaquePointer) {
+        let commands = state.withLock { state in
+            state.commandsClosed = true
+            defer { state.commands = [] }
+            return state.commands
+        }
+        for command in commands { command(client) }
+    }
+
+    // MARK: - On the polling thread
+
+    /// One turn of the polling thread: run commands, store done offsets, fetch one message.
+    func pollOnce(_ client: OpaquePointer) {
+        runCommands(client)
+        storeCommittableOffsets(client)
+        guard !buffer.isFull else {
+            usleep(1_000)
+            return
+        }
+        guard let message = rd_kafka_consumer_poll(client, 100) else { return }
+        defer { rd_kafka_message_destroy(message) }
+        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            handleConsumeError(message.pointee.err, message: message)
+            return
+        }
+        let copied = KafkaConsumerMessage(copying: message)
+        state.withLock { $0.tracker.delivered(copied.topicPartition, offset: copied.offset) }
+        buffer.push(copied)
+    }
+
+    func runCommands(_ client: OpaquePointer) {
+        let commands = state.withLock { state in
+            defer { state.commands = [] }
+            return state.commands
+        }
+        for command in commands { command(client) }
+    }
+
+    /// Hands the positions that became committable to librdkafka, which commits them on its
+    /// auto-commit timer, before a revoke and on close.
+    func storeCommittableOffsets(_ client: OpaquePointer) {
+        let committable = state.withLock { $0.tracker.takeCommittable() }
+        guard !committable.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList(Array(committable.keys), offsets: committable)
+        let result = rd_kafka_offsets_store(client, list.pointer)
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
+            // Typically a partition revoked meanwhile: its new owner re-reads from the last commit.
+            logger.debug("some done offsets could not be stored", metadata: [
+                LogKeys.kafkaError: "\(KafkaError(code: result))",
+            ])
+        }
+    }
+
+    /// Stores and commits done offsets synchronously (a revoke, a shutdown, or the caller asked).
+    func commitSynchronously(_ client: OpaquePointer) -> KafkaError? {
+        storeCommittableOffsets(client)
+        let result = rd_kafka_commit(client, nil, 0)
+        switch result {
+        case RD_KAFKA_RESP_ERR_NO_ERROR, RD_KAFKA_RESP_ERR__NO_OFFSET:
+            return nil
+        default:
+            return KafkaError(code: result, context: "commit failed")
+        }
+    }
+
+    func handleRebalance(
+        _ client: OpaquePointer,
+        _ code: rd_kafka_resp_err_t,
+        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>
+    ) {
+        let partitions = Set(RDKafkaTopicPartitionList.elements(of: list).map(\.partition))
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(client)) == "COOPERATIVE"
+        switch code {
+        case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+            if cooperative {
+                if let error = rd_kafka_incremental_assign(client, list) {
+                    logger.error("incremental assign failed", metadata: [LogKeys.kafkaError: "\(KafkaError(consuming: error))"])
+                }
+            } else {
+                rd_kafka_assign(client, list)
+            }
+            state.withLock { $0.assignment.formUnion(partitions) }
+            logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted(by: Self.order))"])
+        case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+            // Commit what is done while the partitions are still ours; the next owner starts there.
+            if rd_kafka_assignment_lost(client) == 0, let error = commitSynchronously(client) {
+                logger.warning("commit before revoke failed", metadata: [LogKeys.kafkaError: "\(error)"])
+            }
+            buffer.removeAll(in: partitions)
+            state.withLock { state in
+                state.tracker.forget(partitions)
+                state.assignment.subtract(partitions)
+            }
+            if cooperative {
+                if let error = rd_kafka_incremental_unassign(client, list) { rd_kafka_error_destroy(error) }
+            } else {
+                rd_kafka_assign(client, nil)
+            }
+            logger.info("partitions revoked", metadata: ["kafka.partitions": "\(partitions.sorted(by: Self.order))"])
+        default:
+            logger.error("rebalance failed", metadata: [LogKeys.kafkaError: "\(KafkaError(code: code))"])
+            rd_kafka_assign(client, nil)
+            state.withLock { $0.assignment = [] }
+        }
+    }
+
+    /// Forgets what was delivered for partitions that were re-positioned by a seek.
+    func forgetDelivered(_ partitions: Set<KafkaTopicPartition>) {
+        buffer.removeAll(in: partitions)
+        state.withLock { $0.tracker.forget(partitions) }
+    }
+
+    private func handleConsumeError(_ code: rd_kafka_resp_err_t, message: UnsafePointer<rd_kafka_message_t>) {
+        let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) }
+        var error = KafkaError(code: code, context: topic.map { "consuming \($0)" })
+        if let payload = message.pointee.payload, message.pointee.len > 0 {
+            let detail = String(decoding: UnsafeRawBufferPointer(start: payload, count: message.pointee.len), as: UTF8.self)
+            error = KafkaError(kind: .broker, message: "\(error.message) (\(detail))", code: code.rawValue,
+                               isRetriable: error.isRetriable, isFatal: error.isFatal)
+        }
+        if error.isFatal {
+            logger.critical("consumer failed", metadata: [LogKeys.kafkaError: "\(error)"])
+            state.withLock { $0.failure = error }
+            buffer.finish(failure: error)
+        } else {
+            // Missing topics, broker hiccups: librdkafka keeps trying by itself.
+            logger.warning("consumer error", metadata: [LogKeys.kafkaError: "\(error)"])
+        }
+    }
+
+    var failure: KafkaError? { state.withLock { $0.failure } }
+
+    static func order(_ lhs: KafkaTopicPartition, _ rhs: KafkaTopicPartition) -> Bool {
+        (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+}

@@ -1,0 +1,49 @@
+import BillsyncKafka
+import Foundation
+import Logging
+
+/// The broker integration tests run against: `KAFKA_BROKERS` (any Kafka-protocol cluster),
+/// by default the local broker that `scripts/test.sh` starts.
+public enum TestKafka {
+    public static var connection: KafkaConnection {
+        KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-tests")
+    }
+
+    /// A logger that stays quiet unless `BILLSYNC_TEST_LOG_LEVEL` asks for more.
+    public static var logger: Logger {
+        var logger = Logger(label: "billsync.tests")
+        let level = ProcessInfo.processInfo.environment["BILLSYNC_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
+        logger.logLevel = level ?? .error
+        return logger
+    }
+
+    /// A name no other test (or earlier run against the same cluster) uses.
+    public static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Creates topics with unique names and returns them.
+    public static func createTopics(_ prefix: String, count: Int = 1, partitions: Int32) async throws -> [String] {
+        let admin = try KafkaAdmin(connection: connection, logger: logger)
+        let names = (0..<count).map { _ in uniqueName(prefix) }
+        try await admin.createTopics(names.map { KafkaTopicSpecification(name: $0, partitions: partitions) })
+        return names
+    }
+
+    public static func producer() throws -> KafkaProducer {
+        var configuration = KafkaProducerConfiguration(connection: connection)
+        configuration.linger = .milliseconds(1)
+        return try KafkaProducer(configuration: configuration, logger: logger)
+    }
+
+    /// A consumer configuration suited to tests on any broker: a 6 s session timeout (Kafka's
+    /// minimum) keeps group joins short; Tansu takes about half the session timeout to assign.
+    public static func consumerConfiguration(group: String, topics: [String]) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: group, subscription: .topics(topics))
+        configuration.sessionTimeout = .seconds(6)
+        configuration.commitInterval = .milliseconds(500)
+        configuration.drainTimeout = .seconds(5)
+        configuration.properties["heartbeat.interval.ms"] = "500"
+        return configuration
+    }
+}

