@@ -57,12 +57,17 @@ public final class KafkaConsumer: Sendable {
         session.markDone(message)
     }
 
-    /// Starts fetching and waits until the consumer has shut down (see `triggerShutdown()`).
+    /// Starts fetching and waits until the consumer has shut down: on `triggerShutdown()`, on the
+    /// service group's graceful shutdown (SIGTERM), or when the task is cancelled.
     public func run() async throws {
         poller.start()
-        await withTaskCancellationHandler {
-            await poller.waitUntilFinished()
-        } onCancel: {
+        await withGracefulShutdownHandler {
+            await withTaskCancellationHandler {
+                await poller.waitUntilFinished()
+            } onCancel: {
+                self.triggerShutdown()
+            }
+        } onGracefulShutdown: {
             self.triggerShutdown()
         }
         if let failure = session.failure { throw failure }
@@ -159,6 +164,8 @@ public final class KafkaConsumer: Sendable {
     private static func subscribe(_ client: RDKafkaClient, to subscription: KafkaConsumerConfiguration.Subscription) throws(KafkaError) {
         switch subscription {
         case .topics(let topics):
+            // No topics: a handle for queries (committed offsets, watermarks) that joins no group.
+            guard !topics.isEmpty else { return }
             let list = RDKafkaTopicPartitionList(capacity: topics.count)
             for topic in topics { list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA)) }
             let result = rd_kafka_subscribe(client.pointer, list.pointer)

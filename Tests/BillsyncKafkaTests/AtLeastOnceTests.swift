@@ -1,0 +1,82 @@
+import Foundation
+import BillsyncKafka
+import BillsyncTestSupport
+import Testing
+
+@Suite("Offsets are committed only for messages marked done")
+struct AtLeastOnceTests {
+    @Test("a message not marked done is delivered again to the next consumer of the group")
+    func unfinishedMessageIsRedelivered() async throws {
+        let topic = try await TestKafka.createTopics("alo", partitions: 1)[0]
+        let group = TestKafka.uniqueName("alo")
+        let producer = try TestKafka.producer()
+        _ = try await producer.sendAll((0..<10).map { KafkaProducerMessage(topic: topic, key: "k", value: "m\($0)") })
+        await producer.shutdown()
+
+        // Marks 0...4 and 6 done, but not 5: only 5 may be committed, whatever came after.
+        let first = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await first.run() }
+            let received = try await collect(10, from: first.messages)
+            try #require(received.count == 10)
+            for message in received where message.offset != 5 && message.offset <= 6 { first.markDone(message) }
+            first.triggerShutdown()
+            try await tasks.waitForAll()
+        }
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+
+        let second = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await second.run() }
+            let committed = try await second.committedOffsets(for: [partition])
+            #expect(committed[partition] == 5)
+            let redelivered = try await collect(5, from: second.messages) { second.markDone($0) }
+            #expect(redelivered.map(\.offset) == [5, 6, 7, 8, 9])
+            second.triggerShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("shutting down commits what is done and leaves the group, so a newcomer starts right after it")
+    func shutdownCommitsAndLeaves() async throws {
+        let topic = try await TestKafka.createTopics("shutdown", partitions: 2)[0]
+        let group = TestKafka.uniqueName("shutdown")
+        let producer = try TestKafka.producer()
+        _ = try await producer.sendAll((0..<40).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "m\($0)") })
+        await producer.shutdown()
+
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await consumer.run() }
+            _ = try await collect(40, from: consumer.messages) { consumer.markDone($0) }
+            consumer.triggerShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(consumer.assignment.isEmpty, "a closed consumer owns no partitions")
+
+        let admin = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: []), logger: TestKafka.logger)
+        let partitions = (0..<2).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+        let committed = try await admin.committedOffsets(for: partitions)
+        let total = committed.values.reduce(0, +)
+        #expect(total == 40, "committed offsets \(committed) should cover all 40 messages")
+    }
+
+    @Test("offsets for a timestamp point at the first message produced after it")
+    func offsetsForTimestamp() async throws {
+        let topic = try await TestKafka.createTopics("times", partitions: 1)[0]
+        let producer = try TestKafka.producer()
+        _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: "k", value: "early-\($0)") })
+        // Timestamps have millisecond resolution; the gap keeps "before" and "after" apart whether
+        // the broker indexes the producer's timestamp (Kafka) or its own receive time (Tansu).
+        try await Task.sleep(for: .milliseconds(20))
+        let boundary = Date()
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: "k", value: "late-\($0)") })
+        await producer.shutdown()
+
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: TestKafka.uniqueName("t"), topics: []), logger: TestKafka.logger)
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let offsets = try await consumer.offsets(forTimestamp: boundary, in: [partition])
+        #expect(offsets[partition] == 5)
+    }
+}
