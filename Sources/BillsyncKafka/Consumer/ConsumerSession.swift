@@ -21,6 +21,8 @@ final class ConsumerSession: Sendable {
 
     let buffer: MessageBuffer
     let logger: Logger
+    /// Only touched on the polling thread.
+    private let topicNames = TopicNameCache()
     private let state = Mutex(State())
 
     init(bufferCapacity: Int, logger: Logger) {
@@ -59,24 +61,41 @@ final class ConsumerSession: Sendable {
 
     // MARK: - On the polling thread
 
-    /// One turn of the polling thread: run commands, store done offsets, fetch one message.
-    func pollOnce(_ client: OpaquePointer) {
+    /// One turn of the polling thread: run commands, store done offsets, fetch a batch.
+    ///
+    /// Fetching in batches (up to the buffer's free space) takes one lock and wakes the reader
+    /// once per batch instead of once per message.
+    func pollOnce(_ client: OpaquePointer, queue: OpaquePointer) {
         runCommands(client)
         storeCommittableOffsets(client)
-        guard !buffer.isFull else {
+        let room = min(buffer.capacity - buffer.count, Self.batchSize)
+        guard room > 0 else {
             usleep(1_000)
             return
         }
-        guard let message = rd_kafka_consumer_poll(client, 100) else { return }
-        defer { rd_kafka_message_destroy(message) }
-        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            handleConsumeError(message.pointee.err, message: message)
-            return
+        let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: room)
+        defer { batch.deallocate() }
+        let received = rd_kafka_consume_batch_queue(queue, 100, batch, room)
+        guard received > 0 else { return }
+        var messages: [KafkaConsumerMessage] = []
+        messages.reserveCapacity(received)
+        for index in 0..<received {
+            guard let message = batch[index] else { continue }
+            defer { rd_kafka_message_destroy(message) }
+            guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                handleConsumeError(message.pointee.err, message: message)
+                continue
+            }
+            messages.append(KafkaConsumerMessage(copying: message, topicName: topicNames.name(of: message.pointee.rkt)))
         }
-        let copied = KafkaConsumerMessage(copying: message)
-        state.withLock { $0.tracker.delivered(copied.topicPartition, offset: copied.offset) }
-        buffer.push(copied)
+        guard !messages.isEmpty else { return }
+        state.withLock { state in
+            for message in messages { state.tracker.delivered(message.topicPartition, offset: message.offset) }
+        }
+        buffer.push(contentsOf: messages)
     }
+
+    static let batchSize = 1_024
 
     func runCommands(_ client: OpaquePointer) {
         let commands = state.withLock { state in
@@ -182,5 +201,20 @@ final class ConsumerSession: Sendable {
 
     static func order(_ lhs: KafkaTopicPartition, _ rhs: KafkaTopicPartition) -> Bool {
         (lhs.topic, lhs.partition) < (rhs.topic, rhs.partition)
+    }
+}
+
+/// Topic names by librdkafka topic handle, so each message does not copy its topic's name.
+/// An entry is trusted only while the handle still points at the same name storage, so a
+/// handle address reused for another topic is noticed. Used only from the polling thread.
+final class TopicNameCache: @unchecked Sendable {
+    private var names: [OpaquePointer: (storage: UnsafePointer<CChar>, name: String)] = [:]
+
+    func name(of topic: OpaquePointer?) -> String? {
+        guard let topic, let storage = rd_kafka_topic_name(topic) else { return nil }
+        if let cached = names[topic], cached.storage == storage { return cached.name }
+        let name = String(cString: storage)
+        names[topic] = (storage, name)
+        return name
     }
 }

@@ -40,9 +40,10 @@ public final class KafkaConsumer: Sendable {
         self.session = session
         self.configuration = configuration
         let drainTimeout = configuration.drainTimeout
+        let queue = RDKafkaQueue(consumerQueueOf: client)
         self.poller = PollingThread(
             name: "billsync-consumer-poll",
-            iteration: { session.pollOnce(client.pointer) },
+            iteration: { session.pollOnce(client.pointer, queue: queue.pointer) },
             finale: { Self.close(client, session: session, drainTimeout: drainTimeout) }
         )
     }

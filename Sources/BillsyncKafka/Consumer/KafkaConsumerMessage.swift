@@ -36,9 +36,10 @@ public struct KafkaConsumerMessage: Sendable {
     public var valueString: String? { value.map { String(decoding: $0, as: UTF8.self) } }
 
     /// Copies everything out of a librdkafka message, which the caller still owns and destroys.
-    init(copying message: UnsafePointer<rd_kafka_message_t>) {
+    /// - Parameter topicName: the topic's name if the caller already knows it (saves a copy per message).
+    init(copying message: UnsafePointer<rd_kafka_message_t>, topicName: String? = nil) {
         let raw = message.pointee
-        topic = raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        topic = topicName ?? raw.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
         partition = raw.partition
         offset = raw.offset
         key = raw.key.map { Array(UnsafeRawBufferPointer(start: $0, count: raw.key_len)) }

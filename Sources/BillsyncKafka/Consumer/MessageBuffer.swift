@@ -25,17 +25,19 @@ final class MessageBuffer: Sendable {
     var count: Int { state.withLock { $0.count } }
     var isFull: Bool { count >= capacity }
 
-    func push(_ message: KafkaConsumerMessage) {
-        let waiter = state.withLock { state -> CheckedContinuation<Result<KafkaConsumerMessage?, KafkaError>, Never>? in
+    func push(contentsOf batch: [KafkaConsumerMessage]) {
+        guard !batch.isEmpty else { return }
+        let handOver = state.withLock { state -> (CheckedContinuation<Result<KafkaConsumerMessage?, KafkaError>, Never>, KafkaConsumerMessage)? in
             guard !state.finished else { return nil }
             if let waiter = state.waiter {
                 state.waiter = nil
-                return waiter
+                state.messages.append(contentsOf: batch.dropFirst())
+                return (waiter, batch[0])
             }
-            state.messages.append(message)
+            state.messages.append(contentsOf: batch)
             return nil
         }
-        waiter?.resume(returning: .success(message))
+        if let (waiter, first) = handOver { waiter.resume(returning: .success(first)) }
     }
 
     /// Removes buffered messages of partitions that are no longer ours.
@@ -65,17 +67,19 @@ final class MessageBuffer: Sendable {
     }
 
     func next() async throws(KafkaError) -> KafkaConsumerMessage? {
+        // Fast path, taken for almost every message under load: no continuation, no handler.
+        let ready = state.withLock { state -> KafkaConsumerMessage? in
+            guard state.head < state.messages.count else { return nil }
+            defer { Self.advance(&state) }
+            return state.messages[state.head]
+        }
+        if let ready { return ready }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let immediate = state.withLock { state -> Result<KafkaConsumerMessage?, KafkaError>? in
                     if state.head < state.messages.count {
-                        let message = state.messages[state.head]
-                        state.head += 1
-                        if state.head > 4096, state.head * 2 > state.messages.count {
-                            state.messages.removeFirst(state.head)
-                            state.head = 0
-                        }
-                        return .success(message)
+                        defer { Self.advance(&state) }
+                        return .success(state.messages[state.head])
                     }
                     if state.finished {
                         return state.failure.map { .failure($0) } ?? .success(nil)
@@ -95,5 +99,14 @@ final class MessageBuffer: Sendable {
             waiter?.resume(returning: .success(nil))
         }
         return try result.get()
+    }
+
+    /// Moves past the first message, compacting the storage now and then.
+    private static func advance(_ state: inout State) {
+        state.head += 1
+        if state.head > 4096, state.head * 2 > state.messages.count {
+            state.messages.removeFirst(state.head)
+            state.head = 0
+        }
     }
 }

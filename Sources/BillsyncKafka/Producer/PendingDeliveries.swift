@@ -17,13 +17,23 @@ final class PendingDeliveries: Sendable {
     private struct State {
         var nextID: UInt = 1
         var slots: [UInt: Slot] = [:]
-        var counters = KafkaProducerCounters()
         var lastFailure: KafkaError?
     }
 
     private let state = Mutex(State())
+    // Counted without the lock: they change once per message, on the hot path.
+    private let enqueued = Atomic<Int>(0)
+    private let delivered = Atomic<Int>(0)
+    private let failed = Atomic<Int>(0)
 
-    var counters: KafkaProducerCounters { state.withLock { $0.counters } }
+    var counters: KafkaProducerCounters {
+        KafkaProducerCounters(
+            enqueued: enqueued.load(ordering: .acquiring),
+            delivered: delivered.load(ordering: .acquiring),
+            failed: failed.load(ordering: .acquiring)
+        )
+    }
+
     var lastFailure: KafkaError? { state.withLock { $0.lastFailure } }
 
     /// Reserves an id for a message; `callback`, when given, is called with its report.
@@ -42,7 +52,7 @@ final class PendingDeliveries: Sendable {
     }
 
     func countEnqueued() {
-        state.withLock { $0.counters.enqueued += 1 }
+        enqueued.add(1, ordering: .relaxed)
     }
 
     /// Waits for the report of a registered message.
@@ -63,14 +73,15 @@ final class PendingDeliveries: Sendable {
     /// Called from librdkafka's delivery callback.
     func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
+        let succeeded = message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR
+        // Fast path for detached sends without a callback: nobody needs the report itself.
+        if id == 0, succeeded {
+            delivered.add(1, ordering: .relaxed)
+            return
+        }
         let report = Self.report(from: message)
         let slot: Slot? = state.withLock { state in
-            if let error = report.error {
-                state.counters.failed += 1
-                state.lastFailure = error
-            } else {
-                state.counters.delivered += 1
-            }
+            if let error = report.error { state.lastFailure = error }
             guard id != 0, let slot = state.slots[id] else { return nil }
             if case .enqueued = slot {
                 state.slots[id] = .finished(report)
@@ -78,6 +89,12 @@ final class PendingDeliveries: Sendable {
             }
             state.slots[id] = nil
             return slot
+        }
+        // Counted after the slot is settled, so a reader that sees the count sees the report too.
+        if succeeded {
+            delivered.add(1, ordering: .releasing)
+        } else {
+            failed.add(1, ordering: .releasing)
         }
         switch slot {
         case .awaiting(let continuation): continuation.resume(returning: report)

@@ -30,49 +30,41 @@ enum RDKafkaProduce {
         let error: OpaquePointer? = message.topic.withCString { topic in
             withOptionalBytes(message.key) { key in
                 withOptionalBytes(message.value) { value in
-                    var fields: [rd_kafka_vu_t] = []
-                    fields.reserveCapacity(7)
-                    var field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_TOPIC
-                    field.u.cstr = topic
-                    fields.append(field)
-                    field = rd_kafka_vu_t()
-                    field.vtype = RD_KAFKA_VTYPE_MSGFLAGS
-                    field.u.i = RD_KAFKA_MSG_F_COPY
-                    fields.append(field)
-                    if let partition = message.partition {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_PARTITION
-                        field.u.i32 = partition
-                        fields.append(field)
+                    // At most seven fields; on the stack, as this runs once per message.
+                    withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7) { fields in
+                        var count = 0
+                        func append(_ type: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
+                            var field = rd_kafka_vu_t()
+                            field.vtype = type
+                            fill(&field)
+                            fields.initializeElement(at: count, to: field)
+                            count += 1
+                        }
+                        append(RD_KAFKA_VTYPE_TOPIC) { $0.u.cstr = topic }
+                        append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
+                        if let partition = message.partition {
+                            append(RD_KAFKA_VTYPE_PARTITION) { $0.u.i32 = partition }
+                        }
+                        if let key {
+                            append(RD_KAFKA_VTYPE_KEY) {
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? UnsafeRawPointer(emptyBytes))
+                                $0.u.mem.size = key.count
+                            }
+                        }
+                        if let value {
+                            append(RD_KAFKA_VTYPE_VALUE) {
+                                $0.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? UnsafeRawPointer(emptyBytes))
+                                $0.u.mem.size = value.count
+                            }
+                        }
+                        if let headers {
+                            append(RD_KAFKA_VTYPE_HEADERS) { $0.u.headers = headers }
+                        }
+                        if opaque != 0 {
+                            append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = UnsafeMutableRawPointer(bitPattern: opaque) }
+                        }
+                        return rd_kafka_produceva(client, fields.baseAddress, count)
                     }
-                    if let key {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_KEY
-                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: key.baseAddress ?? UnsafeRawPointer(emptyBytes))
-                        field.u.mem.size = key.count
-                        fields.append(field)
-                    }
-                    if let value {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_VALUE
-                        field.u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress ?? UnsafeRawPointer(emptyBytes))
-                        field.u.mem.size = value.count
-                        fields.append(field)
-                    }
-                    if let headers {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_HEADERS
-                        field.u.headers = headers
-                        fields.append(field)
-                    }
-                    if opaque != 0 {
-                        field = rd_kafka_vu_t()
-                        field.vtype = RD_KAFKA_VTYPE_OPAQUE
-                        field.u.ptr = UnsafeMutableRawPointer(bitPattern: opaque)
-                        fields.append(field)
-                    }
-                    return fields.withUnsafeBufferPointer { rd_kafka_produceva(client, $0.baseAddress, $0.count) }
                 }
             }
         }

@@ -1,0 +1,132 @@
+import BillsyncKafka
+import Foundation
+import Logging
+
+/// Measures the binding's produce and consume throughput and librdkafka's own tool's on the same
+/// broker, topic shape (one partition), message size and producer settings, in one run.
+public struct KafkaBindingBenchmark: Sendable {
+    public var connection: KafkaConnection
+    public var tool: RdkafkaPerformanceTool
+    public var messages = 500_000
+    public var messageBytes = 300
+    /// Each measure is taken this many times; the best run counts (the least disturbed by the machine).
+    public var repetitions = 3
+    /// The ratio to librdkafka's tool that the binding must reach.
+    public var target = 0.9
+    public var logger: Logger
+
+    public init(connection: KafkaConnection, tool: RdkafkaPerformanceTool, logger: Logger) {
+        self.connection = connection
+        self.tool = tool
+        self.logger = logger
+    }
+
+    /// Producer settings shared by both sides: billsync's defaults, without compression so the
+    /// tool's repetitive payload does not compress to nothing and flatter it.
+    var producerProperties: [String: String] {
+        ["acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.codec": "none"]
+    }
+
+    public func run() async throws -> BenchmarkReport {
+        let admin = try KafkaAdmin(connection: connection, logger: logger)
+        let brokers = connection.bootstrapServers.joined(separator: ",")
+        var produced: [(ThroughputFigure, ThroughputFigure)] = []
+        var consumed: [(ThroughputFigure, ThroughputFigure)] = []
+        for round in 0..<repetitions {
+            let ours = "bench-binding-\(round)-\(UUID().uuidString.prefix(6))"
+            let theirs = "bench-tool-\(round)-\(UUID().uuidString.prefix(6))"
+            try await admin.createTopics([KafkaTopicSpecification(name: ours, partitions: 1),
+                                          KafkaTopicSpecification(name: theirs, partitions: 1)])
+            let ourProduce = try await produceWithBinding(topic: ours)
+            let toolProduce = try await tool.produce(topic: theirs, brokers: brokers, count: messages,
+                                                     size: messageBytes, properties: producerProperties)
+            produced.append((ourProduce, toolProduce))
+            let ourConsume = try await consumeWithBinding(topic: ours)
+            let toolConsume = try await tool.consume(topic: theirs, brokers: brokers, count: messages)
+            consumed.append((ourConsume, toolConsume))
+            logger.info("round \(round + 1) of \(repetitions) done")
+            try? await admin.deleteTopics([ours, theirs])
+        }
+        func best(_ figures: [ThroughputFigure]) -> ThroughputFigure {
+            figures.max { $0.messagesPerSecond < $1.messagesPerSecond }!
+        }
+        return BenchmarkReport(
+            benchmark: "kafka-binding",
+            settings: [
+                "messages": String(messages), "bytes": String(messageBytes), "partitions": "1",
+                "runs": "best of \(repetitions)", "librdkafka": Librdkafka.version, "brokers": brokers,
+            ],
+            comparisons: [
+                BenchmarkComparison(name: "produce", measured: best(produced.map(\.0)), reference: best(produced.map(\.1)),
+                                    referenceName: "rdkafka_performance -P", target: target),
+                BenchmarkComparison(name: "consume", measured: best(consumed.map(\.0)), reference: best(consumed.map(\.1)),
+                                    referenceName: "rdkafka_performance -C", target: target),
+            ]
+        )
+    }
+
+    /// From the first send until the last delivery report, as the tool measures it.
+    func produceWithBinding(topic: String) async throws -> ThroughputFigure {
+        var configuration = KafkaProducerConfiguration(connection: connection)
+        configuration.properties = producerProperties
+        configuration.maximumQueuedMessages = 500_000
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
+        let payload = [UInt8](repeating: UInt8(ascii: "b"), count: messageBytes)
+        let clock = ContinuousClock()
+        let started = clock.now
+        for _ in 0..<messages {
+            try await producer.sendDetached(KafkaProducerMessage(topic: topic, partition: 0, value: payload))
+        }
+        try await producer.flush(timeout: .seconds(120))
+        let elapsed = clock.now - started
+        await producer.shutdown()
+        let counters = producer.counters
+        guard counters.delivered == messages else {
+            throw BenchmarkError.incomplete("binding delivered \(counters.delivered) of \(messages) (\(counters.failed) failed)")
+        }
+        return ThroughputFigure(messages: messages, bytes: messages * messageBytes, seconds: elapsed.seconds)
+    }
+
+    /// From the first message received until the last, marking each done, as a stage would.
+    func consumeWithBinding(topic: String) async throws -> ThroughputFigure {
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        var configuration = KafkaConsumerConfiguration(
+            connection: connection, groupID: "bench-\(UUID().uuidString.prefix(6))",
+            subscription: .partitions([partition: KafkaOffset.beginning])
+        )
+        configuration.drainTimeout = .seconds(1)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: ThroughputFigure?.self) { group in
+            group.addTask { try await consumer.run(); return nil }
+            group.addTask {
+                let clock = ContinuousClock()
+                var started: ContinuousClock.Instant?
+                var count = 0
+                var bytes = 0
+                for try await message in consumer.messages {
+                    if started == nil { started = clock.now }
+                    count += 1
+                    bytes += message.value?.count ?? 0
+                    consumer.markDone(message)
+                    if count == messages { break }
+                }
+                let elapsed = started.map { clock.now - $0 } ?? .zero
+                consumer.triggerShutdown()
+                return ThroughputFigure(messages: count, bytes: bytes, seconds: elapsed.seconds)
+            }
+            var figure: ThroughputFigure?
+            for try await result in group where result != nil { figure = result }
+            guard let figure, figure.messages == messages else {
+                throw BenchmarkError.incomplete("binding consumed \(figure?.messages ?? 0) of \(messages)")
+            }
+            return figure
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import BillsyncBenchmarks
+import BillsyncKafka
+import Foundation
+import Logging
+
+@main
+struct BillsyncBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billsync-bench",
+        abstract: "Benchmarks that print figures (never timed tests).",
+        subcommands: [Kafka.self]
+    )
+}
+
+struct Kafka: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Produce and consume throughput of billsync's librdkafka binding against librdkafka's rdkafka_performance."
+    )
+
+    @Option(help: "Messages per measurement.") var messages = 500_000
+    @Option(help: "Bytes per message.") var size = 300
+    @Option(help: "Measurements per side; the best counts.") var repetitions = 3
+    @Option(help: "Path of rdkafka_performance.") var tool = "/usr/local/lib/billsync/bin/rdkafka_performance"
+    @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
+
+    func run() async throws {
+        try Librdkafka.requireSupportedVersion()
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "billsync.bench")
+        logger.logLevel = .warning
+        var benchmark = KafkaBindingBenchmark(
+            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            tool: RdkafkaPerformanceTool(executable: tool),
+            logger: logger
+        )
+        benchmark.messages = messages
+        benchmark.messageBytes = size
+        benchmark.repetitions = repetitions
+        let report = try await benchmark.run()
+        print(json ? try report.json() : report.table())
+    }
+}

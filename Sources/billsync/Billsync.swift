@@ -1,0 +1,79 @@
+import ArgumentParser
+import BillsyncKafka
+import BillsyncOperations
+import Foundation
+import Logging
+
+@main
+struct Billsync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billsync",
+        abstract: "Operator commands for a billsync fleet. The broker comes from KAFKA_BROKERS (default 127.0.0.1:19092).",
+        subcommands: [Topics.self, Check.self]
+    )
+}
+
+/// Bootstraps logging and refuses a librdkafka that cannot talk to current brokers.
+func startCommand(_ label: String) throws -> Logger {
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: label)
+    logger.logLevel = ProcessInfo.processInfo.environment["BILLSYNC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    do {
+        try Librdkafka.requireSupportedVersion()
+    } catch {
+        throw ValidationError(error.message)
+    }
+    return logger
+}
+
+var environmentConnection: KafkaConnection {
+    KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-cli")
+}
+
+struct Topics: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create or list the fleet's topics.",
+        subcommands: [Create.self, List.self]
+    )
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create every topic the fleet uses (existing ones are left alone).")
+        @Option(help: "Partitions per topic (a stage scales to at most this many instances).") var partitions: Int32 = 4
+
+        func run() async throws {
+            let logger = try startCommand("billsync.topics")
+            let catalog = TopicCatalog(partitions: partitions)
+            let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
+            try await admin.createTopics(catalog.specifications)
+            let existing = Set(try await admin.listTopics().map(\.name))
+            let missing = catalog.specifications.map(\.name).filter { !existing.contains($0) }
+            guard missing.isEmpty else { throw ValidationError("topics missing after creation: \(missing)") }
+            print("\(catalog.specifications.count) topics ready on \(environmentConnection.bootstrapServers.joined(separator: ","))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List topics and their partition counts.")
+        func run() async throws {
+            let logger = try startCommand("billsync.topics")
+            let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
+            for topic in try await admin.listTopics() { print("\(topic.name)\t\(topic.partitions.count)") }
+        }
+    }
+}
+
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prove a round trip through the broker: produce, consume as a group member, compare."
+    )
+    @Option(help: "Messages to send (every tenth is a tombstone).") var messages = 1_000
+
+    func run() async throws {
+        let logger = try startCommand("billsync.check")
+        print("librdkafka \(Librdkafka.version) loaded from \(Librdkafka.loadedPath ?? "?")")
+        let check = RoundTripCheck(connection: environmentConnection, topic: TopicCatalog().selfCheck, messages: messages, logger: logger)
+        let result = try await check.run()
+        print("round trip: sent \(result.sent), received \(result.received), mismatched \(result.mismatched.count), \(result.seconds) s")
+        guard result.succeeded else { throw ExitCode.failure }
+    }
+}

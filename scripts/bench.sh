@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The benchmark command: builds in release mode and compares the Kafka binding with librdkafka's
+# rdkafka_performance on the local broker (or KAFKA_BROKERS). Arguments go to billsync-bench
+# (e.g. --json, --messages 1000000).
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+cd "$BILLSYNC_ROOT"
+
+BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
+
+started_broker=0
+if [ -z "${KAFKA_BROKERS:-}" ]; then
+    KAFKA_BROKERS=$(bash scripts/broker.sh start)
+    started_broker=1
+fi
+export KAFKA_BROKERS
+cleanup() { [ "$started_broker" = 1 ] && bash scripts/broker.sh stop || true; }
+trap cleanup EXIT
+
+swift build -c release --product billsync-bench >&2
+"$(swift build -c release --show-bin-path)/billsync-bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@"
