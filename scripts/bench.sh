@@ -7,14 +7,7 @@ cd "$BILLSYNC_ROOT"
 
 BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 
-started_broker=0
-if [ -z "${KAFKA_BROKERS:-}" ]; then
-    KAFKA_BROKERS=$(bash scripts/broker.sh start)
-    started_broker=1
-fi
-export KAFKA_BROKERS
-cleanup() { [ "$started_broker" = 1 ] && bash scripts/broker.sh stop || true; }
-trap cleanup EXIT
+use_broker
 
 swift build -c release --product billsync-bench >&2
 "$(swift build -c release --show-bin-path)/billsync-bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@"

@@ -22,3 +22,15 @@ log() { printf '[billsync] %s\n' "$*" >&2; }
 
 if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
 mkdir -p "$BILLSYNC_RUN_DIR"
+
+# Uses KAFKA_BROKERS when set; otherwise starts the local broker and stops it when the calling
+# script exits. Exports KAFKA_BROKERS either way.
+use_broker() {
+    BILLSYNC_STARTED_BROKER=0
+    if [ -z "${KAFKA_BROKERS:-}" ]; then
+        KAFKA_BROKERS=$(bash "$BILLSYNC_ROOT/scripts/broker.sh" start)
+        BILLSYNC_STARTED_BROKER=1
+    fi
+    export KAFKA_BROKERS
+    trap 'if [ "$BILLSYNC_STARTED_BROKER" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi' EXIT
+}

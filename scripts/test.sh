@@ -6,14 +6,7 @@ cd "$BILLSYNC_ROOT"
 
 bash scripts/setup.sh
 
-started_broker=0
-if [ -z "${KAFKA_BROKERS:-}" ]; then
-    KAFKA_BROKERS=$(bash scripts/broker.sh start)
-    started_broker=1
-fi
-export KAFKA_BROKERS
-cleanup() { [ "$started_broker" = 1 ] && bash scripts/broker.sh stop || true; }
-trap cleanup EXIT
+use_broker
 
 log "building (first build fetches and compiles dependencies: a few minutes)"
 swift build --build-tests
