@@ -36,6 +36,18 @@ public enum TestKafka {
         return try KafkaProducer(configuration: configuration, logger: logger)
     }
 
+    /// Produces `count` messages (keys `k0…`, values `m0…` unless given) and waits for every acknowledgement.
+    public static func seed(
+        _ topic: String,
+        count: Int,
+        key: (Int) -> String = { "k\($0)" },
+        value: (Int) -> String = { "m\($0)" }
+    ) async throws {
+        let producer = try producer()
+        _ = try await producer.sendAll((0..<count).map { KafkaProducerMessage(topic: topic, key: key($0), value: value($0)) })
+        await producer.shutdown()
+    }
+
     /// A consumer configuration suited to tests on any broker: a 6 s session timeout (Kafka's
     /// minimum) keeps group joins short; Tansu takes about half the session timeout to assign.
     public static func consumerConfiguration(group: String, topics: [String]) -> KafkaConsumerConfiguration {

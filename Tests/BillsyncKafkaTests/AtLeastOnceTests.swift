@@ -9,9 +9,7 @@ struct AtLeastOnceTests {
     func unfinishedMessageIsRedelivered() async throws {
         let topic = try await TestKafka.createTopics("alo", partitions: 1)[0]
         let group = TestKafka.uniqueName("alo")
-        let producer = try TestKafka.producer()
-        _ = try await producer.sendAll((0..<10).map { KafkaProducerMessage(topic: topic, key: "k", value: "m\($0)") })
-        await producer.shutdown()
+        try await TestKafka.seed(topic, count: 10, key: { _ in "k" })
 
         // Marks 0...4 and 6 done, but not 5: only 5 may be committed, whatever came after.
         let first = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
@@ -41,9 +39,7 @@ struct AtLeastOnceTests {
     func shutdownCommitsAndLeaves() async throws {
         let topic = try await TestKafka.createTopics("shutdown", partitions: 2)[0]
         let group = TestKafka.uniqueName("shutdown")
-        let producer = try TestKafka.producer()
-        _ = try await producer.sendAll((0..<40).map { KafkaProducerMessage(topic: topic, key: "k\($0)", value: "m\($0)") })
-        await producer.shutdown()
+        try await TestKafka.seed(topic, count: 40)
 
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in

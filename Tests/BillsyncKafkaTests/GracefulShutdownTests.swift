@@ -12,9 +12,7 @@ struct GracefulShutdownTests {
         let topic = try await TestKafka.createTopics("graceful", partitions: 1)[0]
         let output = try await TestKafka.createTopics("graceful-out", partitions: 1)[0]
         let group = TestKafka.uniqueName("graceful")
-        let seed = try TestKafka.producer()
-        _ = try await seed.sendAll((0..<30).map { KafkaProducerMessage(topic: topic, key: "k", value: "m\($0)") })
-        await seed.shutdown()
+        try await TestKafka.seed(topic, count: 30, key: { _ in "k" })
 
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
         let producer = try TestKafka.producer()

@@ -14,7 +14,6 @@ public final class KafkaConsumer: Sendable {
     private let client: RDKafkaClient
     private let session: ConsumerSession
     private let poller: PollingThread
-    private let configuration: KafkaConsumerConfiguration
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws(KafkaError) {
         var logger = logger
@@ -38,7 +37,6 @@ public final class KafkaConsumer: Sendable {
         try Self.subscribe(client, to: configuration.subscription)
         self.client = client
         self.session = session
-        self.configuration = configuration
         let drainTimeout = configuration.drainTimeout
         let queue = RDKafkaQueue(consumerQueueOf: client)
         self.poller = PollingThread(
