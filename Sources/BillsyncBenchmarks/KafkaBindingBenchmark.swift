@@ -27,6 +27,11 @@ public struct KafkaBindingBenchmark: Sendable {
         ["acks": "all", "enable.idempotence": "true", "linger.ms": "5", "compression.codec": "none"]
     }
 
+    /// Consumer settings shared by both sides: rdkafka_performance's own prefetch depth.
+    var consumerProperties: [String: String] {
+        ["queued.min.messages": "1000000"]
+    }
+
     public func run() async throws -> BenchmarkReport {
         let admin = try KafkaAdmin(connection: connection, logger: logger)
         let brokers = connection.bootstrapServers.joined(separator: ",")
@@ -42,7 +47,8 @@ public struct KafkaBindingBenchmark: Sendable {
                                                      size: messageBytes, properties: producerProperties)
             produced.append((ourProduce, toolProduce))
             let ourConsume = try await consumeWithBinding(topic: ours)
-            let toolConsume = try await tool.consume(topic: theirs, brokers: brokers, count: messages)
+            let toolConsume = try await tool.consume(topic: theirs, brokers: brokers, count: messages,
+                                                     properties: consumerProperties)
             consumed.append((ourConsume, toolConsume))
             logger.info("round \(round + 1) of \(repetitions) done")
             try? await admin.deleteTopics([ours, theirs])
@@ -95,6 +101,7 @@ public struct KafkaBindingBenchmark: Sendable {
             subscription: .partitions([partition: KafkaOffset.beginning])
         )
         configuration.drainTimeout = .seconds(1)
+        configuration.properties = consumerProperties
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: ThroughputFigure?.self) { group in
             group.addTask { try await consumer.run(); return nil }

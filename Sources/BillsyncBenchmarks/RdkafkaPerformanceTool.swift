@@ -11,18 +11,22 @@ public struct RdkafkaPerformanceTool: Sendable {
 
     /// Produces `count` messages of `size` bytes to partition 0 and waits for every delivery report.
     public func produce(topic: String, brokers: String, count: Int, size: Int, properties: [String: String]) async throws -> ThroughputFigure {
-        var arguments = ["-P", "-t", topic, "-p", "0", "-b", brokers, "-s", String(size), "-c", String(count)]
-        for (key, value) in properties.sorted(by: { $0.key < $1.key }) { arguments += ["-X", "\(key)=\(value)"] }
-        let output = try await run(arguments)
+        let output = try await run(["-P", "-t", topic, "-p", "0", "-b", brokers, "-s", String(size), "-c", String(count)]
+            + Self.options(properties))
         return try Self.parse(output, pattern: #"(\d+) messages produced \((\d+) bytes\), (\d+) delivered .* in (\d+)ms"#,
                               messages: 3, bytes: 2, milliseconds: 4)
     }
 
     /// Reads `count` messages of partition 0 from the beginning.
-    public func consume(topic: String, brokers: String, count: Int) async throws -> ThroughputFigure {
-        let output = try await run(["-C", "-t", topic, "-p", "0", "-b", brokers, "-o", "beginning", "-c", String(count)])
+    public func consume(topic: String, brokers: String, count: Int, properties: [String: String]) async throws -> ThroughputFigure {
+        let output = try await run(["-C", "-t", topic, "-p", "0", "-b", brokers, "-o", "beginning", "-c", String(count)]
+            + Self.options(properties))
         return try Self.parse(output, pattern: #"(\d+) messages \((\d+) bytes\) consumed in (\d+)ms"#,
                               messages: 1, bytes: 2, milliseconds: 3)
+    }
+
+    static func options(_ properties: [String: String]) -> [String] {
+        properties.sorted { $0.key < $1.key }.flatMap { ["-X", "\($0.key)=\($0.value)"] }
     }
 
     /// Reads the last summary line the tool printed.

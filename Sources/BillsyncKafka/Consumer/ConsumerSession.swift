@@ -31,13 +31,12 @@ final class ConsumerSession: Sendable {
     }
 
     var assignment: Set<KafkaTopicPartition> { state.withLock { $0.assignment } }
-    var pendingCount: Int { state.withLock { $0.tracker.pendingCount } }
-
     /// Messages handed to the application and not yet marked done.
-    var outstandingCount: Int { max(0, pendingCount - buffer.count) }
+    var outstandingCount: Int { max(0, buffer.outstandingCount) }
 
     func markDone(_ message: KafkaConsumerMessage) {
         state.withLock { _ = $0.tracker.markDone(message.topicPartition, offset: message.offset) }
+        buffer.messageFinished()
     }
 
     /// Queues work for the polling thread; false once the consumer has closed.
@@ -65,17 +64,14 @@ final class ConsumerSession: Sendable {
     ///
     /// Fetching in batches (up to the buffer's free space) takes one lock and wakes the reader
     /// once per batch instead of once per message.
-    func pollOnce(_ client: OpaquePointer, queue: OpaquePointer) {
+    func pollOnce(_ client: OpaquePointer) {
         runCommands(client)
         storeCommittableOffsets(client)
-        let room = min(buffer.capacity - buffer.count, Self.batchSize)
-        guard room > 0 else {
-            usleep(1_000)
-            return
-        }
+        let room = min(buffer.waitForRoom(timeout: .milliseconds(50)), Self.batchSize)
+        guard room > 0 else { return }
         let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: room)
         defer { batch.deallocate() }
-        let received = rd_kafka_consume_batch_queue(queue, 100, batch, room)
+        let received = Self.consumeAvailable(client, into: batch, limit: room)
         guard received > 0 else { return }
         var messages: [KafkaConsumerMessage] = []
         messages.reserveCapacity(received)
@@ -92,10 +88,26 @@ final class ConsumerSession: Sendable {
         state.withLock { state in
             for message in messages { state.tracker.delivered(message.topicPartition, offset: message.offset) }
         }
-        buffer.push(contentsOf: messages)
+        buffer.push(messages)
     }
 
     static let batchSize = 1_024
+
+    /// Waits (briefly) for the first message, then takes whatever else is already there, up to
+    /// `limit`. `rd_kafka_consume_batch_queue` instead waits until the batch is full, which holds
+    /// back messages already fetched while the reader idles.
+    private static func consumeAvailable(
+        _ client: OpaquePointer,
+        into batch: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>,
+        limit: Int
+    ) -> Int {
+        var count = 0
+        while count < limit, let message = rd_kafka_consumer_poll(client, count == 0 ? 100 : 0) {
+            batch[count] = message
+            count += 1
+        }
+        return count
+    }
 
     func runCommands(_ client: OpaquePointer) {
         let commands = state.withLock { state in
@@ -209,12 +221,20 @@ final class ConsumerSession: Sendable {
 /// handle address reused for another topic is noticed. Used only from the polling thread.
 final class TopicNameCache: @unchecked Sendable {
     private var names: [OpaquePointer: (storage: UnsafePointer<CChar>, name: String)] = [:]
+    /// Consecutive messages nearly always share a topic: checked before hashing anything.
+    private var last: (topic: OpaquePointer, storage: UnsafePointer<CChar>, name: String)?
 
     func name(of topic: OpaquePointer?) -> String? {
         guard let topic, let storage = rd_kafka_topic_name(topic) else { return nil }
-        if let cached = names[topic], cached.storage == storage { return cached.name }
-        let name = String(cString: storage)
-        names[topic] = (storage, name)
+        if let last, last.topic == topic, last.storage == storage { return last.name }
+        let name: String
+        if let cached = names[topic], cached.storage == storage {
+            name = cached.name
+        } else {
+            name = String(cString: storage)
+            names[topic] = (storage, name)
+        }
+        last = (topic, storage, name)
         return name
     }
 }

@@ -38,10 +38,9 @@ public final class KafkaConsumer: Sendable {
         self.client = client
         self.session = session
         let drainTimeout = configuration.drainTimeout
-        let queue = RDKafkaQueue(consumerQueueOf: client)
         self.poller = PollingThread(
             name: "billsync-consumer-poll",
-            iteration: { session.pollOnce(client.pointer, queue: queue.pointer) },
+            iteration: { session.pollOnce(client.pointer) },
             finale: { Self.close(client, session: session, drainTimeout: drainTimeout) }
         )
     }
@@ -239,11 +238,14 @@ public struct KafkaConsumerMessages: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         public typealias Failure = KafkaError
         let buffer: MessageBuffer
+        var cursor: MessageBuffer.Cursor
 
         public mutating func next() async throws(KafkaError) -> KafkaConsumerMessage? {
-            try await buffer.next()
+            try await buffer.next(&cursor)
         }
     }
 
-    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(buffer: buffer) }
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(buffer: buffer, cursor: buffer.resumeCursor())
+    }
 }

@@ -1,85 +1,208 @@
+import Dispatch
 import Synchronization
 
-/// Messages fetched by the polling thread and not yet taken by the application.
+/// Messages fetched by the polling thread and not yet handed to the application.
 ///
-/// One reader at a time (the consumer's `messages` sequence). The polling thread stops fetching
-/// while the buffer is at capacity, which is the consumer's back-pressure.
+/// The polling thread pushes whole fetched batches and the reader takes whole batches, so the
+/// lock is taken once per batch on each side, not once per message. The reader hands messages
+/// out of its batch without locking; a revoke or a seek that drops buffered messages bumps a
+/// generation, and the reader re-checks what it still holds against it before handing out more.
+///
+/// The polling thread stops fetching while the buffer is at capacity (the consumer's
+/// back-pressure) and is woken as soon as the reader has taken half of it.
 final class MessageBuffer: Sendable {
+    typealias Batch = [KafkaConsumerMessage]
+    typealias Waiter = CheckedContinuation<Result<Batch?, KafkaError>, Never>
+
     private struct State {
-        var messages: [KafkaConsumerMessage] = []
-        var head = 0
-        var waiter: CheckedContinuation<Result<KafkaConsumerMessage?, KafkaError>, Never>?
+        var batches: [Batch] = []
+        var batchesHead = 0
+        var bufferedCount = 0
+        var waiter: Waiter?
         var finished = false
         var failure: KafkaError?
-
-        var count: Int { messages.count - head }
+        /// The polling thread is waiting for room.
+        var fetcherWaiting = false
+        /// The reader's current batch; its last `residual` messages are not handed out yet.
+        var readerBatch: Batch = []
+        var readerGeneration: UInt64 = 0
+        /// Partitions whose buffered messages were dropped, by the generation that dropped them.
+        var removals: [(generation: UInt64, partitions: Set<KafkaTopicPartition>)] = []
     }
 
     private let state = Mutex(State())
+    private let generation = Atomic<UInt64>(0)
+    private let residual = Atomic<Int>(0)
+    private let handedOut = Atomic<Int>(0)
+    private let roomAvailable = DispatchSemaphore(value: 0)
     let capacity: Int
 
     init(capacity: Int) {
         self.capacity = max(capacity, 1)
     }
 
-    var count: Int { state.withLock { $0.count } }
-    var isFull: Bool { count >= capacity }
+    /// Messages fetched and not yet handed out.
+    var count: Int { state.withLock { $0.bufferedCount } + residual.load(ordering: .relaxed) }
 
-    func push(contentsOf batch: [KafkaConsumerMessage]) {
-        guard !batch.isEmpty else { return }
-        let handOver = state.withLock { state -> (CheckedContinuation<Result<KafkaConsumerMessage?, KafkaError>, Never>, KafkaConsumerMessage)? in
-            guard !state.finished else { return nil }
+    /// Messages handed out and not yet marked done.
+    var outstandingCount: Int { handedOut.load(ordering: .relaxed) }
+
+    func messageFinished() {
+        handedOut.subtract(1, ordering: .relaxed)
+    }
+
+    // MARK: - Polling thread side
+
+    /// Blocks the calling (polling) thread until the reader made room, or `timeout` passed.
+    /// Returns the free room.
+    func waitForRoom(timeout: Duration) -> Int {
+        let buffered = state.withLock { state in
+            state.fetcherWaiting = state.bufferedCount >= capacity && !state.finished
+            return state.fetcherWaiting ? nil : state.bufferedCount
+        }
+        if let buffered { return capacity - buffered }
+        let (seconds, attoseconds) = timeout.components
+        _ = roomAvailable.wait(timeout: .now() + .nanoseconds(Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)))
+        return max(0, capacity - state.withLock { $0.bufferedCount })
+    }
+
+    /// Appends a batch; false (and nothing kept) once the buffer is finished.
+    @discardableResult
+    func push(_ batch: Batch) -> Bool {
+        guard !batch.isEmpty else { return true }
+        let (accepted, waiter) = state.withLock { state -> (Bool, Waiter?) in
+            guard !state.finished else { return (false, nil) }
             if let waiter = state.waiter {
                 state.waiter = nil
-                state.messages.append(contentsOf: batch.dropFirst())
-                return (waiter, batch[0])
+                Self.adopt(batch, into: &state, residual: residual, generation: generation)
+                return (true, waiter)
             }
-            state.messages.append(contentsOf: batch)
-            return nil
+            state.batches.append(batch)
+            state.bufferedCount += batch.count
+            return (true, nil)
         }
-        if let (waiter, first) = handOver { waiter.resume(returning: .success(first)) }
+        waiter?.resume(returning: .success(batch))
+        return accepted
     }
 
-    /// Removes buffered messages of partitions that are no longer ours.
+    /// Drops buffered messages of partitions that are no longer ours (revoked or sought).
     func removeAll(in partitions: Set<KafkaTopicPartition>) {
         guard !partitions.isEmpty else { return }
-        state.withLock { state in
-            let kept = state.messages[state.head...].filter { !partitions.contains($0.topicPartition) }
-            state.messages = Array(kept)
-            state.head = 0
+        let wake = state.withLock { state in
+            var kept: [Batch] = []
+            for batch in state.batches[state.batchesHead...] {
+                let remaining = batch.filter { !partitions.contains($0.topicPartition) }
+                if !remaining.isEmpty { kept.append(remaining) }
+            }
+            state.batches = kept
+            state.batchesHead = 0
+            state.bufferedCount = kept.reduce(0) { $0 + $1.count }
+            let next = generation.add(1, ordering: .releasing).newValue
+            state.removals.append((next, partitions))
+            return Self.shouldWakeFetcher(&state, capacity: capacity)
         }
+        if wake { roomAvailable.signal() }
     }
 
-    /// Ends the sequence: buffered messages are dropped (they were never handed out, so they
-    /// will be read again by whoever owns their partition next) and readers get nil, or `failure`.
+    /// Ends the sequence: messages not handed out are dropped (they will be read again by
+    /// whoever owns their partition next) and the reader gets nil, or `failure`.
     func finish(failure: KafkaError? = nil) {
-        let waiter = state.withLock { state -> CheckedContinuation<Result<KafkaConsumerMessage?, KafkaError>, Never>? in
+        let waiter = state.withLock { state -> Waiter? in
             state.finished = true
             state.failure = state.failure ?? failure
-            state.messages = []
-            state.head = 0
+            state.batches = []
+            state.batchesHead = 0
+            state.bufferedCount = 0
+            generation.add(1, ordering: .releasing)
+            if state.fetcherWaiting {
+                state.fetcherWaiting = false
+                roomAvailable.signal()
+            }
             defer { state.waiter = nil }
             return state.waiter
         }
-        if let waiter {
-            waiter.resume(returning: failure.map { .failure($0) } ?? .success(nil))
+        waiter?.resume(returning: failure.map { .failure($0) } ?? .success(nil))
+    }
+
+    // MARK: - Reader side
+
+    /// What an iterator holds: a batch, how far it got, and the generation it was checked at.
+    struct Cursor {
+        var batch: Batch = []
+        var index = 0
+        var generation: UInt64 = 0
+    }
+
+    /// The next message for the one reader. Almost always served from the cursor's batch with
+    /// two uncontended atomic operations and no lock.
+    func next(_ cursor: inout Cursor) async throws(KafkaError) -> KafkaConsumerMessage? {
+        while true {
+            if cursor.index < cursor.batch.count {
+                if generation.load(ordering: .acquiring) == cursor.generation {
+                    let message = cursor.batch[cursor.index]
+                    cursor.index += 1
+                    residual.subtract(1, ordering: .relaxed)
+                    handedOut.add(1, ordering: .relaxed)
+                    return message
+                }
+                try revalidate(&cursor)
+                continue
+            }
+            let taken = try await takeBatch()
+            guard let taken else { return nil }
+            cursor = taken
         }
     }
 
-    func next() async throws(KafkaError) -> KafkaConsumerMessage? {
-        // Fast path, taken for almost every message under load: no continuation, no handler.
-        let ready = state.withLock { state -> KafkaConsumerMessage? in
-            guard state.head < state.messages.count else { return nil }
-            defer { Self.advance(&state) }
-            return state.messages[state.head]
+    /// A new iterator continues where the previous one stopped (a `for` loop left with `break`).
+    func resumeCursor() -> Cursor {
+        state.withLock { state in
+            let remaining = residual.load(ordering: .relaxed)
+            return Cursor(batch: state.readerBatch, index: state.readerBatch.count - remaining,
+                          generation: state.readerGeneration)
         }
+    }
+
+    /// Drops what the cursor still holds of partitions removed since it was checked.
+    private func revalidate(_ cursor: inout Cursor) throws(KafkaError) {
+        let result = state.withLock { state -> Result<Cursor, KafkaError> in
+            if state.finished {
+                residual.store(0, ordering: .relaxed)
+                state.readerBatch = []
+                return state.failure.map { .failure($0) } ?? .success(Cursor(generation: generation.load(ordering: .acquiring)))
+            }
+            let removed = state.removals.filter { $0.generation > cursor.generation }
+                .reduce(into: Set<KafkaTopicPartition>()) { $0.formUnion($1.partitions) }
+            let kept = Array(cursor.batch[cursor.index...].filter { !removed.contains($0.topicPartition) })
+            let current = generation.load(ordering: .acquiring)
+            state.readerBatch = kept
+            state.readerGeneration = current
+            state.removals.removeAll { $0.generation <= current }
+            residual.store(kept.count, ordering: .relaxed)
+            return .success(Cursor(batch: kept, index: 0, generation: current))
+        }
+        cursor = try result.get()
+    }
+
+    /// Takes the oldest buffered batch, waiting for one if none is there.
+    private func takeBatch() async throws(KafkaError) -> Cursor? {
+        let (ready, wake) = state.withLock { state -> (Cursor?, Bool) in
+            guard state.batchesHead < state.batches.count else { return (nil, false) }
+            let batch = Self.dequeue(&state)
+            Self.adopt(batch, into: &state, residual: residual, generation: generation)
+            return (Cursor(batch: batch, index: 0, generation: state.readerGeneration),
+                    Self.shouldWakeFetcher(&state, capacity: capacity))
+        }
+        if wake { roomAvailable.signal() }
         if let ready { return ready }
         let result = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let immediate = state.withLock { state -> Result<KafkaConsumerMessage?, KafkaError>? in
-                    if state.head < state.messages.count {
-                        defer { Self.advance(&state) }
-                        return .success(state.messages[state.head])
+            await withCheckedContinuation { (continuation: Waiter) in
+                let immediate = state.withLock { state -> Result<Batch?, KafkaError>? in
+                    if state.batchesHead < state.batches.count {
+                        // The buffer was empty a moment ago, so no fetcher waits for room.
+                        let batch = Self.dequeue(&state)
+                        Self.adopt(batch, into: &state, residual: residual, generation: generation)
+                        return .success(batch)
                     }
                     if state.finished {
                         return state.failure.map { .failure($0) } ?? .success(nil)
@@ -98,15 +221,37 @@ final class MessageBuffer: Sendable {
             }
             waiter?.resume(returning: .success(nil))
         }
-        return try result.get()
+        guard let batch = try result.get() else { return nil }
+        // The batch was adopted under the lock at the generation current then.
+        return Cursor(batch: batch, index: 0, generation: state.withLock { $0.readerGeneration })
     }
 
-    /// Moves past the first message, compacting the storage now and then.
-    private static func advance(_ state: inout State) {
-        state.head += 1
-        if state.head > 4096, state.head * 2 > state.messages.count {
-            state.messages.removeFirst(state.head)
-            state.head = 0
+    private static func dequeue(_ state: inout State) -> Batch {
+        let batch = state.batches[state.batchesHead]
+        state.batches[state.batchesHead] = []
+        state.batchesHead += 1
+        state.bufferedCount -= batch.count
+        if state.batchesHead > 64, state.batchesHead * 2 > state.batches.count {
+            state.batches.removeFirst(state.batchesHead)
+            state.batchesHead = 0
         }
+        return batch
+    }
+
+    /// Makes `batch` the reader's current batch (with the lock held).
+    private static func adopt(_ batch: Batch, into state: inout State, residual: borrowing Atomic<Int>,
+                              generation: borrowing Atomic<UInt64>) {
+        state.readerBatch = batch
+        state.readerGeneration = generation.load(ordering: .acquiring)
+        residual.store(batch.count, ordering: .relaxed)
+        let current = state.readerGeneration
+        state.removals.removeAll { $0.generation <= current }
+    }
+
+    /// Called with the lock held after messages were taken or dropped: wakes a waiting fetcher.
+    private static func shouldWakeFetcher(_ state: inout State, capacity: Int) -> Bool {
+        guard state.fetcherWaiting, state.bufferedCount <= capacity / 2 else { return false }
+        state.fetcherWaiting = false
+        return true
     }
 }
