@@ -2,6 +2,7 @@
 # Starts or stops the local Tansu broker on 127.0.0.1:$BILLSYNC_BROKER_PORT (default 19092).
 #   scripts/broker.sh start   prints the bootstrap address; reuses a broker it already started
 #   scripts/broker.sh stop    stops the broker it started (nothing else)
+#   scripts/broker.sh status  exits 0 when the broker it started is running
 # Set KAFKA_BROKERS to use your own cluster instead; then this script starts nothing.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -52,5 +53,6 @@ stop() {
 case "${1:-}" in
     start) start ;;
     stop) stop ;;
-    *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+    status) running && port_open ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
 esac

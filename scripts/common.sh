@@ -28,8 +28,9 @@ mkdir -p "$BILLSYNC_RUN_DIR"
 use_broker() {
     BILLSYNC_STARTED_BROKER=0
     if [ -z "${KAFKA_BROKERS:-}" ]; then
+        # A broker left running on purpose (scripts/broker.sh start) is used and left running.
+        bash "$BILLSYNC_ROOT/scripts/broker.sh" status || BILLSYNC_STARTED_BROKER=1
         KAFKA_BROKERS=$(bash "$BILLSYNC_ROOT/scripts/broker.sh" start)
-        BILLSYNC_STARTED_BROKER=1
     fi
     export KAFKA_BROKERS
     trap 'if [ "$BILLSYNC_STARTED_BROKER" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi' EXIT

@@ -10,6 +10,8 @@ public struct ThroughputFigure: Sendable, Codable, Equatable {
         self.seconds = seconds
     }
 
+    public static let zero = ThroughputFigure(messages: 0, bytes: 0, seconds: 0)
+
     public var messagesPerSecond: Double { seconds > 0 ? Double(messages) / seconds : 0 }
     public var megabytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds / 1_000_000 : 0 }
 }

@@ -20,7 +20,7 @@ struct Kafka: AsyncParsableCommand {
 
     @Option(help: "Messages per measurement.") var messages = 500_000
     @Option(help: "Bytes per message.") var size = 300
-    @Option(help: "Measurements per side; the best counts.") var repetitions = 3
+    @Option(help: "Measurements per side; the best counts.") var repetitions = 4
     @Option(help: "Path of rdkafka_performance.") var tool = "/usr/local/lib/billsync/bin/rdkafka_performance"
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 

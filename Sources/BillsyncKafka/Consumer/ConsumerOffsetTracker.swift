@@ -43,15 +43,34 @@ struct ConsumerOffsetTracker {
     }
 
     mutating func delivered(_ partition: KafkaTopicPartition, offset: Int64) {
-        state(of: partition, creating: true)!.delivered.append(offset)
-        pendingCount += 1
+        delivered(partition, offsets: CollectionOfOne(offset))
+    }
+
+    /// Messages of one partition handed to the buffer, in offset order.
+    mutating func delivered<Offsets: Collection>(_ partition: KafkaTopicPartition, offsets: Offsets) where Offsets.Element == Int64 {
+        state(of: partition, creating: true)!.delivered.append(contentsOf: offsets)
+        pendingCount += offsets.count
     }
 
     /// Records that a message was processed. Returns false when the message is unknown (its
     /// partition was revoked or re-positioned meanwhile): its position is no longer ours to commit.
     @discardableResult
     mutating func markDone(_ partition: KafkaTopicPartition, offset: Int64) -> Bool {
-        guard let state = state(of: partition, creating: false), state.pendingCount > 0 else { return false }
+        markDone(topic: partition.topic, partition: partition.partition, offset: offset)
+    }
+
+    /// The same, without building a `KafkaTopicPartition` when the partition is the recent one.
+    @discardableResult
+    mutating func markDone(topic: String, partition: Int32, offset: Int64) -> Bool {
+        let state: PartitionState
+        if let recent, recent.partition.partition == partition, recent.partition.topic == topic {
+            state = recent.state
+        } else if let found = self.state(of: KafkaTopicPartition(topic: topic, partition: partition), creating: false) {
+            state = found
+        } else {
+            return false
+        }
+        guard state.pendingCount > 0 else { return false }
         let first = state.delivered[state.head]
         if offset == first {
             state.head += 1

@@ -35,7 +35,7 @@ final class ConsumerSession: Sendable {
     var outstandingCount: Int { max(0, buffer.outstandingCount) }
 
     func markDone(_ message: KafkaConsumerMessage) {
-        state.withLock { _ = $0.tracker.markDone(message.topicPartition, offset: message.offset) }
+        state.withLock { _ = $0.tracker.markDone(topic: message.topic, partition: message.partition, offset: message.offset) }
         buffer.messageFinished()
     }
 
@@ -62,8 +62,10 @@ final class ConsumerSession: Sendable {
 
     /// One turn of the polling thread: run commands, store done offsets, fetch a batch.
     ///
-    /// Fetching in batches (up to the buffer's free space) takes one lock and wakes the reader
-    /// once per batch instead of once per message.
+    /// Takes what is already fetched without waiting, and waits (briefly) only when nothing is.
+    /// `rd_kafka_consume_batch_queue` would hold back a partial batch until it fills while the
+    /// reader idles (and measured slower even without waiting); the callback variant cannot
+    /// serve a group's rebalance events.
     func pollOnce(_ client: OpaquePointer) {
         runCommands(client)
         storeCommittableOffsets(client)
@@ -71,7 +73,11 @@ final class ConsumerSession: Sendable {
         guard room > 0 else { return }
         let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: room)
         defer { batch.deallocate() }
-        let received = Self.consumeAvailable(client, into: batch, limit: room)
+        var received = 0
+        while received < room, let message = rd_kafka_consumer_poll(client, received == 0 ? 100 : 0) {
+            batch[received] = message
+            received += 1
+        }
         guard received > 0 else { return }
         var messages: [KafkaConsumerMessage] = []
         messages.reserveCapacity(received)
@@ -84,30 +90,29 @@ final class ConsumerSession: Sendable {
             }
             messages.append(KafkaConsumerMessage(copying: message, topicName: topicNames.name(of: message.pointee.rkt)))
         }
+        // Each batch gets its own copy of a topic's name: the reader retains and releases the
+        // names of the batch it is on while this thread builds the next, so the two threads
+        // never contend for one reference count (sharing one cost a fifth of the throughput).
+        topicNames.removeAll()
         guard !messages.isEmpty else { return }
         state.withLock { state in
-            for message in messages { state.tracker.delivered(message.topicPartition, offset: message.offset) }
+            // One call per run of one partition's messages, not one per message.
+            var start = 0
+            while start < messages.count {
+                let partition = messages[start].topicPartition
+                var end = start + 1
+                while end < messages.count, messages[end].partition == partition.partition,
+                      messages[end].topic == partition.topic {
+                    end += 1
+                }
+                state.tracker.delivered(partition, offsets: messages[start..<end].lazy.map(\.offset))
+                start = end
+            }
         }
         buffer.push(messages)
     }
 
     static let batchSize = 1_024
-
-    /// Waits (briefly) for the first message, then takes whatever else is already there, up to
-    /// `limit`. `rd_kafka_consume_batch_queue` instead waits until the batch is full, which holds
-    /// back messages already fetched while the reader idles.
-    private static func consumeAvailable(
-        _ client: OpaquePointer,
-        into batch: UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>,
-        limit: Int
-    ) -> Int {
-        var count = 0
-        while count < limit, let message = rd_kafka_consumer_poll(client, count == 0 ? 100 : 0) {
-            batch[count] = message
-            count += 1
-        }
-        return count
-    }
 
     func runCommands(_ client: OpaquePointer) {
         let commands = state.withLock { state in
@@ -216,13 +221,18 @@ final class ConsumerSession: Sendable {
     }
 }
 
-/// Topic names by librdkafka topic handle, so each message does not copy its topic's name.
+/// Topic names by librdkafka topic handle, so each message of a batch does not copy its topic's name.
 /// An entry is trusted only while the handle still points at the same name storage, so a
 /// handle address reused for another topic is noticed. Used only from the polling thread.
 final class TopicNameCache: @unchecked Sendable {
     private var names: [OpaquePointer: (storage: UnsafePointer<CChar>, name: String)] = [:]
     /// Consecutive messages nearly always share a topic: checked before hashing anything.
     private var last: (topic: OpaquePointer, storage: UnsafePointer<CChar>, name: String)?
+
+    func removeAll() {
+        names.removeAll(keepingCapacity: true)
+        last = nil
+    }
 
     func name(of topic: OpaquePointer?) -> String? {
         guard let topic, let storage = rd_kafka_topic_name(topic) else { return nil }
