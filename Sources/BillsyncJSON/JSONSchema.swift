@@ -1,0 +1,210 @@
+import Foundation
+
+/// One way a document breaks its schema: where (a JSON pointer into the document), which rule.
+public struct SchemaViolation: Error, Sendable, Hashable, CustomStringConvertible {
+    public let pointer: JSONPointer
+    public let keyword: String
+    public let message: String
+
+    public init(pointer: JSONPointer, keyword: String, message: String) {
+        self.pointer = pointer
+        self.keyword = keyword
+        self.message = message
+    }
+
+    public var description: String {
+        "\(pointer.tokens.isEmpty ? "/" : pointer.description): \(message) [\(keyword)]"
+    }
+}
+
+/// A schema file billsync cannot use: malformed, or using a keyword the validator does not
+/// implement. Raised at startup, never while messages flow.
+public struct SchemaCompilationError: Error, Sendable, CustomStringConvertible {
+    public let schema: String
+    public let location: JSONPointer
+    public let reason: String
+
+    public init(schema: String, location: JSONPointer, reason: String) {
+        self.schema = schema
+        self.location = location
+        self.reason = reason
+    }
+
+    public var description: String { "schema \(schema) at #\(location): \(reason)" }
+}
+
+/// A compiled JSON Schema (draft 2020-12), for the subset of keywords billsync's contracts use.
+///
+/// Compiled once; validating never parses the schema again. A keyword outside
+/// `supportedKeywords` is a compilation error rather than being silently ignored, so a schema
+/// can never promise a check that does not run.
+public final class JSONSchema: Sendable {
+    /// Keywords that are checked.
+    public static let assertionKeywords: Set<String> = [
+        "$ref", "type", "enum", "const", "properties", "required", "additionalProperties", "items",
+        "minItems", "maxItems", "minLength", "maxLength", "pattern", "format", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "allOf", "anyOf", "oneOf", "not",
+    ]
+    /// Keywords that only structure or annotate.
+    public static let annotationKeywords: Set<String> = [
+        "$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default", "deprecated",
+    ]
+    public static var supportedKeywords: Set<String> { assertionKeywords.union(annotationKeywords) }
+    /// `format` values that are asserted (an unknown format is a compilation error).
+    public static let supportedFormats: Set<String> = ["date", "date-time", "uuid"]
+
+    let node: SchemaNode
+    public let id: String
+
+    init(id: String, node: SchemaNode) {
+        self.id = id
+        self.node = node
+    }
+
+    /// Every violation, ordered by location; empty when the document is valid.
+    public func validate(_ document: JSONValue) -> [SchemaViolation] {
+        var violations: [SchemaViolation] = []
+        node.validate(document, at: JSONPointer(), into: &violations)
+        return violations.sorted { ($0.pointer, $0.keyword) < ($1.pointer, $1.keyword) }
+    }
+}
+
+/// One compiled (sub)schema. Immutable once its `$ref` links are set at the end of compilation.
+final class SchemaNode: @unchecked Sendable {
+    var alwaysValid: Bool?
+    var types: Set<String>?
+    var enumValues: [JSONValue]?
+    var constValue: JSONValue?
+    var properties: [(String, SchemaNode)] = []
+    var required: [String] = []
+    var additionalProperties: SchemaNode?
+    var items: SchemaNode?
+    var minItems: Int?
+    var maxItems: Int?
+    var minLength: Int?
+    var maxLength: Int?
+    var pattern: (source: String, expression: NSRegularExpression)?
+    var format: String?
+    var minimum: Decimal?
+    var maximum: Decimal?
+    var exclusiveMinimum: Decimal?
+    var exclusiveMaximum: Decimal?
+    var allOf: [SchemaNode] = []
+    var anyOf: [SchemaNode] = []
+    var oneOf: [SchemaNode] = []
+    var not: SchemaNode?
+    var reference: SchemaNode?
+
+    func isValid(_ value: JSONValue) -> Bool {
+        var violations: [SchemaViolation] = []
+        validate(value, at: JSONPointer(), into: &violations)
+        return violations.isEmpty
+    }
+
+    func validate(_ value: JSONValue, at pointer: JSONPointer, into violations: inout [SchemaViolation]) {
+        func fail(_ keyword: String, _ message: String) {
+            violations.append(SchemaViolation(pointer: pointer, keyword: keyword, message: message))
+        }
+        if let alwaysValid {
+            if !alwaysValid { fail("false", "no value is allowed here") }
+            return
+        }
+        reference?.validate(value, at: pointer, into: &violations)
+        if let types, types.isDisjoint(with: value.schemaTypes) {
+            fail("type", "expected \(types.sorted().joined(separator: " or ")), found \(Self.typeName(of: value))")
+            return
+        }
+        if let enumValues, !enumValues.contains(value) {
+            fail("enum", "\(Self.preview(value)) is not one of \(enumValues.map(Self.preview).joined(separator: ", "))")
+        }
+        if let constValue, constValue != value {
+            fail("const", "must be \(Self.preview(constValue))")
+        }
+        switch value {
+        case let .object(object):
+            for name in required where object[name] == nil {
+                violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "required",
+                                                  message: "required field is missing"))
+            }
+            var declared = Set<String>()
+            for (name, schema) in properties {
+                declared.insert(name)
+                if let member = object[name] { schema.validate(member, at: pointer.appending(name), into: &violations) }
+            }
+            if let additionalProperties {
+                for name in object.keys where !declared.contains(name) {
+                    if additionalProperties.alwaysValid == false {
+                        violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "additionalProperties",
+                                                          message: "unknown field"))
+                    } else {
+                        additionalProperties.validate(object[name]!, at: pointer.appending(name), into: &violations)
+                    }
+                }
+            }
+        case let .array(array):
+            if let minItems, array.count < minItems { fail("minItems", "needs at least \(minItems) items, has \(array.count)") }
+            if let maxItems, array.count > maxItems { fail("maxItems", "allows at most \(maxItems) items, has \(array.count)") }
+            if let items {
+                for (index, element) in array.enumerated() {
+                    items.validate(element, at: pointer.appending(index), into: &violations)
+                }
+            }
+        case let .string(string):
+            // Lengths count Unicode code points, as JSON Schema specifies (not grapheme clusters).
+            let length = string.unicodeScalars.count
+            if let minLength, length < minLength { fail("minLength", "must be at least \(minLength) characters, is \(length)") }
+            if let maxLength, length > maxLength { fail("maxLength", "must be at most \(maxLength) characters, is \(length)") }
+            if let pattern {
+                let range = NSRange(string.startIndex..., in: string)
+                if pattern.expression.firstMatch(in: string, range: range) == nil {
+                    fail("pattern", "\(Self.preview(value)) does not match \(pattern.source)")
+                }
+            }
+            if let format, !Formats.check(format, string) {
+                fail("format", "\(Self.preview(value)) is not a valid \(format)")
+            }
+        case let .number(number):
+            let decimal = number.decimal
+            if let minimum, decimal < minimum { fail("minimum", "must be at least \(minimum)") }
+            if let maximum, decimal > maximum { fail("maximum", "must be at most \(maximum)") }
+            if let exclusiveMinimum, decimal <= exclusiveMinimum { fail("exclusiveMinimum", "must be more than \(exclusiveMinimum)") }
+            if let exclusiveMaximum, decimal >= exclusiveMaximum { fail("exclusiveMaximum", "must be less than \(exclusiveMaximum)") }
+        default:
+            break
+        }
+        for schema in allOf { schema.validate(value, at: pointer, into: &violations) }
+        if !anyOf.isEmpty, !anyOf.contains(where: { $0.isValid(value) }) {
+            fail("anyOf", "matches none of the allowed shapes")
+        }
+        if !oneOf.isEmpty {
+            let matches = oneOf.filter { $0.isValid(value) }.count
+            if matches != 1 { fail("oneOf", matches == 0 ? "matches none of the allowed shapes" : "matches \(matches) shapes, exactly one is allowed") }
+        }
+        if let not, not.isValid(value) { fail("not", "matches a shape that is not allowed") }
+    }
+
+    static func typeName(of value: JSONValue) -> String {
+        switch value {
+        case .null: "null"
+        case .bool: "boolean"
+        case let .number(number): number.isInteger ? "integer" : "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    /// A short rendering of a value for an error message; long strings are cut.
+    static func preview(_ value: JSONValue) -> String {
+        switch value {
+        case .null: return "null"
+        case let .bool(bool): return String(bool)
+        case let .number(number): return number.text
+        case let .string(string):
+            let cut = string.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(string.unicodeScalars.prefix(40))) + "…" : string
+            return "\"\(cut)\""
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
+}
