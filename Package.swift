@@ -14,6 +14,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
@@ -35,6 +39,21 @@ let package = Package(
         .target(name: "BillsyncJSON"),
         // The message contracts: Swift types for every topic's messages, validated against Schemas/.
         .target(name: "BillsyncContracts", dependencies: ["BillsyncJSON"]),
+        // The stage runtime: consume → validate → handle → produce → mark done, retries, dead
+        // letters, configuration, logging, metrics and health endpoints, shared by every worker.
+        .target(
+            name: "BillsyncRuntime",
+            dependencies: [
+                "BillsyncKafka",
+                "BillsyncContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         // The topics billsync uses and the operator-facing checks built on them.
         .target(
             name: "BillsyncOperations",

@@ -17,6 +17,7 @@ final class ConsumerSession: Sendable {
         var commands: [Command] = []
         var failure: KafkaError?
         var commandsClosed = false
+        var joinedGroup = false
     }
 
     let buffer: MessageBuffer
@@ -31,6 +32,7 @@ final class ConsumerSession: Sendable {
     }
 
     var assignment: Set<KafkaTopicPartition> { state.withLock { $0.assignment } }
+    var hasJoinedGroup: Bool { state.withLock { $0.joinedGroup } }
     /// Messages handed to the application and not yet marked done.
     var outstandingCount: Int { max(0, buffer.outstandingCount) }
 
@@ -165,7 +167,10 @@ final class ConsumerSession: Sendable {
             } else {
                 rd_kafka_assign(client, list)
             }
-            state.withLock { $0.assignment.formUnion(partitions) }
+            state.withLock {
+                $0.assignment.formUnion(partitions)
+                $0.joinedGroup = true
+            }
             logger.info("partitions assigned", metadata: ["kafka.partitions": "\(partitions.sorted(by: Self.order))"])
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             // Commit what is done while the partitions are still ours; the next owner starts there.

@@ -78,6 +78,10 @@ public final class KafkaConsumer: Sendable {
         poller.requestStop()
     }
 
+    /// True once the consumer received its first assignment from the group (possibly empty, when
+    /// the group has more members than partitions): it is a working member.
+    public var hasJoinedGroup: Bool { session.hasJoinedGroup }
+
     /// The partitions this member currently owns.
     public var assignment: Set<KafkaTopicPartition> { session.assignment }
 
@@ -242,6 +246,12 @@ public struct KafkaConsumerMessages: AsyncSequence, Sendable {
 
         public mutating func next() async throws(KafkaError) -> KafkaConsumerMessage? {
             try await buffer.next(&cursor)
+        }
+
+        /// The next message and those fetched with it, up to `limit`, without waiting for more:
+        /// for stages that handle messages in batches. Empty when the sequence ended.
+        public mutating func next(upTo limit: Int) async throws(KafkaError) -> [KafkaConsumerMessage] {
+            try await buffer.next(&cursor, upTo: Swift.max(1, limit))
         }
     }
 

@@ -154,6 +154,21 @@ final class MessageBuffer: Sendable {
         }
     }
 
+    /// At least one message (waiting for it), plus whatever else the reader's current batch
+    /// holds, up to `limit`; empty when the sequence ended.
+    func next(_ cursor: inout Cursor, upTo limit: Int) async throws(KafkaError) -> [KafkaConsumerMessage] {
+        guard let first = try await next(&cursor) else { return [] }
+        var messages = [first]
+        while messages.count < limit, cursor.index < cursor.batch.count,
+              generation.load(ordering: .acquiring) == cursor.generation {
+            messages.append(cursor.batch[cursor.index])
+            cursor.index += 1
+            residual.subtract(1, ordering: .relaxed)
+            handedOut.add(1, ordering: .relaxed)
+        }
+        return messages
+    }
+
     /// A new iterator continues where the previous one stopped (a `for` loop left with `break`).
     func resumeCursor() -> Cursor {
         state.withLock { state in

@@ -1,0 +1,47 @@
+import BillsyncContracts
+
+/// Why a message could not be handled, and so what happens to it: a transient failure is retried
+/// (in process, then through the retry topics); a permanent or poison one goes straight to the
+/// dead-letter topic.
+public struct StageFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    public var errorClass: ErrorClass
+    /// Stable and machine-readable (`sf.UNABLE_TO_LOCK_ROW`, `rule.nmi.checksum`), for metrics,
+    /// dead-letter headers and the redrive tool's filters.
+    public var code: String
+    /// For a person. Never contains a secret: it is copied into headers, logs and alerts.
+    public var message: String
+    /// The JSON pointer of the failing field, when one is known.
+    public var pointer: String?
+
+    public init(_ errorClass: ErrorClass, code: String, message: String, pointer: String? = nil) {
+        self.errorClass = errorClass
+        self.code = code
+        self.message = message
+        self.pointer = pointer
+    }
+
+    public static func transient(_ code: String, _ message: String) -> StageFailure {
+        StageFailure(.transient, code: code, message: message)
+    }
+
+    public static func permanent(_ code: String, _ message: String, pointer: String? = nil) -> StageFailure {
+        StageFailure(.permanent, code: code, message: message, pointer: pointer)
+    }
+
+    /// A message that does not decode or validate.
+    public init(_ violation: ContractViolation) {
+        self.init(.poison, code: violation.code, message: violation.description, pointer: violation.pointer?.description)
+    }
+
+    /// Any other error a handler throws: unknown, so retried; if it keeps failing it ends in the
+    /// dead-letter topic with its description.
+    public init(unexpected error: any Error) {
+        if let failure = error as? StageFailure {
+            self = failure
+        } else {
+            self.init(.transient, code: "unexpected", message: String(describing: error))
+        }
+    }
+
+    public var description: String { "\(errorClass.rawValue) \(code): \(message)" }
+}

@@ -1,0 +1,78 @@
+import BillsyncContracts
+import BillsyncKafka
+import Foundation
+
+/// The headers billsync adds to a message it retries or dead-letters, on top of the original
+/// key, value and headers. The redrive tool filters on them.
+public enum StageHeaders {
+    public static let correlationID = "billsync.correlation-id"
+    public static let originTopic = "billsync.origin.topic"
+    public static let originPartition = "billsync.origin.partition"
+    public static let originOffset = "billsync.origin.offset"
+    public static let originGroup = "billsync.origin.group"
+    public static let stage = "billsync.stage"
+    public static let errorClass = "billsync.error.class"
+    public static let errorCode = "billsync.error.code"
+    public static let errorMessage = "billsync.error.message"
+    public static let errorPointer = "billsync.error.pointer"
+    public static let attempts = "billsync.attempts"
+    public static let firstFailedAt = "billsync.first-failed-at"
+    public static let lastFailedAt = "billsync.last-failed-at"
+    public static let worker = "billsync.worker"
+    /// When a message in a retry topic may be tried again (milliseconds since 1970).
+    public static let dueAt = "billsync.retry.due-at"
+
+    static let owned: Set<String> = [
+        originTopic, originPartition, originOffset, originGroup, stage, errorClass, errorCode, errorMessage,
+        errorPointer, attempts, firstFailedAt, lastFailedAt, worker, dueAt,
+    ]
+}
+
+/// What the failure headers of a consumed message say about its history.
+struct FailureHistory: Sendable {
+    var attempts = 0
+    var firstFailedAt: String?
+    var originTopic: String?
+    var originPartition: String?
+    var originOffset: String?
+    var dueAt: Int64?
+
+    init(headers: [KafkaHeader]) {
+        func value(_ name: String) -> String? {
+            headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+        }
+        attempts = value(StageHeaders.attempts).flatMap(Int.init) ?? 0
+        firstFailedAt = value(StageHeaders.firstFailedAt)
+        originTopic = value(StageHeaders.originTopic)
+        originPartition = value(StageHeaders.originPartition)
+        originOffset = value(StageHeaders.originOffset)
+        dueAt = value(StageHeaders.dueAt).flatMap(Int64.init)
+    }
+
+    /// The message's own headers, without billsync's failure headers, plus new ones describing
+    /// this failure. The origin stays the first topic the message was read from.
+    static func headers(
+        for message: KafkaConsumerMessage, failure: StageFailure, attempts: Int, stage: String, group: String,
+        worker: String, now: Date, dueAt: Date?
+    ) -> [KafkaHeader] {
+        let history = FailureHistory(headers: message.headers)
+        let timestamp = Timestamp(now).text
+        var headers = message.headers.filter { !StageHeaders.owned.contains($0.name) }
+        func add(_ name: String, _ value: String) { headers.append(KafkaHeader(name: name, value: Array(value.utf8))) }
+        add(StageHeaders.originTopic, history.originTopic ?? message.topic)
+        add(StageHeaders.originPartition, history.originPartition ?? String(message.partition))
+        add(StageHeaders.originOffset, history.originOffset ?? String(message.offset))
+        add(StageHeaders.originGroup, group)
+        add(StageHeaders.stage, stage)
+        add(StageHeaders.errorClass, failure.errorClass.rawValue)
+        add(StageHeaders.errorCode, failure.code)
+        add(StageHeaders.errorMessage, String(failure.message.prefix(2000)))
+        if let pointer = failure.pointer { add(StageHeaders.errorPointer, pointer) }
+        add(StageHeaders.attempts, String(attempts))
+        add(StageHeaders.firstFailedAt, history.firstFailedAt ?? timestamp)
+        add(StageHeaders.lastFailedAt, timestamp)
+        add(StageHeaders.worker, worker)
+        if let dueAt { add(StageHeaders.dueAt, String(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))) }
+        return headers
+    }
+}

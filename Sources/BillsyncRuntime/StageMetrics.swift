@@ -1,0 +1,74 @@
+import Metrics
+import Synchronization
+
+/// The counters every worker exports (Prometheus names), labelled by stage, topic and error code.
+///
+/// The balance they keep: `consumed = processed + retried + dead_lettered` (plus what is in
+/// flight), which is what an operator checks first when a record seems to be missing.
+public final class StageMetrics: Sendable {
+    public let stage: String
+    private let counters = Mutex<[String: Counter]>([:])
+    private let gauges = Mutex<[String: Gauge]>([:])
+    private let handlerDuration: Timer
+
+    public init(stage: String) {
+        self.stage = stage
+        handlerDuration = Timer(label: "billsync_handler_duration_seconds", dimensions: [("stage", stage)],
+                                preferredDisplayUnit: .seconds)
+    }
+
+    private func counter(_ name: String, _ dimensions: [(String, String)]) -> Counter {
+        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return counters.withLock { cache in
+            if let counter = cache[key] { return counter }
+            let counter = Counter(label: name, dimensions: [("stage", stage)] + dimensions)
+            cache[key] = counter
+            return counter
+        }
+    }
+
+    func consumed(topic: String, count: Int = 1) {
+        counter("billsync_messages_consumed_total", [("topic", topic)]).increment(by: count)
+    }
+
+    func processed(topic: String, count: Int = 1) {
+        counter("billsync_messages_processed_total", [("topic", topic)]).increment(by: count)
+    }
+
+    func produced(topic: String, count: Int = 1) {
+        counter("billsync_messages_produced_total", [("topic", topic)]).increment(by: count)
+    }
+
+    func failed(topic: String, failure: StageFailure) {
+        counter("billsync_messages_failed_total", [("topic", topic), ("class", failure.errorClass.rawValue), ("code", failure.code)])
+            .increment()
+    }
+
+    func retried(topic: String, code: String) {
+        counter("billsync_messages_retried_total", [("topic", topic), ("code", code)]).increment()
+    }
+
+    func deadLettered(topic: String, code: String) {
+        counter("billsync_messages_dead_lettered_total", [("topic", topic), ("code", code)]).increment()
+    }
+
+    func handled(batchOf _: Int, duration: Duration) {
+        handlerDuration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+
+    func lag(topic: String, partition: Int32, messages: Int64) {
+        let key = "\(topic)|\(partition)"
+        let gauge = gauges.withLock { cache in
+            if let gauge = cache[key] { return gauge }
+            let gauge = Gauge(label: "billsync_consumer_lag", dimensions: [("stage", stage), ("topic", topic), ("partition", String(partition))])
+            cache[key] = gauge
+            return gauge
+        }
+        gauge.record(Double(max(0, messages)))
+    }
+
+    /// A constant 1 whose labels say what is running.
+    public static func recordBuildInfo(version: String, librdkafka: String) {
+        Gauge(label: "billsync_build_info", dimensions: [("version", version), ("librdkafka", librdkafka)]).record(1)
+    }
+}

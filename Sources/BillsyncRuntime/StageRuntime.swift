@@ -1,0 +1,260 @@
+import BillsyncContracts
+import BillsyncKafka
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// Where a stage reads and writes, and how it treats failures.
+public struct StageRuntimeConfiguration: Sendable {
+    /// The stage's name (`transformer`), used in headers, metrics and logs.
+    public var stage: String
+    /// The consumer group: every copy of the stage joins it, so copies share the partitions.
+    public var group: String
+    public var inputTopics: [String]
+    /// One topic per retry tier, in order; must match `retry.tiers`.
+    public var retryTopics: [String]
+    public var deadLetterTopic: String
+    public var retry = RetryPolicy()
+    /// Messages taken from the consumer and worked on together; their outputs are written in
+    /// one go and they are marked done together once the broker confirmed every output.
+    public var maximumInFlight = 500
+    /// Names this process in dead-letter headers (host and pid by default).
+    public var worker = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+
+    public init(stage: String, group: String, inputTopics: [String], retryTopics: [String], deadLetterTopic: String) {
+        self.stage = stage
+        self.group = group
+        self.inputTopics = inputTopics
+        self.retryTopics = retryTopics
+        self.deadLetterTopic = deadLetterTopic
+    }
+}
+
+/// Runs one stage: consume → validate → handle → produce → mark done, at least once.
+///
+/// A message is marked done (and so eventually committed) only after the broker confirmed every
+/// message produced for it: its outputs, or its copy in a retry or dead-letter topic. A crash at
+/// any point repeats work and never loses it. It owns its consumer, so stopping it (SIGTERM via
+/// the service group) stops fetching, finishes the messages in flight, commits and leaves the group.
+public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
+    public let configuration: StageRuntimeConfiguration
+    private let handler: Handler
+    private let contracts: MessageContracts
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let metrics: StageMetrics
+    private let logger: Logger
+    private let pauser: RetryPartitionPauser
+
+    public init(
+        configuration: StageRuntimeConfiguration,
+        handler: Handler,
+        contracts: MessageContracts,
+        consumer: KafkaConsumer,
+        producer: KafkaProducer,
+        metrics: StageMetrics,
+        logger: Logger
+    ) {
+        precondition(configuration.retryTopics.count == configuration.retry.tiers.count,
+                     "one retry topic per retry tier")
+        var logger = logger
+        logger[metadataKey: RuntimeLogKeys.stage] = "\(configuration.stage)"
+        self.configuration = configuration
+        self.handler = handler
+        self.contracts = contracts
+        self.consumer = consumer
+        self.producer = producer
+        self.metrics = metrics
+        self.logger = logger
+        self.pauser = RetryPartitionPauser(consumer: consumer, logger: logger)
+    }
+
+    /// True once the consumer took part in a group assignment.
+    public var hasJoinedGroup: Bool { consumer.hasJoinedGroup }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await self.consumer.run() }
+            group.addTask {
+                do {
+                    try await self.process()
+                } catch {
+                    // Stop fetching so nothing more is read that cannot be handled; what was not
+                    // marked done is read again after a restart.
+                    self.consumer.triggerShutdown()
+                    throw error
+                }
+            }
+            group.addTask { await self.pauser.run() }
+        }
+    }
+
+    /// The processing loop; ends when the consumer's messages end (shutdown).
+    private func process() async throws {
+        var iterator = consumer.messages.makeAsyncIterator()
+        logger.info("stage started", metadata: ["billsync.inputs": "\(configuration.inputTopics)"])
+        defer { pauser.finish() }
+        while true {
+            let chunk = try await iterator.next(upTo: configuration.maximumInFlight)
+            if chunk.isEmpty { break }
+            try await processChunk(chunk)
+        }
+        logger.info("stage stopped fetching; in-flight messages are done")
+    }
+
+    private struct Decoded {
+        let message: KafkaConsumerMessage
+        let input: StageMessage<Handler.Input>
+    }
+
+    private func processChunk(_ chunk: [KafkaConsumerMessage]) async throws {
+        var outputs: [KafkaProducerMessage] = []
+        var done: [KafkaConsumerMessage] = []
+        var decoded: [Decoded] = []
+        var deferredPartitions = Set<KafkaTopicPartition>()
+        let now = Date()
+        for message in chunk {
+            let partition = message.topicPartition
+            if deferredPartitions.contains(partition) { continue }
+            metrics.consumed(topic: message.topic)
+            let history = FailureHistory(headers: message.headers)
+            if configuration.retryTopics.contains(message.topic), let due = history.dueAt,
+               Double(due) / 1000 > now.timeIntervalSince1970 {
+                // Not due yet: wait for it without holding up other partitions.
+                deferredPartitions.insert(partition)
+                try await pauser.defer(partition, offset: message.offset, until: Date(timeIntervalSince1970: Double(due) / 1000))
+                continue
+            }
+            var messageLogger = logger
+            messageLogger[metadataKey: RuntimeLogKeys.topic] = "\(message.topic)"
+            messageLogger[metadataKey: RuntimeLogKeys.offset] = "\(message.partition):\(message.offset)"
+            do throws(ContractViolation) {
+                let envelope = try contracts.decode(message.value ?? [], as: Handler.Input.self)
+                messageLogger[metadataKey: RuntimeLogKeys.correlationID] = "\(envelope.correlationId.uuidString)"
+                decoded.append(Decoded(message: message, input: StageMessage(
+                    envelope: envelope, topic: message.topic, partition: message.partition, offset: message.offset,
+                    attempt: history.attempts + 1, logger: messageLogger)))
+            } catch {
+                // Poison: it will never decode, so it goes straight to the dead-letter topic
+                // and the messages behind it carry on.
+                let failure = StageFailure(error)
+                messageLogger.warning("message refused", metadata: [RuntimeLogKeys.errorCode: "\(failure.code)",
+                                                                    RuntimeLogKeys.errorMessage: "\(failure.message)"])
+                metrics.failed(topic: message.topic, failure: failure)
+                outputs.append(route(message, failure: failure, attempts: history.attempts + 1))
+                done.append(message)
+            }
+        }
+        for batch in decoded.chunked(into: max(1, handler.batchSize)).map(Array.init) {
+            let results = await handleWithRetries(batch)
+            for (item, result) in zip(batch, results) {
+                switch result {
+                case let .success(produced):
+                    outputs.append(contentsOf: produced.map {
+                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers)
+                    })
+                    metrics.processed(topic: item.message.topic)
+                case let .failure(failed):
+                    let (failure, attempts) = (failed.failure, failed.attempts)
+                    item.input.logger.warning("message failed", metadata: [
+                        RuntimeLogKeys.errorCode: "\(failure.code)", RuntimeLogKeys.errorClass: "\(failure.errorClass.rawValue)",
+                        RuntimeLogKeys.errorMessage: "\(failure.message)", RuntimeLogKeys.attempts: "\(attempts)",
+                    ])
+                    outputs.append(route(item.message, failure: failure, attempts: attempts))
+                }
+                done.append(item.message)
+            }
+        }
+        // Only once the broker has every output is an input done; a failure here stops the stage
+        // with nothing marked, so a restart reads those inputs again.
+        if !outputs.isEmpty {
+            let reports = try await producer.sendAll(outputs)
+            for report in reports { metrics.produced(topic: report.topic) }
+        }
+        for message in done { consumer.markDone(message) }
+        recordLag(chunk)
+    }
+
+    /// Calls the handler, retrying transient failures in process with jittered backoff.
+    /// Returns, per input, the outputs or the last failure with the number of attempts made.
+    private func handleWithRetries(_ batch: [Decoded]) async -> [Result<[OutgoingMessage], FailureWithAttempts>] {
+        var results = await timedHandle(batch.map(\.input)).map { $0.mapError { FailureWithAttempts($0, 0) } }
+        var generator = SystemRandomNumberGenerator()
+        for index in batch.indices {
+            var attempt = 1
+            while case let .failure(failed) = results[index] {
+                let failure = failed.failure
+                metrics.failed(topic: batch[index].message.topic, failure: failure)
+                let total = batch[index].input.attempt - 1 + attempt
+                guard failure.errorClass == .transient, attempt < configuration.retry.inProcessAttempts,
+                      !Task.isCancelled else {
+                    results[index] = .failure(FailureWithAttempts(failure, total))
+                    break
+                }
+                try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt, using: &generator))
+                attempt += 1
+                let retried = await timedHandle([batch[index].input])
+                results[index] = retried.first?.mapError { FailureWithAttempts($0, 0) }
+                    ?? .failure(FailureWithAttempts(StageFailure.transient("handler.no-result", "the handler returned no result"), 0))
+            }
+        }
+        return results
+    }
+
+    struct FailureWithAttempts: Error {
+        let failure: StageFailure
+        let attempts: Int
+        init(_ failure: StageFailure, _ attempts: Int) {
+            self.failure = failure
+            self.attempts = attempts
+        }
+    }
+
+    private func timedHandle(_ inputs: [StageMessage<Handler.Input>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        let start = ContinuousClock.now
+        var results = await handler.handle(inputs)
+        metrics.handled(batchOf: inputs.count, duration: ContinuousClock.now - start)
+        if results.count != inputs.count {
+            // A handler bug must not silently drop or invent records.
+            logger.error("handler returned \(results.count) results for \(inputs.count) messages")
+            results = inputs.map { _ in .failure(.transient("handler.result-count", "the handler returned a wrong number of results")) }
+        }
+        return results
+    }
+
+    /// The next retry topic for a transient failure, or the dead-letter topic.
+    private func route(_ message: KafkaConsumerMessage, failure: StageFailure, attempts: Int) -> KafkaProducerMessage {
+        let tier = configuration.retryTopics.firstIndex(of: message.topic).map { $0 + 1 } ?? 0
+        let now = Date()
+        if failure.errorClass == .transient, tier < configuration.retryTopics.count {
+            let delay = configuration.retry.tiers[tier]
+            let due = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            metrics.retried(topic: message.topic, code: failure.code)
+            return KafkaProducerMessage(
+                topic: configuration.retryTopics[tier], key: message.key, value: message.value,
+                headers: FailureHistory.headers(for: message, failure: failure, attempts: attempts, stage: configuration.stage,
+                                                group: configuration.group, worker: configuration.worker, now: now, dueAt: due))
+        }
+        metrics.deadLettered(topic: message.topic, code: failure.code)
+        return KafkaProducerMessage(
+            topic: configuration.deadLetterTopic, key: message.key, value: message.value,
+            headers: FailureHistory.headers(for: message, failure: failure, attempts: attempts, stage: configuration.stage,
+                                            group: configuration.group, worker: configuration.worker, now: now, dueAt: nil))
+    }
+
+    private func recordLag(_ chunk: [KafkaConsumerMessage]) {
+        var last: [KafkaTopicPartition: Int64] = [:]
+        for message in chunk { last[message.topicPartition] = message.offset }
+        for (partition, offset) in last {
+            if let watermarks = consumer.cachedWatermarks(for: partition) {
+                metrics.lag(topic: partition.topic, partition: partition.partition, messages: watermarks.high - offset - 1)
+            }
+        }
+    }
+}
+
+extension Array {
+    func chunked(into size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
