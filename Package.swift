@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BillsyncContracts", targets: ["BillsyncContracts"]),
         .executable(name: "billsync", targets: ["billsync"]),
         .executable(name: "billsync-bench", targets: ["billsync-bench"]),
+        .executable(name: "billsync-passthrough", targets: ["billsync-passthrough"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -103,6 +104,25 @@ let package = Package(
                 "BillsyncTestSupport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-passthrough",
+            dependencies: [
+                "BillsyncRuntime",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BillsyncRuntimeTests",
+            dependencies: [
+                "BillsyncRuntime",
+                "BillsyncContracts",
+                "BillsyncKafka",
+                "BillsyncTestSupport",
+                "billsync-passthrough",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(

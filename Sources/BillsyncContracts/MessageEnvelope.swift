@@ -42,9 +42,13 @@ public struct MessageEnvelope<Payload: MessagePayload>: Codable, Sendable, Hasha
         self.payload = payload
     }
 
-    /// A message derived from this one: same lineage, this message as its cause.
-    public func derived<Other: MessagePayload>(businessKey: String? = nil, payload: Other) -> MessageEnvelope<Other> {
-        MessageEnvelope<Other>(source: MessageSource(system: .billsync, name: source.name), businessKey: businessKey ?? self.businessKey,
+    /// A message derived from this one: same lineage, this message as its cause, and an id
+    /// computed from this message's id, so handling the same input twice (a retry, a restart)
+    /// yields the same id and a sink can recognise the repeat. `index` tells apart several
+    /// messages derived from one input.
+    public func derived<Other: MessagePayload>(businessKey: String? = nil, index: Int = 0, payload: Other) -> MessageEnvelope<Other> {
+        MessageEnvelope<Other>(id: UUID(derivedFrom: "\(id.uuidString)|\(Other.messageType.rawValue)|\(index)"),
+                               source: MessageSource(system: .billsync, name: source.name), businessKey: businessKey ?? self.businessKey,
                                correlationId: correlationId, causationId: id, occurredAt: occurredAt,
                                extractedAt: extractedAt, payload: payload)
     }
@@ -70,3 +74,23 @@ public struct MessageSource: Codable, Sendable, Hashable {
     }
 }
 
+
+extension UUID {
+    /// A stable UUID for a name (two FNV-1a hashes), marked as a version 8 (custom) UUID.
+    public init(derivedFrom name: String) {
+        func fnv1a(_ seed: UInt64) -> UInt64 {
+            var hash = seed
+            for byte in name.utf8 {
+                hash ^= UInt64(byte)
+                hash &*= 0x100_0000_01B3
+            }
+            return hash
+        }
+        var bytes = withUnsafeBytes(of: fnv1a(0xCBF2_9CE4_8422_2325).bigEndian) { Array($0) }
+            + withUnsafeBytes(of: fnv1a(0x6C62_272E_07BB_0142).bigEndian) { Array($0) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x80
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+                         bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import BillsyncRuntime
+import Foundation
+import Logging
+
+/// A sample stage on the runtime: reads billing accounts and forwards them unchanged.
+/// Configuration: `--config FILE` (or BILLSYNC_CONFIG) and BILLSYNC_* environment variables;
+/// the output topic is BILLSYNC_PASSTHROUGH_OUTPUT (default billsync.passthrough.out).
+@main
+struct Passthrough: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billsync-passthrough",
+        abstract: "A sample billsync stage that forwards billing accounts to another topic."
+    )
+
+    @Option(help: "A YAML configuration file (BILLSYNC_CONFIG).")
+    var config: String?
+
+    @Flag(help: "Print the effective configuration, secrets masked, and exit.")
+    var printConfig = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = WorkerConfiguration(stage: "passthrough", inputTopics: ["billsync.raw.account"])
+        do {
+            try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        if printConfig {
+            print(configuration.printable)
+            return
+        }
+        WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let output = environment["BILLSYNC_PASSTHROUGH_OUTPUT"] ?? "billsync.passthrough.out"
+        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.passthrough")) { contracts in
+            PassthroughHandler(outputTopic: output, contracts: contracts)
+        }
+    }
+}
