@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "billsync", targets: ["billsync"]),
         .executable(name: "billsync-bench", targets: ["billsync-bench"]),
         .executable(name: "billsync-passthrough", targets: ["billsync-passthrough"]),
+        .executable(name: "billsync-sandbox", targets: ["billsync-sandbox"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -106,6 +107,15 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]
         ),
+        // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
+        .target(name: "BillsyncSandbox"),
+        .executableTarget(
+            name: "billsync-sandbox",
+            dependencies: [
+                "BillsyncSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "billsync-passthrough",
             dependencies: [
@@ -124,6 +134,10 @@ let package = Package(
                 "billsync-passthrough",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "BillsyncSandboxTests",
+            dependencies: ["BillsyncSandbox"]
         ),
         .testTarget(
             name: "BillsyncContractsTests",

@@ -125,12 +125,15 @@ public struct KafkaBindingBenchmark: Sendable {
                 var started: ContinuousClock.Instant?
                 var count = 0
                 var bytes = 0
-                for try await message in consumer.messages {
+                // As a stage reads: what was fetched together, marked done together.
+                var iterator = consumer.messages.makeAsyncIterator()
+                while count < messages {
+                    let batch = try await iterator.next(upTo: 1_024)
+                    if batch.isEmpty { break }
                     if started == nil { started = clock.now }
-                    count += 1
-                    bytes += message.value?.count ?? 0
-                    consumer.markDone(message)
-                    if count == messages { break }
+                    for message in batch { bytes += message.value?.count ?? 0 }
+                    count += batch.count
+                    consumer.markDone(batch)
                 }
                 let elapsed = started.map { clock.now - $0 } ?? .zero
                 consumer.triggerShutdown()

@@ -171,7 +171,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             let reports = try await producer.sendAll(outputs)
             for report in reports { metrics.produced(topic: report.topic) }
         }
-        for message in done { consumer.markDone(message) }
+        consumer.markDone(done)
         recordLag(chunk)
     }
 

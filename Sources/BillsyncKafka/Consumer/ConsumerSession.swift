@@ -38,7 +38,17 @@ final class ConsumerSession: Sendable {
 
     func markDone(_ message: KafkaConsumerMessage) {
         state.withLock { _ = $0.tracker.markDone(topic: message.topic, partition: message.partition, offset: message.offset) }
-        buffer.messageFinished()
+        buffer.messagesFinished(1)
+    }
+
+    func markDone(_ messages: some Collection<KafkaConsumerMessage>) {
+        guard !messages.isEmpty else { return }
+        state.withLock { state in
+            for message in messages {
+                _ = state.tracker.markDone(topic: message.topic, partition: message.partition, offset: message.offset)
+            }
+        }
+        buffer.messagesFinished(messages.count)
     }
 
     /// Queues work for the polling thread; false once the consumer has closed.

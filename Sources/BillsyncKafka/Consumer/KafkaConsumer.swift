@@ -55,6 +55,11 @@ public final class KafkaConsumer: Sendable {
         session.markDone(message)
     }
 
+    /// Marks many messages processed at once (one lock instead of one per message).
+    public func markDone(_ messages: some Collection<KafkaConsumerMessage>) {
+        session.markDone(messages)
+    }
+
     /// Starts fetching and waits until the consumer has shut down: on `triggerShutdown()`, on the
     /// service group's graceful shutdown (SIGTERM), or when the task is cancelled.
     public func run() async throws {

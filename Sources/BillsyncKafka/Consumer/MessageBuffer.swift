@@ -47,8 +47,8 @@ final class MessageBuffer: Sendable {
     /// Messages handed out and not yet marked done.
     var outstandingCount: Int { handedOut.load(ordering: .relaxed) }
 
-    func messageFinished() {
-        handedOut.subtract(1, ordering: .relaxed)
+    func messagesFinished(_ count: Int) {
+        handedOut.subtract(count, ordering: .relaxed)
     }
 
     // MARK: - Polling thread side
