@@ -107,7 +107,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let input: StageMessage<Handler.Input>
     }
 
-    private func processChunk(_ chunk: [KafkaConsumerMessage]) async throws {
+    private func processChunk(_ chunk: ArraySlice<KafkaConsumerMessage>) async throws {
         var outputs: [KafkaProducerMessage] = []
         var done: [KafkaConsumerMessage] = []
         var decoded: [Decoded] = []
@@ -242,7 +242,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                                             group: configuration.group, worker: configuration.worker, now: now, dueAt: nil))
     }
 
-    private func recordLag(_ chunk: [KafkaConsumerMessage]) {
+    private func recordLag(_ chunk: ArraySlice<KafkaConsumerMessage>) {
         var last: [KafkaTopicPartition: Int64] = [:]
         for message in chunk { last[message.topicPartition] = message.offset }
         for (partition, offset) in last {

@@ -73,4 +73,17 @@ struct MessageBufferTests {
         #expect(try await take(2, from: buffer) == [0, 1])
         #expect(buffer.waitForRoom(timeout: .milliseconds(10)) == 2)
     }
+
+    @Test("a batch read hands out what was fetched together, up to its limit, and nothing of a revoked partition")
+    func batchReads() async throws {
+        let buffer = MessageBuffer(capacity: 100)
+        buffer.push(batch(bills, 0..<5) + batch(reads, 0..<3))
+        var iterator = KafkaConsumerMessages(buffer: buffer).makeAsyncIterator()
+        #expect(try await iterator.next(upTo: 3).map(\.offset) == [0, 1, 2])
+        buffer.removeAll(in: [bills])
+        #expect(try await iterator.next(upTo: 10).map(\.topic) == ["reads", "reads", "reads"])
+        #expect(buffer.outstandingCount == 6)
+        buffer.finish()
+        #expect(try await iterator.next(upTo: 10).isEmpty)
+    }
 }

@@ -78,17 +78,18 @@ final class ConsumerSession: Sendable {
     /// `rd_kafka_consume_batch_queue` would hold back a partial batch until it fills while the
     /// reader idles (and measured slower even without waiting); the callback variant cannot
     /// serve a group's rebalance events.
-    func pollOnce(_ client: OpaquePointer) {
+    func pollOnce(_ client: OpaquePointer, queue: OpaquePointer) {
         runCommands(client)
         storeCommittableOffsets(client)
         let room = min(buffer.waitForRoom(timeout: .milliseconds(50)), Self.batchSize)
         guard room > 0 else { return }
         let batch = UnsafeMutablePointer<UnsafeMutablePointer<rd_kafka_message_t>?>.allocate(capacity: room)
         defer { batch.deallocate() }
-        var received = 0
-        while received < room, let message = rd_kafka_consumer_poll(client, received == 0 ? 100 : 0) {
-            batch[received] = message
-            received += 1
+        // What is already there, without waiting; if nothing is, wait (briefly) for one message
+        // and take what arrived with it.
+        var received = max(0, rd_kafka_consume_batch_queue(queue, 0, batch, room))
+        if received == 0, rd_kafka_consume_batch_queue(queue, 100, batch, 1) == 1 {
+            received = 1 + max(0, rd_kafka_consume_batch_queue(queue, 0, batch + 1, room - 1))
         }
         guard received > 0 else { return }
         var messages: [KafkaConsumerMessage] = []

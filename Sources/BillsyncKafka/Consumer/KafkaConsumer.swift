@@ -38,9 +38,10 @@ public final class KafkaConsumer: Sendable {
         self.client = client
         self.session = session
         let drainTimeout = configuration.drainTimeout
+        let queue = RDKafkaQueue(consumerQueueOf: client)
         self.poller = PollingThread(
             name: "billsync-consumer-poll",
-            iteration: { session.pollOnce(client.pointer) },
+            iteration: { session.pollOnce(client.pointer, queue: queue.pointer) },
             finale: { Self.close(client, session: session, drainTimeout: drainTimeout) }
         )
     }
@@ -255,7 +256,7 @@ public struct KafkaConsumerMessages: AsyncSequence, Sendable {
 
         /// The next message and those fetched with it, up to `limit`, without waiting for more:
         /// for stages that handle messages in batches. Empty when the sequence ended.
-        public mutating func next(upTo limit: Int) async throws(KafkaError) -> [KafkaConsumerMessage] {
+        public mutating func next(upTo limit: Int) async throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
             try await buffer.next(&cursor, upTo: Swift.max(1, limit))
         }
     }

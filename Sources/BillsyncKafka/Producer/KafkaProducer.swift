@@ -117,7 +117,9 @@ public final class KafkaProducer: Sendable {
 
     private func enqueue(_ message: KafkaProducerMessage, opaque: UInt) async throws(KafkaError) {
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: configuration.deliveryTimeout)
+        // Read the clock only once the queue is full: on the common path it costs as much as
+        // the rest of the send.
+        var deadline: ContinuousClock.Instant?
         while true {
             guard !poller.isStopRequested else {
                 throw KafkaError(kind: .shutdown, message: "the producer was shut down")
@@ -127,7 +129,8 @@ public final class KafkaProducer: Sendable {
             case .queued:
                 pending.countEnqueued()
                 return
-            case .queueFull where clock.now < deadline:
+            case .queueFull where clock.now < (deadline ?? clock.now.advanced(by: configuration.deliveryTimeout)):
+                if deadline == nil { deadline = clock.now.advanced(by: configuration.deliveryTimeout) }
                 // Wait for deliveries to make room, without holding a thread.
                 do { try await Task.sleep(for: .milliseconds(1)) } catch {
                     throw KafkaError(kind: .shutdown, message: "sending was cancelled while the queue was full")
