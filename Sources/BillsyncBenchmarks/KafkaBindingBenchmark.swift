@@ -1,6 +1,7 @@
 import BillsyncKafka
 import Foundation
 import Logging
+import Synchronization
 
 /// Measures the binding's produce and consume throughput and librdkafka's own tool's on the same
 /// broker, topic shape (one partition), message size and producer settings, in one run.
@@ -34,6 +35,11 @@ public struct KafkaBindingBenchmark: Sendable {
 
     public func run() async throws -> BenchmarkReport {
         let admin = try KafkaAdmin(connection: connection, logger: logger)
+        // Topics are deleted only at the end, by a client of their own, once every other client
+        // has closed: librdkafka 2.8 can corrupt its metadata cache (and crash) when topics it
+        // knows are deleted under it (librdkafka issues 4778 and 4964, fixed in later releases).
+        var created: [String] = []
+        defer { Self.deleteLater(created, connection: connection, logger: logger) }
         let brokers = connection.bootstrapServers.joined(separator: ",")
         var produced: [(ThroughputFigure, ThroughputFigure)] = []
         var consumed: [(ThroughputFigure, ThroughputFigure)] = []
@@ -66,7 +72,7 @@ public struct KafkaBindingBenchmark: Sendable {
             }
             consumed.append((ourConsume, toolConsume))
             logger.info("round \(round + 1) of \(repetitions) done")
-            try? await admin.deleteTopics([ours, theirs])
+            created += [ours, theirs]
         }
         func best(_ figures: [ThroughputFigure]) -> ThroughputFigure {
             figures.max { $0.messagesPerSecond < $1.messagesPerSecond }!
@@ -84,6 +90,25 @@ public struct KafkaBindingBenchmark: Sendable {
                                     referenceName: "rdkafka_performance -C", target: target),
             ]
         )
+    }
+
+    private static func deleteLater(_ topics: [String], connection: KafkaConnection, logger: Logger) {
+        pendingDeletion.withLock { $0 = (topics, connection, logger) }
+    }
+
+    private static let pendingDeletion = Mutex<(topics: [String], connection: KafkaConnection, logger: Logger)?>(nil)
+
+    /// Deletes the benchmark's topics; call after every other client closed.
+    public static func deleteTopics() async {
+        guard let pending = pendingDeletion.withLock({ $0.take() }), !pending.topics.isEmpty else { return }
+        await KafkaClients.waitUntilClosed()
+        do {
+            let admin = try KafkaAdmin(connection: pending.connection, logger: pending.logger)
+            try await admin.deleteTopics(pending.topics)
+        } catch {
+            pending.logger.warning("could not delete the benchmark's topics \(pending.topics): \(error)")
+        }
+        await KafkaClients.waitUntilClosed()
     }
 
     /// From the first send until the last delivery report, as the tool measures it.

@@ -19,6 +19,24 @@ public enum StageWorker {
         logger: Logger,
         makeHandler: (MessageContracts) throws -> Handler
     ) async throws {
+        let outcome: Result<Void, any Error>
+        do {
+            try await serve(configuration: configuration, logger: logger, makeHandler: makeHandler)
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        // The clients are released now; exiting while librdkafka still stops them can crash.
+        await KafkaClients.waitUntilClosed()
+        logger.info("worker stopped")
+        try outcome.get()
+    }
+
+    private static func serve<Handler: StageHandler>(
+        configuration: WorkerConfiguration,
+        logger: Logger,
+        makeHandler: (MessageContracts) throws -> Handler
+    ) async throws {
         try Librdkafka.requireSupportedVersion()
         let directory = configuration.schemasDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
             ?? MessageContracts.defaultDirectory()
@@ -61,6 +79,5 @@ public enum StageWorker {
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
         try await ServiceGroup(configuration: groupConfiguration).run()
-        logger.info("worker stopped")
     }
 }

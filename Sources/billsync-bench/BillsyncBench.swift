@@ -38,6 +38,8 @@ struct Kafka: AsyncParsableCommand {
         benchmark.messageBytes = size
         benchmark.repetitions = repetitions
         let report = try await benchmark.run()
+        await KafkaClients.waitUntilClosed()
+        await KafkaBindingBenchmark.deleteTopics()
         print(json ? try report.json() : report.table())
     }
 }

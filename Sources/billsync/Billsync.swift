@@ -26,6 +26,14 @@ func startCommand(_ label: String) throws -> Logger {
     return logger
 }
 
+/// Runs a command's Kafka work, then waits until its clients have closed, so the process does
+/// not exit while librdkafka's threads are still stopping.
+func withKafkaClients<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
+    let result = try await body()
+    await KafkaClients.waitUntilClosed()
+    return result
+}
+
 var environmentConnection: KafkaConnection {
     KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-cli")
 }
@@ -43,9 +51,11 @@ struct Topics: AsyncParsableCommand {
         func run() async throws {
             let logger = try startCommand("billsync.topics")
             let catalog = TopicCatalog(partitions: partitions)
-            let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
-            try await admin.createTopics(catalog.specifications)
-            let existing = Set(try await admin.listTopics().map(\.name))
+            let existing = try await withKafkaClients {
+                let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
+                try await admin.createTopics(catalog.specifications)
+                return Set(try await admin.listTopics().map(\.name))
+            }
             let missing = catalog.specifications.map(\.name).filter { !existing.contains($0) }
             guard missing.isEmpty else { throw ValidationError("topics missing after creation: \(missing)") }
             print("\(catalog.specifications.count) topics ready on \(environmentConnection.bootstrapServers.joined(separator: ","))")
@@ -56,8 +66,10 @@ struct Topics: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List topics and their partition counts.")
         func run() async throws {
             let logger = try startCommand("billsync.topics")
-            let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
-            for topic in try await admin.listTopics() { print("\(topic.name)\t\(topic.partitions.count)") }
+            let topics = try await withKafkaClients {
+                try await KafkaAdmin(connection: environmentConnection, logger: logger).listTopics()
+            }
+            for topic in topics { print("\(topic.name)\t\(topic.partitions.count)") }
         }
     }
 }
@@ -72,7 +84,7 @@ struct Check: AsyncParsableCommand {
         let logger = try startCommand("billsync.check")
         print("librdkafka \(Librdkafka.version) loaded from \(Librdkafka.loadedPath ?? "?")")
         let check = RoundTripCheck(connection: environmentConnection, topic: TopicCatalog().selfCheck, messages: messages, logger: logger)
-        let result = try await check.run()
+        let result = try await withKafkaClients { try await check.run() }
         print("round trip: sent \(result.sent), received \(result.received), mismatched \(result.mismatched.count), \(result.seconds) s")
         guard result.succeeded else { throw ExitCode.failure }
     }

@@ -91,6 +91,12 @@ final class ConsumerSession: Sendable {
         if received == 0, rd_kafka_consume_batch_queue(queue, 100, batch, 1) == 1 {
             received = 1 + max(0, rd_kafka_consume_batch_queue(queue, 0, batch + 1, room - 1))
         }
+        // A trickle: give the fetcher a millisecond to fill the batch, so a busy stream is
+        // handed over in large batches (each hand-over wakes the reader) and a quiet one still
+        // waits no longer than that.
+        if received > 0, received < room / 8 {
+            received += max(0, rd_kafka_consume_batch_queue(queue, 1, batch + received, room - received))
+        }
         guard received > 0 else { return }
         var messages: [KafkaConsumerMessage] = []
         messages.reserveCapacity(received)

@@ -124,3 +124,16 @@ struct UncheckedSendable<Value>: @unchecked Sendable {
     let value: Value
     init(_ value: Value) { self.value = value }
 }
+
+/// Process-wide housekeeping for librdkafka clients.
+public enum KafkaClients {
+    /// Waits until every client released so far has finished closing. Executables call it
+    /// before they exit: a process that exits while librdkafka's threads are still stopping can
+    /// crash in them (seen as an occasional segmentation fault at the very end of a run).
+    public static func waitUntilClosed() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            // A barrier behind every queued rd_kafka_destroy; waited for without blocking a pool thread.
+            RDKafkaClient.teardownQueue.async { continuation.resume() }
+        }
+    }
+}
