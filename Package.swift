@@ -108,7 +108,9 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
-        .target(name: "BillsyncSandbox"),
+        // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "BillsyncSandbox", dependencies: ["CSQLite"]),
         .executableTarget(
             name: "billsync-sandbox",
             dependencies: [

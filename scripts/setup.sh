@@ -5,7 +5,7 @@
 # checks first and does nothing when its result is already there.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-APT_PACKAGES=(pkg-config libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev
+APT_PACKAGES=(pkg-config libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
               python3 python3-venv ca-certificates)
 
 install_apt_packages() {
