@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
@@ -110,11 +111,24 @@ let package = Package(
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "BillsyncSandbox", dependencies: ["CSQLite"]),
+        // OpenSSL's libcrypto (already needed by librdkafka), to verify JWT bearer assertions.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(
+            name: "BillsyncSandbox",
+            dependencies: [
+                "CSQLite",
+                "COpenSSL",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "billsync-sandbox",
             dependencies: [
                 "BillsyncSandbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

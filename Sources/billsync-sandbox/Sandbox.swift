@@ -1,5 +1,7 @@
 import ArgumentParser
 import BillsyncSandbox
+import Hummingbird
+import Logging
 import Foundation
 
 /// The stand-ins for the systems billsync cannot reach here, and their sample data.
@@ -8,7 +10,7 @@ struct Sandbox: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync-sandbox",
         abstract: "Sample data (and, later, emulators) for trying billsync without a Salesforce org or a billing engine.",
-        subcommands: [Generate.self]
+        subcommands: [Generate.self, Serve.self]
     )
 }
 
@@ -37,5 +39,37 @@ struct Generate: AsyncParsableCommand {
         let summary = try SampleDataGenerator(options: options).writeCSV(to: URL(fileURLWithPath: output, isDirectory: true))
         let elapsed = ContinuousClock.now - started
         print("wrote \(summary.accounts) accounts (\(summary.accountRows) rows), \(summary.readingRows) meter readings and \(summary.anomalies.count) deliberate anomalies to \(output) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Salesforce emulator (OAuth, upsert, sObject Collections, limits) on a local port."
+    )
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on.") var port = 8090
+    @Option(help: "SQLite file the emulated org keeps its records in.") var data = "sandbox-data/salesforce.sqlite"
+    @Option(help: "Daily API request limit.") var dailyLimit = 100_000
+    @Option(help: "Share of records failing with UNABLE_TO_LOCK_ROW (0-1).") var lockFailures = 0.0
+    @Option(help: "Share of API requests answered 503 (0-1).") var unavailable = 0.0
+    @Option(help: "Expire the token in use every N API requests.") var expireTokenEvery: Int?
+    @Option(help: "PEM certificate or public key that verifies JWT bearer assertions.") var jwtCertificate: String?
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var configuration = SalesforceEmulatorConfiguration()
+        configuration.instanceURL = "http://\(host):\(port)"
+        configuration.dailyAPILimit = dailyLimit
+        configuration.lockRowFailureRate = lockFailures
+        configuration.serviceUnavailableRate = unavailable
+        configuration.expireTokenEvery = expireTokenEvery
+        // The client secret comes from the environment, never from arguments.
+        if let secret = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_SF_CLIENT_SECRET"] { configuration.clientSecret = secret }
+        if let jwtCertificate { configuration.jwtPublicKeyPEM = try String(contentsOfFile: jwtCertificate, encoding: .utf8) }
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: data).deletingLastPathComponent(), withIntermediateDirectories: true)
+        let store = try SalesforceRecordStore(org: .billsync, path: data)
+        let server = SandboxServer(salesforce: SalesforceEmulator(store: store, configuration: configuration), host: host, port: port)
+        try await server.application(logger: Logger(label: "billsync.sandbox")).runService()
     }
 }

@@ -97,9 +97,49 @@ public final class SalesforceRecordStore: Sendable {
         guard object.fields[externalField]?.externalID == true else {
             return .notFound(SalesforceError("NOT_FOUND", "Provided external ID field does not exist or is not accessible: \(externalField)"))
         }
+        return try database.transaction { transaction in
+            try upsert(in: transaction, object: object, externalField: externalField, externalValue: externalValue, fields: fields)
+        }
+    }
+
+    /// Upserts several records of one object in one transaction (sObject Collections). With
+    /// `allOrNone`, one failure writes nothing and the others report the roll-back.
+    public func upsertAll(object name: String, externalField: String, records: [(externalValue: String, fields: [String: SalesforceValue])],
+                          allOrNone: Bool) throws -> [SalesforceUpsertOutcome] {
+        guard let object = org.objects[name], object.fields[externalField]?.externalID == true else {
+            let outcome = try upsert(object: name, externalField: externalField, externalValue: "", fields: [:])
+            return records.map { _ in outcome }
+        }
+        struct RolledBack: Error { let outcomes: [SalesforceUpsertOutcome] }
+        do {
+            return try database.transaction { transaction in
+                var outcomes: [SalesforceUpsertOutcome] = []
+                for record in records {
+                    outcomes.append(try upsert(in: transaction, object: object, externalField: externalField,
+                                               externalValue: record.externalValue, fields: record.fields))
+                }
+                if allOrNone, outcomes.contains(where: { if case .created = $0 { false } else if case .updated = $0 { false } else { true } }) {
+                    throw RolledBack(outcomes: outcomes)
+                }
+                return outcomes
+            }
+        } catch let rolledBack as RolledBack {
+            return rolledBack.outcomes.map { outcome in
+                switch outcome {
+                case .created, .updated:
+                    .failed([SalesforceError("ALL_OR_NONE_OPERATION_ROLLED_BACK", "Record rolled back because not all records were valid and the request was using AllOrNone header")])
+                default: outcome
+                }
+            }
+        }
+    }
+
+    private func upsert(in transaction: SQLiteDatabase.Transaction, object: SalesforceOrg.Object, externalField: String,
+                        externalValue: String, fields: [String: SalesforceValue]) throws -> SalesforceUpsertOutcome {
+        let name = object.name
         var fields = fields
         fields[externalField] = .text(externalValue)
-        return try database.transaction { transaction in
+        do {
             let matches = try transaction.query("SELECT id FROM external_keys WHERE object = ? AND field = ? AND value = ?",
                                                 [.text(name), .text(externalField), .text(externalValue)]).compactMap { $0.first?.text }
             if matches.count > 1 { return .multipleMatches(ids: matches.sorted()) }
