@@ -153,7 +153,11 @@ let package = Package(
         ),
         .testTarget(
             name: "BillsyncSandboxTests",
-            dependencies: ["BillsyncSandbox"]
+            dependencies: [
+                "BillsyncSandbox",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "BillsyncContractsTests",

@@ -1,0 +1,274 @@
+import BillsyncSandbox
+import Foundation
+import Hummingbird
+import Logging
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// An emulator on a free local port for the length of one test, reached over real HTTP.
+struct RunningEmulator {
+    let base: String
+    let emulator: SalesforceEmulator
+    let store: SalesforceRecordStore
+
+    static func with<T: Sendable>(
+        _ configure: (inout SalesforceEmulatorConfiguration) -> Void = { _ in },
+        _ body: @Sendable (RunningEmulator) async throws -> T
+    ) async throws -> T {
+        let port = Int.random(in: 20_000...40_000)
+        var configuration = SalesforceEmulatorConfiguration()
+        configuration.instanceURL = "http://127.0.0.1:\(port)"
+        configure(&configuration)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sf-\(UUID().uuidString).sqlite").path
+        let store = try SalesforceRecordStore(org: .billsync, path: path)
+        let emulator = SalesforceEmulator(store: store, configuration: configuration)
+        var logger = Logger(label: "sandbox.test")
+        logger.logLevel = .error
+        let application = SandboxServer(salesforce: emulator, port: port).application(logger: logger)
+        let running = RunningEmulator(base: "http://127.0.0.1:\(port)", emulator: emulator, store: store)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await application.runService(); return nil }
+            for _ in 0..<100 {
+                if (try? await running.request("GET", "/sandbox/healthz").status) == 200 { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let result = try await body(running)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    struct Reply {
+        let status: Int
+        let headers: [String: String]
+        let body: Data
+        var json: Any? { try? JSONSerialization.jsonObject(with: body) }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    func request(_ method: String, _ path: String, token: String? = nil, json: Any? = nil, form: String? = nil,
+                 headers: [String: String] = [:]) async throws -> Reply {
+        var request = URLRequest(url: URL(string: base + path)!)
+        request.httpMethod = method
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.httpBody = try JSONSerialization.data(withJSONObject: json)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        }
+        if let form {
+            request.httpBody = Data(form.utf8)
+            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    func token() async throws -> String {
+        let reply = try await request("POST", "/services/oauth2/token",
+                                      form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
+        return try #require((reply.json as? [String: Any])?["access_token"] as? String)
+    }
+}
+
+@Suite("The Salesforce emulator answers like the REST API, over HTTP", .serialized)
+struct SalesforceEmulatorTests {
+    let upsertPath = "/services/data/v61.0/sobjects/Account/Billing_Customer_Id__c/0001234567"
+    let collectionPath = "/services/data/v61.0/composite/sobjects/Account/Billing_Customer_Id__c"
+
+    @Test("client credentials in the body or in Basic auth get a bearer token; wrong ones get invalid_client")
+    func clientCredentials() async throws {
+        try await RunningEmulator.with { sf in
+            let body = try await sf.request("POST", "/services/oauth2/token",
+                                            form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
+            let token = try #require(body.json as? [String: Any])
+            #expect(body.status == 200)
+            #expect(token["token_type"] as? String == "Bearer")
+            #expect(token["instance_url"] as? String == sf.base)
+            for key in ["access_token", "id", "issued_at", "scope"] { #expect(token[key] != nil, "\(key)") }
+            let basic = Data("billsync-sandbox:sandbox-secret".utf8).base64EncodedString()
+            let viaBasic = try await sf.request("POST", "/services/oauth2/token", form: "grant_type=client_credentials",
+                                                headers: ["Authorization": "Basic \(basic)"])
+            #expect(viaBasic.status == 200)
+            let wrong = try await sf.request("POST", "/services/oauth2/token",
+                                             form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=nope")
+            #expect(wrong.status == 400)
+            #expect((wrong.json as? [String: Any])?["error"] as? String == "invalid_client")
+        }
+    }
+
+    @Test("a JWT bearer assertion signed with the configured key is accepted, a forged or expired one is invalid_grant")
+    func jwtBearer() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let key = directory.appendingPathComponent("key.pem").path
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                                     "-days", "1", "-subj", "/CN=billsync"])
+        let otherKey = directory.appendingPathComponent("other.pem").path
+        try run("/usr/bin/openssl", ["genrsa", "-out", otherKey, "2048"])
+        let pem = try String(contentsOfFile: certificate, encoding: .utf8)
+        try await RunningEmulator.with({ $0.jwtPublicKeyPEM = pem }) { sf in
+            let now = Int(Date().timeIntervalSince1970)
+            func assertion(key: String, exp: Any, aud: String = "https://login.salesforce.com") throws -> String {
+                let claims: [String: Any] = ["iss": "billsync-sandbox", "sub": "integration@billsync.example", "aud": aud, "exp": exp]
+                return try jwt(claims: claims, key: key, directory: directory)
+            }
+            func exchange(_ assertion: String) async throws -> RunningEmulator.Reply {
+                try await sf.request("POST", "/services/oauth2/token",
+                                     form: "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=\(assertion)")
+            }
+            #expect(try await exchange(assertion(key: key, exp: now + 300)).status == 200)
+            #expect(try await exchange(assertion(key: key, exp: String(now + 300))).status == 200)
+            for bad in [try assertion(key: otherKey, exp: now + 300), try assertion(key: key, exp: now - 10),
+                        try assertion(key: key, exp: now + 300, aud: "https://evil.example")] {
+                let reply = try await exchange(bad)
+                #expect(reply.status == 400)
+                #expect((reply.json as? [String: Any])?["error"] as? String == "invalid_grant")
+            }
+        }
+    }
+
+    @Test("an upsert creates (201), then updates (200) the same record; an unknown token is INVALID_SESSION_ID")
+    func upsert() async throws {
+        try await RunningEmulator.with { sf in
+            let token = try await sf.token()
+            let created = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": "Acme", "Amount_Due__c": 1523.4])
+            #expect(created.status == 201)
+            let first = try #require(created.json as? [String: Any])
+            #expect(first["created"] as? Bool == true && first["success"] as? Bool == true)
+            #expect(created.headers["sforce-limit-info"] == "api-usage=1/100000")
+            let updated = try await sf.request("PATCH", upsertPath, token: token, json: ["Amount_Due__c": 10])
+            #expect(updated.status == 200)
+            #expect((updated.json as? [String: Any])?["id"] as? String == first["id"] as? String)
+            #expect((updated.json as? [String: Any])?["created"] as? Bool == false)
+            let expired = try await sf.request("PATCH", upsertPath, token: "00Dbogus", json: ["Name": "X"])
+            #expect(expired.status == 401)
+            #expect(expired.text == #"[{"errorCode":"INVALID_SESSION_ID","message":"Session expired or invalid"}]"#)
+            #expect(try sf.store.count(object: "Account") == 1)
+        }
+    }
+
+    @Test("validation failures are 400 with errorCode and fields; unknown objects 404; several matches 300")
+    func upsertErrors() async throws {
+        try await RunningEmulator.with { sf in
+            let token = try await sf.token()
+            let missing = try await sf.request("PATCH", upsertPath, token: token, json: ["Industry": "Mining"])
+            #expect(missing.status == 400)
+            let error = try #require((missing.json as? [[String: Any]])?.first)
+            #expect(error["errorCode"] as? String == "REQUIRED_FIELD_MISSING")
+            #expect(error["fields"] as? [String] == ["Name"])
+            let long = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": String(repeating: "x", count: 300)])
+            #expect((long.json as? [[String: Any]])?.first?["errorCode"] as? String == "STRING_TOO_LONG")
+            let unknown = try await sf.request("PATCH", "/services/data/v61.0/sobjects/Invoice__c/Ext__c/1", token: token, json: [:])
+            #expect(unknown.status == 404)
+            #expect((unknown.json as? [[String: Any]])?.first?["errorCode"] as? String == "NOT_FOUND")
+            for customer in ["A", "B"] {
+                _ = try await sf.request("PATCH", "/services/data/v61.0/sobjects/Account/Billing_Customer_Id__c/\(customer)", token: token,
+                                         json: ["Name": customer, "Billing_Account_Id__c": "SHARED"])
+            }
+            let ambiguous = try await sf.request("PATCH", "/services/data/v61.0/sobjects/Account/Billing_Account_Id__c/SHARED", token: token, json: [:])
+            #expect(ambiguous.status == 300)
+            #expect((ambiguous.json as? [String])?.count == 2)
+        }
+    }
+
+    @Test("a collection answers per record in order, refuses more than 200, and allOrNone rolls everything back")
+    func collections() async throws {
+        try await RunningEmulator.with { sf in
+            let token = try await sf.token()
+            func record(_ id: String, name: String?) -> [String: Any] {
+                var record: [String: Any] = ["attributes": ["type": "Account"], "Billing_Customer_Id__c": id]
+                if let name { record["Name"] = name }
+                return record
+            }
+            let mixed = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "allOrNone": false, "records": [record("1", name: "One"), record("2", name: nil), record("3", name: "Three")],
+            ])
+            let results = try #require(mixed.json as? [[String: Any]])
+            #expect(mixed.status == 200)
+            #expect(results.map { $0["success"] as? Bool } == [true, false, true])
+            let failure = try #require((results[1]["errors"] as? [[String: Any]])?.first)
+            #expect(failure["statusCode"] as? String == "REQUIRED_FIELD_MISSING")
+            #expect(failure["errorCode"] == nil)
+            let tooMany = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "allOrNone": false, "records": (0..<201).map { record("x\($0)", name: "X") },
+            ])
+            #expect(tooMany.status == 400)
+            #expect((tooMany.json as? [[String: Any]])?.first?["errorCode"] as? String == "EXCEEDED_ID_LIMIT")
+            let rolledBack = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "allOrNone": true, "records": [record("4", name: "Four"), record("5", name: nil)],
+            ])
+            let codes = (rolledBack.json as? [[String: Any]])?.map { (($0["errors"] as? [[String: Any]])?.first?["statusCode"] as? String) ?? "" }
+            #expect(codes == ["ALL_OR_NONE_OPERATION_ROLLED_BACK", "REQUIRED_FIELD_MISSING"])
+            #expect(try sf.store.count(object: "Account") == 2)
+        }
+    }
+
+    @Test("past the daily limit every call is REQUEST_LIMIT_EXCEEDED until the limit is raised")
+    func dailyLimit() async throws {
+        try await RunningEmulator.with({ $0.dailyAPILimit = 2 }) { sf in
+            let token = try await sf.token()
+            for _ in 0..<2 { #expect(try await sf.request("GET", "/services/data/v61.0/limits", token: token).status == 200) }
+            let refused = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": "Acme"])
+            #expect(refused.status == 403)
+            #expect((refused.json as? [[String: Any]])?.first?["errorCode"] as? String == "REQUEST_LIMIT_EXCEEDED")
+            #expect(refused.headers["sforce-limit-info"] == "api-usage=2/2")
+            sf.emulator.setDailyLimit(10)
+            #expect(try await sf.request("PATCH", upsertPath, token: token, json: ["Name": "Acme"]).status == 201)
+        }
+    }
+
+    @Test("injected faults: row locks per record, 503s, and tokens that expire every N calls")
+    func faults() async throws {
+        try await RunningEmulator.with({ $0.lockRowFailureRate = 1; $0.expireTokenEvery = 3 }) { sf in
+            let token = try await sf.token()
+            let locked = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": "Acme"])
+            #expect((locked.json as? [[String: Any]])?.first?["errorCode"] as? String == "UNABLE_TO_LOCK_ROW")
+            _ = try await sf.request("GET", "/services/data/v61.0/limits", token: token)
+            #expect(try await sf.request("GET", "/services/data/v61.0/limits", token: token).status == 401)
+        }
+        try await RunningEmulator.with({ $0.serviceUnavailableRate = 1 }) { sf in
+            let reply = try await sf.request("GET", "/services/data/v61.0/limits", token: try await sf.token())
+            #expect(reply.status == 503)
+        }
+    }
+}
+
+@discardableResult
+func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Data {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    let inputPipe = Pipe()
+    if input != nil { process.standardInput = inputPipe }
+    try process.run()
+    if let input {
+        inputPipe.fileHandleForWriting.write(input)
+        try inputPipe.fileHandleForWriting.close()
+    }
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
+    return data
+}
+
+/// An RS256 JWT, signed by the openssl command line tool with `key`.
+func jwt(claims: [String: Any], key: String, directory: URL) throws -> String {
+    func base64URL(_ data: Data) -> String {
+        data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+    let header = base64URL(try JSONSerialization.data(withJSONObject: ["alg": "RS256", "typ": "JWT"]))
+    let payload = base64URL(try JSONSerialization.data(withJSONObject: claims))
+    let signature = try run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key], input: Data("\(header).\(payload)".utf8))
+    return "\(header).\(payload).\(base64URL(signature))"
+}
