@@ -109,6 +109,8 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
+        // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
+        .target(name: "BillsyncCSV"),
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // OpenSSL's libcrypto (already needed by librdkafka), to verify JWT bearer assertions.
@@ -116,6 +118,7 @@ let package = Package(
         .target(
             name: "BillsyncSandbox",
             dependencies: [
+                "BillsyncCSV",
                 "CSQLite",
                 "COpenSSL",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -25,7 +25,8 @@ struct RunningEmulator {
         let store = try SalesforceRecordStore(org: .billsync, path: path)
         let emulator = SalesforceEmulator(store: store, configuration: configuration)
         var logger = Logger(label: "sandbox.test")
-        logger.logLevel = .error
+        // Cancelling the server at the end of a test is logged as an error by Hummingbird.
+        logger.logLevel = .critical
         let application = SandboxServer(salesforce: emulator, port: port).application(logger: logger)
         let running = RunningEmulator(base: "http://127.0.0.1:\(port)", emulator: emulator, store: store)
         return try await withThrowingTaskGroup(of: T?.self) { group in

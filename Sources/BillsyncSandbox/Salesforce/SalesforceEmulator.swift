@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 
@@ -10,6 +11,7 @@ public struct SalesforceEmulator: Sendable {
     public static let collectionLimit = 200
     let store: SalesforceRecordStore
     let state: SalesforceAPIState
+    let bulk = BulkIngestJobs()
 
     public init(store: SalesforceRecordStore, configuration: SalesforceEmulatorConfiguration) {
         self.store = store
@@ -49,6 +51,7 @@ public struct SalesforceEmulator: Sendable {
                 json(.ok, ["DailyApiRequests": ["Max": usage.limit, "Remaining": max(0, usage.limit - usage.used)]], usage: usage)
             }
         }
+        addBulkRoutes(to: router)
         // Read-back for tests and the demo, outside the emulated API and its limits.
         router.get("sandbox/salesforce/:object/count") { _, context in
             let count = try store.count(object: context.parameters.require("object"))
@@ -244,6 +247,92 @@ struct CollectionRecord: Decodable {
                 type = try container.decode(Attributes.self, forKey: key).type
             } else {
                 fields[key.stringValue] = try container.decode(SalesforceValue.self, forKey: key)
+            }
+        }
+    }
+}
+
+extension SalesforceEmulator {
+    /// Bulk API 2.0 ingest: create a job, upload CSV, close it, poll, read the results.
+    func addBulkRoutes(to router: Router<BasicRequestContext>) {
+        router.post("services/data/:version/jobs/ingest") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return api(request) { usage in
+                struct Create: Decodable {
+                    var object: String
+                    var externalIdFieldName: String?
+                    var operation: String
+                    var contentType: String?
+                }
+                guard let create = try? JSONDecoder().decode(Create.self, from: Data(buffer: body)) else {
+                    return json(.badRequest, [SalesforceError("JSON_PARSER_ERROR", "The request body is not valid")], usage: usage)
+                }
+                guard create.operation == "upsert", let field = create.externalIdFieldName else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "Only upsert with an externalIdFieldName is emulated")], usage: usage)
+                }
+                guard store.org.objects[create.object]?.fields[field]?.externalID == true else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "InvalidJob : External ID field \(field) is not valid for \(create.object)")], usage: usage)
+                }
+                return json(.ok, bulk.create(object: create.object, externalIdField: field, operation: "upsert").info, usage: usage)
+            }
+        }
+        router.put("services/data/:version/jobs/ingest/:job/batches") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 150 << 20)
+            return api(request) { usage in
+                guard bulk.upload(try context.parameters.require("job"), data: Array(buffer: body)) else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOBSTATE", "The job is not open for uploads")], usage: usage)
+                }
+                return Response(status: .created, headers: [HTTPField.Name("Sforce-Limit-Info")!: "api-usage=\(usage.used)/\(usage.limit)"])
+            }
+        }
+        router.patch("services/data/:version/jobs/ingest/:job") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return api(request) { usage in
+                let id = try context.parameters.require("job")
+                struct Change: Decodable { var state: String }
+                guard let change = try? JSONDecoder().decode(Change.self, from: Data(buffer: body)),
+                      ["UploadComplete", "Aborted"].contains(change.state) else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOBSTATE", "state must be UploadComplete or Aborted")], usage: usage)
+                }
+                guard let job = bulk.setState(id, change.state) else {
+                    return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                }
+                // Processed before the next poll; the answer still says UploadComplete, as Salesforce's does.
+                if change.state == "UploadComplete" { try bulk.process(id, store: store, lockFails: state.lockFails) }
+                return json(.ok, job.info, usage: usage)
+            }
+        }
+        router.get("services/data/:version/jobs/ingest/:job") { request, context in
+            api(request) { usage in
+                guard let job = bulk.job(try context.parameters.require("job")) else {
+                    return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                }
+                return json(.ok, job.info, usage: usage)
+            }
+        }
+        for (path, successful) in [("successfulResults", true), ("failedResults", false)] {
+            router.get("services/data/:version/jobs/ingest/:job/\(path)") { request, context in
+                api(request) { usage in
+                    guard let job = bulk.job(try context.parameters.require("job")) else {
+                        return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                    }
+                    let header = (successful ? ["sf__Id", "sf__Created"] : ["sf__Id", "sf__Error"]) + job.header
+                    let csv = BulkIngestJobs.resultsCSV(header: header, rows: successful ? job.successful : job.failed)
+                    return Response(status: .ok, headers: [.contentType: "text/csv", HTTPField.Name("Sforce-Limit-Info")!: "api-usage=\(usage.used)/\(usage.limit)"],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
+                }
+            }
+        }
+        router.get("services/data/:version/jobs/ingest/:job/unprocessedrecords") { request, context in
+            api(request) { usage in
+                guard let job = bulk.job(try context.parameters.require("job")) else {
+                    return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                }
+                return Response(status: .ok, headers: [.contentType: "text/csv"],
+                                body: ResponseBody(byteBuffer: ByteBuffer(string: job.header.joined(separator: ",") + "\n")))
             }
         }
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// One error as Salesforce reports it.
-public struct SalesforceError: Sendable, Hashable, Codable {
+public struct SalesforceError: Error, Sendable, Hashable, Codable {
     public var message: String
     public var errorCode: String
     public var fields: [String]

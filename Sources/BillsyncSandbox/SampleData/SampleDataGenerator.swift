@@ -1,3 +1,4 @@
+import BillsyncCSV
 import Foundation
 
 /// Realistic Australian energy-retail data for any number of accounts, the same for the same

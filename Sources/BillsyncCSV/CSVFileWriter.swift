@@ -2,14 +2,14 @@ import Foundation
 
 /// Writes RFC 4180 CSV quickly: fields with commas, quotes or line breaks are quoted, rows are
 /// buffered and written in large chunks.
-final class CSVFileWriter {
+public final class CSVFileWriter {
     private let handle: FileHandle
     private let lineEnd: [UInt8]
     private var buffer: [UInt8] = []
     /// The 1-based line the next row starts on.
-    private(set) var line = 1
+    public private(set) var line = 1
 
-    init(url: URL, lineEnd: String, byteOrderMark: Bool) throws {
+    public init(url: URL, lineEnd: String, byteOrderMark: Bool) throws {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: 0)
@@ -18,7 +18,7 @@ final class CSVFileWriter {
         if byteOrderMark { buffer += [0xEF, 0xBB, 0xBF] }
     }
 
-    func writeRow(_ fields: [String]) {
+    public func writeRow(_ fields: [String]) {
         for (index, field) in fields.enumerated() {
             if index > 0 { buffer.append(UInt8(ascii: ",")) }
             let bytes = field.utf8
@@ -44,7 +44,7 @@ final class CSVFileWriter {
         buffer.removeAll(keepingCapacity: true)
     }
 
-    func close() throws {
+    public func close() throws {
         flush()
         try handle.close()
     }
