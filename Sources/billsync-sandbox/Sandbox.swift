@@ -24,6 +24,7 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Share of deliberately bad rows, 0 to 1.") var badRows = 0.05
     @Option(help: "Meter readings per account.") var readings = 2
     @Option(help: "Where to write the files.") var output = "sample-data"
+    @Option(help: "Also load the accounts into the billing emulator's SQLite store at this path.") var billingStore: String?
 
     func validate() throws {
         guard accounts >= 0 else { throw ValidationError("--accounts must not be negative") }
@@ -37,6 +38,10 @@ struct Generate: AsyncParsableCommand {
         options.readingsPerAccount = readings
         let started = ContinuousClock.now
         let summary = try SampleDataGenerator(options: options).writeCSV(to: URL(fileURLWithPath: output, isDirectory: true))
+        if let billingStore {
+            try FileManager.default.createDirectory(at: URL(fileURLWithPath: billingStore).deletingLastPathComponent(), withIntermediateDirectories: true)
+            _ = try SampleDataGenerator(options: options).load(into: BillingStore(path: billingStore))
+        }
         let elapsed = ContinuousClock.now - started
         print("wrote \(summary.accounts) accounts (\(summary.accountRows) rows), \(summary.readingRows) meter readings and \(summary.anomalies.count) deliberate anomalies to \(output) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
     }
@@ -44,12 +49,14 @@ struct Generate: AsyncParsableCommand {
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the Salesforce emulator (OAuth, upsert, sObject Collections, limits) on a local port."
+        abstract: "Run the Salesforce emulator (OAuth, upsert, Collections, Bulk 2.0, limits) and the billing engine emulator on a local port."
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8090
     @Option(help: "SQLite file the emulated org keeps its records in.") var data = "sandbox-data/salesforce.sqlite"
+    @Option(help: "SQLite file of the billing engine emulator (see generate --billing-store).") var billingData = "sandbox-data/billing.sqlite"
+    @Option(help: "Billing API requests allowed per second before 429.") var billingRate = 50
     @Option(help: "Daily API request limit.") var dailyLimit = 100_000
     @Option(help: "Share of records failing with UNABLE_TO_LOCK_ROW (0-1).") var lockFailures = 0.0
     @Option(help: "Share of API requests answered 503 (0-1).") var unavailable = 0.0
@@ -69,7 +76,12 @@ struct Serve: AsyncParsableCommand {
         if let jwtCertificate { configuration.jwtPublicKeyPEM = try String(contentsOfFile: jwtCertificate, encoding: .utf8) }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: data).deletingLastPathComponent(), withIntermediateDirectories: true)
         let store = try SalesforceRecordStore(org: .billsync, path: data)
-        let server = SandboxServer(salesforce: SalesforceEmulator(store: store, configuration: configuration), host: host, port: port)
+        var billingConfiguration = BillingEmulatorConfiguration()
+        billingConfiguration.requestsPerSecond = billingRate
+        if let token = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_BILLING_TOKEN"] { billingConfiguration.apiToken = token }
+        let billing = BillingEngineEmulator(store: try BillingStore(path: billingData), configuration: billingConfiguration)
+        let server = SandboxServer(salesforce: SalesforceEmulator(store: store, configuration: configuration), billing: billing,
+                                   host: host, port: port)
         try await server.application(logger: Logger(label: "billsync.sandbox")).runService()
     }
 }

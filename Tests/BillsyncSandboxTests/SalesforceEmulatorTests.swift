@@ -12,9 +12,11 @@ struct RunningEmulator {
     let base: String
     let emulator: SalesforceEmulator
     let store: SalesforceRecordStore
+    let billingStore: BillingStore
 
     static func with<T: Sendable>(
         _ configure: (inout SalesforceEmulatorConfiguration) -> Void = { _ in },
+        billing configureBilling: (inout BillingEmulatorConfiguration) -> Void = { _ in },
         _ body: @Sendable (RunningEmulator) async throws -> T
     ) async throws -> T {
         let port = Int.random(in: 20_000...40_000)
@@ -24,11 +26,15 @@ struct RunningEmulator {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sf-\(UUID().uuidString).sqlite").path
         let store = try SalesforceRecordStore(org: .billsync, path: path)
         let emulator = SalesforceEmulator(store: store, configuration: configuration)
+        let billingStore = try BillingStore(path: path + ".billing")
+        var billingConfiguration = BillingEmulatorConfiguration()
+        configureBilling(&billingConfiguration)
+        let billing = BillingEngineEmulator(store: billingStore, configuration: billingConfiguration)
         var logger = Logger(label: "sandbox.test")
         // Cancelling the server at the end of a test is logged as an error by Hummingbird.
         logger.logLevel = .critical
-        let application = SandboxServer(salesforce: emulator, port: port).application(logger: logger)
-        let running = RunningEmulator(base: "http://127.0.0.1:\(port)", emulator: emulator, store: store)
+        let application = SandboxServer(salesforce: emulator, billing: billing, port: port).application(logger: logger)
+        let running = RunningEmulator(base: "http://127.0.0.1:\(port)", emulator: emulator, store: store, billingStore: billingStore)
         return try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask { try await application.runService(); return nil }
             for _ in 0..<100 {
