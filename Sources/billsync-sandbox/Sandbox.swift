@@ -53,6 +53,9 @@ struct Serve: AsyncParsableCommand {
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "The org's objects and fields.") var org = "Deploy/sandbox/salesforce-org.yaml"
+    @Option(help: "Milliseconds added to every API answer.") var latency = 0
+    @Option(help: "API requests the org runs at once before refusing more.") var concurrentLimit = 25
     @Option(help: "Port to listen on.") var port = 8090
     @Option(help: "SQLite file the emulated org keeps its records in.") var data = "sandbox-data/salesforce.sqlite"
     @Option(help: "SQLite file of the billing engine emulator (see generate --billing-store).") var billingData = "sandbox-data/billing.sqlite"
@@ -71,11 +74,13 @@ struct Serve: AsyncParsableCommand {
         configuration.lockRowFailureRate = lockFailures
         configuration.serviceUnavailableRate = unavailable
         configuration.expireTokenEvery = expireTokenEvery
+        configuration.addedLatency = .milliseconds(latency)
+        configuration.concurrentRequestLimit = concurrentLimit
         // The client secret comes from the environment, never from arguments.
         if let secret = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_SF_CLIENT_SECRET"] { configuration.clientSecret = secret }
         if let jwtCertificate { configuration.jwtPublicKeyPEM = try String(contentsOfFile: jwtCertificate, encoding: .utf8) }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: data).deletingLastPathComponent(), withIntermediateDirectories: true)
-        let store = try SalesforceRecordStore(org: .billsync, path: data)
+        let store = try SalesforceRecordStore(org: SalesforceOrg(contentsOf: org), path: data)
         var billingConfiguration = BillingEmulatorConfiguration()
         billingConfiguration.requestsPerSecond = billingRate
         if let token = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_BILLING_TOKEN"] { billingConfiguration.apiToken = token }

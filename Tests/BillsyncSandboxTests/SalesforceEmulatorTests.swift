@@ -24,7 +24,7 @@ struct RunningEmulator {
         configuration.instanceURL = "http://127.0.0.1:\(port)"
         configure(&configuration)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sf-\(UUID().uuidString).sqlite").path
-        let store = try SalesforceRecordStore(org: .billsync, path: path)
+        let store = try SalesforceRecordStore(org: .sandboxDefault, path: path)
         let emulator = SalesforceEmulator(store: store, configuration: configuration)
         let billingStore = try BillingStore(path: path + ".billing")
         var billingConfiguration = BillingEmulatorConfiguration()

@@ -6,7 +6,7 @@ import Testing
 struct SalesforceRecordStoreTests {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("org-\(UUID().uuidString).sqlite").path
 
-    func store() throws -> SalesforceRecordStore { try SalesforceRecordStore(org: .billsync, path: path) }
+    func store() throws -> SalesforceRecordStore { try SalesforceRecordStore(org: .sandboxDefault, path: path) }
 
     @Test("the first upsert creates, the second updates the same record")
     func createThenUpdate() throws {
@@ -86,4 +86,14 @@ struct SalesforceRecordStoreTests {
         #expect(SalesforceID.suffix(for: "001A0000006Vm9r") == "IAC")
         #expect(SalesforceID.isValid(SalesforceID.make(prefix: "a01", sequence: 123_456_789)))
     }
+}
+
+extension SalesforceOrg {
+    /// The org the sandbox serves by default, read from the repository's configuration file.
+    static let sandboxDefault: SalesforceOrg = {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        do { return try SalesforceOrg(contentsOf: root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path) } catch {
+            fatalError("the sandbox org file does not load: \(error)")
+        }
+    }()
 }

@@ -96,5 +96,7 @@ struct SampleDataGeneratorTests {
         let readings = try String(contentsOf: directory.appendingPathComponent("meter_readings.csv"), encoding: .utf8)
         #expect(readings.hasPrefix("MeterID,NMI,ReadingDate,Reading,Unit,Quality\n"))
         #expect(readings.contains(",-"))
+        let tariffs = try String(contentsOf: directory.appendingPathComponent("tariffs.csv"), encoding: .utf8)
+        #expect(tariffs.hasPrefix("TariffCode,Name,Commodity,UnitRate,DailySupplyCharge,EffectiveFrom\nEA010,Residential flat rate,"))
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// The emulated billing engine's data: records per entity with the time they last changed
 /// (for incremental export), and what was uploaded to it (meter readings, CRM-side changes).
 public final class BillingStore: Sendable {
-    public static let entities = ["accounts", "contacts", "premises", "bills", "meter-readings"]
+    public static let entities = ["accounts", "contacts", "premises", "bills", "meter-readings", "tariffs"]
     public static let uploadKinds = ["meter-readings", "customer-changes"]
     private let database: SQLiteDatabase
 

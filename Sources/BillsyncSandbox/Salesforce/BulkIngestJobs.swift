@@ -101,6 +101,8 @@ final class BulkIngestJobs: Sendable {
                 var conversionError: SalesforceError?
                 for (name, text) in zip(job.header, row) where !text.isEmpty {
                     if name == job.externalIdField { external = text; continue }
+                    // An empty cell leaves a field as it is; #N/A empties it.
+                    if text == "#N/A" { fields[name] = .null; continue }
                     switch Self.convert(text, for: object.fields[name]) {
                     case let .success(value): fields[name] = value
                     case let .failure(error): conversionError = error

@@ -22,6 +22,10 @@ public struct SalesforceEmulatorConfiguration: Sendable {
     public var serviceUnavailableRate = 0.0
     /// Every this many API requests, the token in use expires.
     public var expireTokenEvery: Int?
+    /// Added to every API answer (a slow org).
+    public var addedLatency: Duration = .zero
+    /// API requests served at once; more are refused with REQUEST_LIMIT_EXCEEDED.
+    public var concurrentRequestLimit = 25
     /// Seed of the fault generator: the same seed injects the same faults.
     public var faultSeed: UInt64 = 1
 
@@ -36,6 +40,7 @@ final class SalesforceAPIState: Sendable {
         var requestsSinceExpiry = 0
         var random: SplitMix64
         var dailyLimit: Int
+        var inFlight = 0
     }
 
     let configuration: SalesforceEmulatorConfiguration
@@ -90,6 +95,17 @@ final class SalesforceAPIState: Sendable {
     }
 
     var usage: (used: Int, limit: Int) { state.withLock { ($0.apiUsage, $0.dailyLimit) } }
+
+    /// Takes one of the concurrent-request slots; false when all are taken.
+    func enter() -> Bool {
+        state.withLock { state in
+            guard state.inFlight < configuration.concurrentRequestLimit else { return false }
+            state.inFlight += 1
+            return true
+        }
+    }
+
+    func leave() { state.withLock { $0.inFlight -= 1 } }
 
     func setDailyLimit(_ limit: Int) { state.withLock { $0.dailyLimit = limit } }
 }

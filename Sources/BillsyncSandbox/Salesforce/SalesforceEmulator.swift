@@ -33,7 +33,7 @@ public struct SalesforceEmulator: Sendable {
         router.patch("services/data/:version/sobjects/:object/:field/:value") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 16 << 20)
-            return api(request) { usage in
+            return await api(request) { usage in
                 try upsertOne(object: context.parameters.require("object"), field: context.parameters.require("field"),
                               value: context.parameters.require("value"), body: body, usage: usage)
             }
@@ -41,13 +41,21 @@ public struct SalesforceEmulator: Sendable {
         router.patch("services/data/:version/composite/sobjects/:object/:field") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 64 << 20)
-            return api(request) { usage in
+            return await api(request) { usage in
                 try upsertCollection(object: context.parameters.require("object"), field: context.parameters.require("field"),
                                      body: body, usage: usage)
             }
         }
+        router.get("services/data/:version/sobjects/:object/describe") { request, context in
+            await api(request) { usage in
+                guard let object = store.org.objects[try context.parameters.require("object")] else {
+                    return json(.notFound, [SalesforceError("NOT_FOUND", "The requested resource does not exist")], usage: usage)
+                }
+                return json(.ok, store.org.describe(object), usage: usage)
+            }
+        }
         router.get("services/data/:version/limits") { request, _ in
-            api(request) { usage in
+            await api(request) { usage in
                 json(.ok, ["DailyApiRequests": ["Max": usage.limit, "Remaining": max(0, usage.limit - usage.used)]], usage: usage)
             }
         }
@@ -69,7 +77,12 @@ public struct SalesforceEmulator: Sendable {
     }
 
     /// Authenticates and counts an API request, then runs it; answers 401, 403 or 503 as Salesforce does.
-    func api(_ request: Request, _ body: ((used: Int, limit: Int)) throws -> Response) -> Response {
+    func api(_ request: Request, _ body: ((used: Int, limit: Int)) throws -> Response) async -> Response {
+        guard state.enter() else {
+            return json(.forbidden, [["message": "ConcurrentPerOrgLongTxn Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"]], usage: nil)
+        }
+        defer { state.leave() }
+        if state.configuration.addedLatency > .zero { try? await Task.sleep(for: state.configuration.addedLatency) }
         switch state.admit(authorization: request.headers[.authorization]) {
         case .invalidSession:
             return json(.unauthorized, [["message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"]], usage: nil)
@@ -258,15 +271,21 @@ extension SalesforceEmulator {
         router.post("services/data/:version/jobs/ingest") { request, _ in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
-            return api(request) { usage in
+            return await api(request) { usage in
                 struct Create: Decodable {
                     var object: String
                     var externalIdFieldName: String?
                     var operation: String
                     var contentType: String?
+                    var lineEnding: String?
+                    var columnDelimiter: String?
                 }
                 guard let create = try? JSONDecoder().decode(Create.self, from: Data(buffer: body)) else {
                     return json(.badRequest, [SalesforceError("JSON_PARSER_ERROR", "The request body is not valid")], usage: usage)
+                }
+                guard (create.contentType ?? "CSV") == "CSV", ["LF", "CRLF"].contains(create.lineEnding ?? "LF"),
+                      (create.columnDelimiter ?? "COMMA") == "COMMA" else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "Only CSV with COMMA delimiters and LF or CRLF line endings is emulated")], usage: usage)
                 }
                 guard create.operation == "upsert", let field = create.externalIdFieldName else {
                     return json(.badRequest, [SalesforceError("INVALIDJOB", "Only upsert with an externalIdFieldName is emulated")], usage: usage)
@@ -280,7 +299,7 @@ extension SalesforceEmulator {
         router.put("services/data/:version/jobs/ingest/:job/batches") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 150 << 20)
-            return api(request) { usage in
+            return await api(request) { usage in
                 guard bulk.upload(try context.parameters.require("job"), data: Array(buffer: body)) else {
                     return json(.badRequest, [SalesforceError("INVALIDJOBSTATE", "The job is not open for uploads")], usage: usage)
                 }
@@ -290,7 +309,7 @@ extension SalesforceEmulator {
         router.patch("services/data/:version/jobs/ingest/:job") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
-            return api(request) { usage in
+            return await api(request) { usage in
                 let id = try context.parameters.require("job")
                 struct Change: Decodable { var state: String }
                 guard let change = try? JSONDecoder().decode(Change.self, from: Data(buffer: body)),
@@ -300,22 +319,26 @@ extension SalesforceEmulator {
                 guard let job = bulk.setState(id, change.state) else {
                     return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
                 }
-                // Processed before the next poll; the answer still says UploadComplete, as Salesforce's does.
-                if change.state == "UploadComplete" { try bulk.process(id, store: store, lockFails: state.lockFails) }
+                // Processing starts with the next poll, which sees InProgress; the one after, the result.
                 return json(.ok, job.info, usage: usage)
             }
         }
         router.get("services/data/:version/jobs/ingest/:job") { request, context in
-            api(request) { usage in
-                guard let job = bulk.job(try context.parameters.require("job")) else {
+            await api(request) { usage in
+                let id = try context.parameters.require("job")
+                guard let job = bulk.job(id) else {
                     return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                }
+                if job.state == "UploadComplete", let running = bulk.setState(id, "InProgress") {
+                    try bulk.process(id, store: store, lockFails: state.lockFails)
+                    return json(.ok, running.info, usage: usage)
                 }
                 return json(.ok, job.info, usage: usage)
             }
         }
         for (path, successful) in [("successfulResults", true), ("failedResults", false)] {
             router.get("services/data/:version/jobs/ingest/:job/\(path)") { request, context in
-                api(request) { usage in
+                await api(request) { usage in
                     guard let job = bulk.job(try context.parameters.require("job")) else {
                         return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
                     }
@@ -326,14 +349,16 @@ extension SalesforceEmulator {
                 }
             }
         }
-        router.get("services/data/:version/jobs/ingest/:job/unprocessedrecords") { request, context in
-            api(request) { usage in
+        for path in ["unprocessedrecords", "unprocessedRecords"] {
+        router.get("services/data/:version/jobs/ingest/:job/\(path)") { request, context in
+            await api(request) { usage in
                 guard let job = bulk.job(try context.parameters.require("job")) else {
                     return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
                 }
                 return Response(status: .ok, headers: [.contentType: "text/csv"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: job.header.joined(separator: ",") + "\n")))
             }
+        }
         }
     }
 }

@@ -49,47 +49,6 @@ public struct SalesforceOrg: Sendable {
     public init(objects: [Object]) {
         self.objects = Dictionary(uniqueKeysWithValues: objects.map { ($0.name, $0) })
     }
-
-    /// The org billsync loads into by default: accounts and contacts with billing fields, and
-    /// custom objects for premises, bills and meter readings.
-    public static let billsync = SalesforceOrg(objects: [
-        Object(name: "Account", keyPrefix: "001", fields: [
-            Field("Name", .text(maxLength: 255), required: true),
-            Field("Billing_Customer_Id__c", .text(maxLength: 20), externalID: true, unique: true),
-            Field("Billing_Account_Id__c", .text(maxLength: 64), externalID: true),
-            Field("Type", .text(maxLength: 40)), Field("Industry", .text(maxLength: 40)),
-            Field("Hierarchy_Level__c", .text(maxLength: 2)), Field("Parent_Billing_Account_Id__c", .text(maxLength: 64)),
-            Field("Account_Representative__c", .text(maxLength: 120)), Field("Phone", .phone), Field("Email__c", .email),
-            Field("BillingStreet", .text(maxLength: 255)), Field("BillingCity", .text(maxLength: 40)),
-            Field("BillingState", .text(maxLength: 80)), Field("BillingPostalCode", .text(maxLength: 20)),
-            Field("Amount_Due__c", .currency), Field("Last_Bill_Date__c", .date), Field("Due_Date__c", .date),
-            Field("FYTD_Revenue__c", .currency), Field("Total_Amount_Due__c", .currency),
-            Field("Active_Services__c", .number), Field("Status__c", .text(maxLength: 20)),
-        ], validation: { fields in
-            if case let .number(amount)? = fields["Amount_Due__c"], amount < -1_000_000 {
-                return ("Amount due is below the allowed credit limit", ["Amount_Due__c"])
-            }
-            return nil
-        }),
-        Object(name: "Contact", keyPrefix: "003", fields: [
-            Field("LastName", .text(maxLength: 80), required: true), Field("FirstName", .text(maxLength: 40)),
-            Field("Billing_Contact_Id__c", .text(maxLength: 64), externalID: true, unique: true),
-            Field("Billing_Customer_Id__c", .text(maxLength: 20)), Field("Email", .email), Field("Phone", .phone),
-            Field("MailingStreet", .text(maxLength: 255)), Field("MailingCity", .text(maxLength: 40)),
-            Field("MailingState", .text(maxLength: 80)), Field("MailingPostalCode", .text(maxLength: 20)),
-            Field("Amount_Due__c", .currency), Field("Last_Bill_Date__c", .date),
-        ]),
-        Object(name: "Service_Point__c", keyPrefix: "a01", fields: [
-            Field("Name", .text(maxLength: 80), required: true), Field("NMI__c", .text(maxLength: 11), externalID: true, unique: true),
-            Field("Billing_Account_Id__c", .text(maxLength: 64)), Field("Active__c", .checkbox),
-            Field("Service_Start_Date__c", .date), Field("Tariff__c", .text(maxLength: 80)), Field("Address__c", .text(maxLength: 255)),
-        ]),
-        Object(name: "Meter_Reading__c", keyPrefix: "a02", fields: [
-            Field("Reading_Key__c", .text(maxLength: 80), externalID: true, unique: true), Field("NMI__c", .text(maxLength: 11)),
-            Field("Meter_Id__c", .text(maxLength: 64)), Field("Reading_Date__c", .date), Field("Reading__c", .number),
-            Field("Unit__c", .text(maxLength: 10)), Field("Quality__c", .text(maxLength: 1)),
-        ]),
-    ])
 }
 
 /// A field value as the emulator stores it.

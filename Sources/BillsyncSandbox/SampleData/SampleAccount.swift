@@ -38,6 +38,16 @@ struct SampleAccount {
     ]
     static let streets = ["Collins St", "George St", "Queen St", "King William St", "Murray St", "Smith St", "Hay St", "Mitchell St"]
     static let tariffs = ["EA010", "EA025", "N70", "BLNT3AL", "TOU1", "G1", "SMALLBUS"]
+    /// The tariffs' reference data: code, name, commodity, unit rate ($/kWh or $/MJ), daily supply ($/day).
+    static let tariffTable: [[String]] = [
+        ["EA010", "Residential flat rate", "electricity", "0.284350", "1.045000"],
+        ["EA025", "Residential time of use", "electricity", "0.391200", "1.112500"],
+        ["N70", "Small business flat", "electricity", "0.305500", "1.320000"],
+        ["BLNT3AL", "Business low voltage time of use", "electricity", "0.268900", "2.480000"],
+        ["TOU1", "Time of use (peak, shoulder, off-peak)", "electricity", "0.352100", "1.205000"],
+        ["G1", "Residential gas", "gas", "0.036200", "0.910000"],
+        ["SMALLBUS", "Small business gas", "gas", "0.033900", "1.640000"],
+    ]
 
     init(index: Int, random: inout SplitMix64) {
         customerId = String(format: "%010d", 1_000 + index)

@@ -56,6 +56,12 @@ extension SampleDataGenerator {
             }
             if index % 5_000 == 4_999 { try flush() }
         }
+        for tariff in SampleAccount.tariffTable {
+            batches["tariffs", default: []].append((tariff[0], start.formatted(.iso8601), try encode([
+                "tariff_code": tariff[0], "name": tariff[1], "commodity": tariff[2], "unit_rate": tariff[3],
+                "daily_supply_charge": tariff[4], "effective_from": "2026-07-01", "updated_at": start.formatted(.iso8601),
+            ])))
+        }
         try flush()
         return options.accounts
     }

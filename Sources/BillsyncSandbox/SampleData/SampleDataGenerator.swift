@@ -67,7 +67,8 @@ public struct SampleDataGenerator: Sendable {
     }
 
     /// Writes `billing_export.csv` (seed 000's shape, with a BOM and CRLF line ends as a Windows
-    /// export has them), `meter_readings.csv` (LF, no BOM) and `anomalies.json` into `directory`.
+    /// export has them), `meter_readings.csv` (LF, no BOM), `tariffs.csv` (the reference data for
+    /// tariff lookups) and `anomalies.json` into `directory`.
     public func writeCSV(to directory: URL) throws -> Summary {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var random = SplitMix64(seed: options.seed)
@@ -112,6 +113,10 @@ public struct SampleDataGenerator: Sendable {
         summary.accounts = options.accounts
         try accounts.close()
         try readings.close()
+        let tariffs = try CSVFileWriter(url: directory.appendingPathComponent("tariffs.csv"), lineEnd: "\n", byteOrderMark: false)
+        tariffs.writeRow(["TariffCode", "Name", "Commodity", "UnitRate", "DailySupplyCharge", "EffectiveFrom"])
+        for tariff in SampleAccount.tariffTable { tariffs.writeRow(tariff + ["2026-07-01"]) }
+        try tariffs.close()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("anomalies.json"))
