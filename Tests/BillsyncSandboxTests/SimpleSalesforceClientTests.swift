@@ -32,7 +32,9 @@ struct SimpleSalesforceClientTests {
         #expect(result["bulk_processed"] as? Int == 8)
         #expect(result["bulk_failed"] as? Int == 1)
         let failedCSV = try #require(result["bulk_failed_csv"] as? String)
-        #expect(failedCSV.hasPrefix("\"sf__Id\",\"sf__Error\",\"Billing_Customer_Id__c\",\"Name\""))
+        // The client writes the columns in its own (varying) order; the results keep it.
+        #expect(failedCSV.hasPrefix("\"sf__Id\",\"sf__Error\","))
+        #expect(failedCSV.prefix { $0 != "\n" }.contains("\"Billing_Customer_Id__c\"") && failedCSV.prefix { $0 != "\n" }.contains("\"Name\""))
         #expect(failedCSV.contains("REQUIRED_FIELD_MISSING") && failedCSV.contains("0000000099"))
         #expect(result["expired_session"] as? String == "SalesforceExpiredSession")
         #expect(seen.1 == 8)
