@@ -53,7 +53,8 @@ struct Serve: AsyncParsableCommand {
     )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "The org's objects and fields.") var org = "Deploy/sandbox/salesforce-org.yaml"
+    @Option(help: "The org's objects and fields (default: BILLSYNC_SANDBOX_ORG, Deploy/sandbox/salesforce-org.yaml, or the image's copy).")
+    var org: String?
     @Option(help: "Milliseconds added to every API answer.") var latency = 0
     @Option(help: "API requests the org runs at once before refusing more.") var concurrentLimit = 25
     @Option(help: "Port to listen on.") var port = 8090
@@ -80,7 +81,10 @@ struct Serve: AsyncParsableCommand {
         if let secret = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_SF_CLIENT_SECRET"] { configuration.clientSecret = secret }
         if let jwtCertificate { configuration.jwtPublicKeyPEM = try String(contentsOfFile: jwtCertificate, encoding: .utf8) }
         try FileManager.default.createDirectory(at: URL(fileURLWithPath: data).deletingLastPathComponent(), withIntermediateDirectories: true)
-        let store = try SalesforceRecordStore(org: SalesforceOrg(contentsOf: org), path: data)
+        let orgFile = org ?? ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_ORG"]
+            ?? ["Deploy/sandbox/salesforce-org.yaml", "/usr/local/share/billsync/sandbox/salesforce-org.yaml"]
+            .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/sandbox/salesforce-org.yaml"
+        let store = try SalesforceRecordStore(org: SalesforceOrg(contentsOf: orgFile), path: data)
         var billingConfiguration = BillingEmulatorConfiguration()
         billingConfiguration.requestsPerSecond = billingRate
         if let token = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_BILLING_TOKEN"] { billingConfiguration.apiToken = token }
