@@ -170,8 +170,19 @@ struct SalesforceEmulatorTests {
             let error = try #require((missing.json as? [[String: Any]])?.first)
             #expect(error["errorCode"] as? String == "REQUIRED_FIELD_MISSING")
             #expect(error["fields"] as? [String] == ["Name"])
-            let long = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": String(repeating: "x", count: 300)])
-            #expect((long.json as? [[String: Any]])?.first?["errorCode"] as? String == "STRING_TOO_LONG")
+            let invalid: [([String: Any], String)] = [
+                (["Name": String(repeating: "x", count: 300)], "STRING_TOO_LONG"),
+                (["Name": "A", "Colour__c": "red"], "INVALID_FIELD"),
+                (["Name": "A", "Last_Bill_Date__c": "14/11/2026"], "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+                (["Name": "A", "Amount_Due__c": "lots"], "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+                (["Name": "A", "Email__c": "nobody"], "INVALID_EMAIL_ADDRESS"),
+                (["Name": "A", "Amount_Due__c": -5_000_000], "FIELD_CUSTOM_VALIDATION_EXCEPTION"),
+            ]
+            for (fields, code) in invalid {
+                let reply = try await sf.request("PATCH", upsertPath, token: token, json: fields)
+                #expect(reply.status == 400, "\(code)")
+                #expect((reply.json as? [[String: Any]])?.first?["errorCode"] as? String == code)
+            }
             let unknown = try await sf.request("PATCH", "/services/data/v61.0/sobjects/Invoice__c/Ext__c/1", token: token, json: [:])
             #expect(unknown.status == 404)
             #expect((unknown.json as? [[String: Any]])?.first?["errorCode"] as? String == "NOT_FOUND")
