@@ -65,6 +65,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Share of records failing with UNABLE_TO_LOCK_ROW (0-1).") var lockFailures = 0.0
     @Option(help: "Share of API requests answered 503 (0-1).") var unavailable = 0.0
     @Option(help: "Expire the token in use every N API requests.") var expireTokenEvery: Int?
+    @Option(help: "Seconds an access token stays valid.") var tokenLifetime = 7_200
     @Option(help: "PEM certificate or public key that verifies JWT bearer assertions.") var jwtCertificate: String?
 
     func run() async throws {
@@ -75,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         configuration.lockRowFailureRate = lockFailures
         configuration.serviceUnavailableRate = unavailable
         configuration.expireTokenEvery = expireTokenEvery
+        configuration.tokenLifetime = .seconds(tokenLifetime)
         configuration.addedLatency = .milliseconds(latency)
         configuration.concurrentRequestLimit = concurrentLimit
         // The client secret comes from the environment, never from arguments.

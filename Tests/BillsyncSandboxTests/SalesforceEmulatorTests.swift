@@ -242,13 +242,19 @@ struct SalesforceEmulatorTests {
         }
     }
 
-    @Test("injected faults: row locks per record, 503s, and tokens that expire every N calls")
+    @Test("injected faults: row locks per record, 503s, tokens that expire every N calls or after their lifetime")
     func faults() async throws {
         try await RunningEmulator.with({ $0.lockRowFailureRate = 1; $0.expireTokenEvery = 3 }) { sf in
             let token = try await sf.token()
             let locked = try await sf.request("PATCH", upsertPath, token: token, json: ["Name": "Acme"])
             #expect((locked.json as? [[String: Any]])?.first?["errorCode"] as? String == "UNABLE_TO_LOCK_ROW")
             _ = try await sf.request("GET", "/services/data/v61.0/limits", token: token)
+            #expect(try await sf.request("GET", "/services/data/v61.0/limits", token: token).status == 401)
+        }
+        try await RunningEmulator.with({ $0.tokenLifetime = .milliseconds(200) }) { sf in
+            let token = try await sf.token()
+            #expect(try await sf.request("GET", "/services/data/v61.0/limits", token: token).status == 200)
+            try await Task.sleep(for: .milliseconds(300))
             #expect(try await sf.request("GET", "/services/data/v61.0/limits", token: token).status == 401)
         }
         try await RunningEmulator.with({ $0.serviceUnavailableRate = 1 }) { sf in
