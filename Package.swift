@@ -109,6 +109,8 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
+        // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
+        .target(name: "BillsyncExtractor", dependencies: ["BillsyncContracts", "BillsyncCSV", "COpenSSL"]),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
         .target(name: "BillsyncCSV"),
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
@@ -154,6 +156,10 @@ let package = Package(
                 "billsync-passthrough",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .testTarget(
+            name: "BillsyncExtractorTests",
+            dependencies: ["BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncSandbox"]
         ),
         .testTarget(
             name: "BillsyncSandboxTests",
