@@ -109,8 +109,12 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
+        // libpq, PostgreSQL's C client (Debian's libpq-dev).
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
+        .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
         // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
-        .target(name: "BillsyncExtractor", dependencies: ["BillsyncContracts", "BillsyncCSV", "COpenSSL"]),
+        .target(name: "BillsyncExtractor", dependencies: ["BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "COpenSSL"]),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
         .target(name: "BillsyncCSV"),
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
@@ -159,7 +163,7 @@ let package = Package(
         ),
         .testTarget(
             name: "BillsyncExtractorTests",
-            dependencies: ["BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncSandbox"]
+            dependencies: ["BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox"]
         ),
         .testTarget(
             name: "BillsyncSandboxTests",

@@ -19,6 +19,7 @@ TANSU_VERSION="0.6.0"
 # The Python tools the tests compare against (see scripts/python-requirements.txt).
 BILLSYNC_PYTHON_ENV="${BILLSYNC_PYTHON_ENV:-$BILLSYNC_TOOLS/python}"
 export BILLSYNC_PYTHON="$BILLSYNC_PYTHON_ENV/bin/python"
+BILLSYNC_POSTGRES_PORT="${BILLSYNC_POSTGRES_PORT:-15432}"
 BILLSYNC_BROKER_PORT="${BILLSYNC_BROKER_PORT:-19092}"
 
 log() { printf '[billsync] %s\n' "$*" >&2; }
@@ -36,5 +37,21 @@ use_broker() {
         KAFKA_BROKERS=$(bash "$BILLSYNC_ROOT/scripts/broker.sh" start)
     fi
     export KAFKA_BROKERS
-    trap 'if [ "$BILLSYNC_STARTED_BROKER" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi' EXIT
+    trap 'stop_started_services' EXIT
+}
+
+# Uses BILLSYNC_POSTGRES_URL when set; otherwise starts billsync's own PostgreSQL server and stops
+# it when the calling script exits (unless it was already running). Exports BILLSYNC_POSTGRES_URL.
+use_postgres() {
+    BILLSYNC_STARTED_POSTGRES=0
+    if [ -z "${BILLSYNC_POSTGRES_URL:-}" ]; then
+        bash "$BILLSYNC_ROOT/scripts/postgres.sh" status || BILLSYNC_STARTED_POSTGRES=1
+        BILLSYNC_POSTGRES_URL=$(bash "$BILLSYNC_ROOT/scripts/postgres.sh" start)
+    fi
+    export BILLSYNC_POSTGRES_URL
+}
+
+stop_started_services() {
+    if [ "${BILLSYNC_STARTED_BROKER:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi
+    if [ "${BILLSYNC_STARTED_POSTGRES:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/postgres.sh" stop; fi
 }

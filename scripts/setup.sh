@@ -6,7 +6,7 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 APT_PACKAGES=(pkg-config libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
-              python3 python3-venv ca-certificates)
+              python3 python3-venv ca-certificates postgresql libpq-dev)
 
 install_apt_packages() {
     local missing=()
