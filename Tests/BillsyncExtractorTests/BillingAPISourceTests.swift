@@ -1,0 +1,77 @@
+import BillsyncExtractor
+import BillsyncSandbox
+import Foundation
+import Hummingbird
+import Logging
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@Suite("The billing API source pages through the emulator and waits out its 429s")
+struct BillingAPISourceTests {
+    func withEmulator<T: Sendable>(accounts: Int, rate: Int, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+        let port = Int.random(in: 20_000...40_000)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let billingStore = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
+        _ = try SampleDataGenerator(options: .init(accounts: accounts)).load(into: billingStore)
+        var configuration = BillingEmulatorConfiguration()
+        configuration.requestsPerSecond = rate
+        let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
+                                            configuration: SalesforceEmulatorConfiguration())
+        var logger = Logger(label: "billing.test")
+        logger.logLevel = .critical
+        let application = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: billingStore, configuration: configuration),
+                                        port: port).application(logger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await application.runService(); return nil }
+            let base = URL(string: "http://127.0.0.1:\(port)")!
+            for _ in 0..<100 {
+                if (try? await URLSession.shared.data(from: base.appendingPathComponent("sandbox/healthz")))?.1 != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .seconds(1))
+            let result = try await body(base)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    @Test("every account comes exactly once across pages, though the engine allows only 2 requests a second")
+    func pagesAndRateLimit() async throws {
+        let (ids, waits) = try await withEmulator(accounts: 120, rate: 2) { base in
+            var source = BillingAPISource(baseURL: base, token: "billing-sandbox-token")
+            source.pageSize = 25
+            var cursor: String?
+            var ids: [String] = []
+            var waits = 0
+            repeat {
+                let page = try await source.page("accounts", updatedSince: nil, cursor: cursor)
+                ids += page.records.compactMap { $0["customer_id"]?.stringValue }
+                waits += page.rateLimitWaits
+                cursor = page.nextCursor
+            } while cursor != nil
+            return (ids, waits)
+        }
+        #expect(ids.count == 120)
+        #expect(Set(ids).count == 120)
+        #expect(waits > 0, "the rate limit was never hit, so Retry-After was not exercised")
+    }
+
+    @Test("updated_since limits the export to later changes, and a wrong token is a clear, permanent error")
+    func incrementalAndAuth() async throws {
+        try await withEmulator(accounts: 50, rate: 100) { base in
+            let source = BillingAPISource(baseURL: base, token: "billing-sandbox-token")
+            let page = try await source.page("accounts", updatedSince: "2026-11-01T00:00:40Z", cursor: nil)
+            #expect(page.records.count == 10)
+            do {
+                _ = try await BillingAPISource(baseURL: base, token: "wrong").page("accounts", updatedSince: nil, cursor: nil)
+                Issue.record("a wrong token was accepted")
+            } catch let error as BillingAPIError {
+                #expect(error.status == 401)
+                #expect(!error.isTransient)
+            }
+        }
+    }
+}
