@@ -114,7 +114,13 @@ let package = Package(
         // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
         .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
         // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
-        .target(name: "BillsyncExtractor", dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "COpenSSL"]),
+        .target(
+            name: "BillsyncExtractor",
+            dependencies: [
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
         .target(name: "BillsyncCSV"),
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
@@ -165,6 +171,7 @@ let package = Package(
             name: "BillsyncExtractorTests",
             dependencies: [
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox",
+                "BillsyncKafka", "BillsyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
