@@ -59,3 +59,25 @@ public enum TestKafka {
         return configuration
     }
 }
+
+extension TestKafka {
+    /// Every message of a topic from the beginning, without a group, until `count` arrived or
+    /// `timeout` passed (a failing test then shows what did arrive).
+    public static func read(_ topic: String, partitions: Int32, count: Int, timeout: Duration = .seconds(60)) async throws -> [KafkaConsumerMessage] {
+        var offsets: [KafkaTopicPartition: Int64] = [:]
+        for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: uniqueName("reader"), subscription: .partitions(offsets))
+        configuration.drainTimeout = .milliseconds(100)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        return try await withThrowingTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
+            group.addTask { try await consumer.run(); return nil }
+            group.addTask {
+                defer { consumer.triggerShutdown() }
+                return try await collect(count, from: consumer.messages, timeout: timeout) { consumer.markDone($0) }
+            }
+            var result: [KafkaConsumerMessage] = []
+            for try await messages in group { if let messages { result = messages } }
+            return result
+        }
+    }
+}

@@ -68,22 +68,7 @@ struct RuntimeHarness {
 
     /// Every message of a topic from the beginning (no group), until `count` arrived or the timeout.
     func read(_ topic: String, count: Int, timeout: Duration = .seconds(60)) async throws -> [KafkaConsumerMessage] {
-        var offsets: [KafkaTopicPartition: Int64] = [:]
-        for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
-        var configuration = KafkaConsumerConfiguration(connection: TestKafka.connection, groupID: TestKafka.uniqueName("reader"),
-                                                       subscription: .partitions(offsets))
-        configuration.drainTimeout = .milliseconds(100)
-        let consumer = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
-        return try await withThrowingTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
-            group.addTask { try await consumer.run(); return nil }
-            group.addTask {
-                defer { consumer.triggerShutdown() }
-                return try await collect(count, from: consumer.messages, timeout: timeout) { consumer.markDone($0) }
-            }
-            var result: [KafkaConsumerMessage] = []
-            for try await messages in group { if let messages { result = messages } }
-            return result
-        }
+        try await TestKafka.read(topic, partitions: partitions, count: count, timeout: timeout)
     }
 
     /// Checks that nothing (more) arrives on a topic within `wait`.
