@@ -11,6 +11,7 @@ let package = Package(
         .executable(name: "billsync-bench", targets: ["billsync-bench"]),
         .executable(name: "billsync-passthrough", targets: ["billsync-passthrough"]),
         .executable(name: "billsync-sandbox", targets: ["billsync-sandbox"]),
+        .executable(name: "billsync-extractor", targets: ["billsync-extractor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -119,6 +120,7 @@ let package = Package(
             dependencies: [
                 "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
@@ -146,6 +148,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-extractor",
+            dependencies: [
+                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -42,6 +42,8 @@ public struct TopicCatalog: Sendable {
             topics.append(.retained(name: retryTopic(stage: stage, tier: 2), partitions: partitions, for: .seconds(7 * 86_400)))
             topics.append(.retained(name: deadLetterTopic(stage: stage), partitions: partitions, for: .seconds(30 * 86_400)))
         }
+        // The extractor consumes nothing, so it has no retry topics; its rejected rows wait here.
+        topics.append(.retained(name: deadLetterTopic(stage: "extractor"), partitions: partitions, for: .seconds(30 * 86_400)))
         topics.append(.compacted(name: checkpoints, partitions: 1))
         topics.append(.retained(name: alerts, partitions: 1, for: .seconds(30 * 86_400)))
         topics.append(.retained(name: reports, partitions: 1, for: .seconds(90 * 86_400)))
