@@ -114,6 +114,11 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
         .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
+        // The transformer's declarative mapping: rules, lookups, the mapping document.
+        .target(
+            name: "BillsyncTransformer",
+            dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncCSV", .product(name: "Yams", package: "Yams")]
+        ),
         // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
         .target(
             name: "BillsyncExtractor",
@@ -132,6 +137,7 @@ let package = Package(
         .target(
             name: "BillsyncSandbox",
             dependencies: [
+                "BillsyncContracts",
                 "BillsyncCSV",
                 "CSQLite",
                 "COpenSSL",
@@ -188,9 +194,14 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "BillsyncTransformerTests",
+            dependencies: ["BillsyncTransformer", "BillsyncContracts", "BillsyncJSON"]
+        ),
+        .testTarget(
             name: "BillsyncSandboxTests",
             dependencies: [
                 "BillsyncSandbox",
+                "BillsyncContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import BillsyncContracts
 @testable import BillsyncSandbox
 import Foundation
 import Testing

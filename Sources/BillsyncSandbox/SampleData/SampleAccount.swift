@@ -1,3 +1,4 @@
+import BillsyncContracts
 import Foundation
 
 /// One generated customer account, its premise and its latest bill.

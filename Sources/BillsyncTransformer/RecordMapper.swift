@@ -1,0 +1,76 @@
+import BillsyncContracts
+import BillsyncCSV
+import BillsyncJSON
+import Foundation
+
+/// Applies a mapping document to raw records: every object mapping for the record's type yields
+/// an upsert command, or the first rule the record breaks.
+public struct RecordMapper: Sendable {
+    public let document: MappingDocument
+    let lookups: [String: [String: String]]
+
+    /// Loads the lookup tables the document names, from CSV files in `lookupDirectory`.
+    public init(document: MappingDocument, lookupDirectory: URL) throws {
+        var lookups: [String: [String: String]] = [:]
+        for lookup in document.lookups {
+            let bytes = [UInt8](try Data(contentsOf: lookupDirectory.appendingPathComponent(lookup.file)))
+            var reader = CSVRecordReader(bytes: bytes)
+            guard case let .success(header)? = reader.next(),
+                  let keyIndex = header.fields.firstIndex(of: lookup.keyColumn),
+                  let valueIndex = header.fields.firstIndex(of: lookup.valueColumn) else {
+                throw MappingError(line: 0, message: "lookup \(lookup.name): \(lookup.file) has no \(lookup.keyColumn) and \(lookup.valueColumn) columns")
+            }
+            var table: [String: String] = [:]
+            while case let .success(record)? = reader.next() {
+                guard record.fields.count > max(keyIndex, valueIndex) else { continue }
+                table[record.fields[keyIndex]] = record.fields[valueIndex]
+            }
+            lookups[lookup.name] = table
+        }
+        self.document = document
+        self.lookups = lookups
+    }
+
+    /// The upserts for one raw record (one per object mapping of its type).
+    public func map(_ payload: JSONValue, type: MessageType) -> [Result<CRMUpsert, MappingRejection>] {
+        document.objects.filter { $0.source == type }.map { mapping in
+            do throws(MappingRejection) {
+                return .success(try apply(mapping, to: payload))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+
+    func apply(_ mapping: MappingDocument.ObjectMapping, to payload: JSONValue) throws(MappingRejection) -> CRMUpsert {
+        var parts: [String] = []
+        for path in mapping.externalIdFrom {
+            guard let part = MappedValue(Self.value(at: path, in: payload)).text, !part.isEmpty else {
+                throw MappingRejection(rule: "external-id", field: path, message: "is required for \(mapping.object).\(mapping.externalIdField)")
+            }
+            parts.append(part)
+        }
+        let externalId = parts.joined(separator: "|")
+        var fields: [String: CRMFieldValue] = [:]
+        for field in mapping.fields {
+            var value = MappedValue(Self.value(at: field.from, in: payload))
+            for rule in field.rules {
+                value = try rule.apply(value, field: field.from, lookups: lookups)
+            }
+            guard let target = field.to else { continue }
+            switch value {
+            case .absent: continue
+            case let .text(text): fields[target] = .string(text)
+            case let .decimal(decimal): fields[target] = .decimal(decimal)
+            case let .bool(bool): fields[target] = .bool(bool)
+            }
+        }
+        return CRMUpsert(object: mapping.object, externalIdField: mapping.externalIdField, externalId: externalId, fields: fields)
+    }
+
+    static func value(at path: String, in payload: JSONValue) -> JSONValue? {
+        var current: JSONValue? = payload
+        for part in path.split(separator: ".") { current = current?[String(part)] }
+        return current
+    }
+}
