@@ -117,7 +117,7 @@ let package = Package(
         // The transformer's declarative mapping: rules, lookups, the mapping document.
         .target(
             name: "BillsyncTransformer",
-            dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncCSV", .product(name: "Yams", package: "Yams")]
+            dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", .product(name: "Yams", package: "Yams")]
         ),
         // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
         .target(
@@ -130,8 +130,9 @@ let package = Package(
         ),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
         .target(name: "BillsyncCSV"),
-        // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage.
+        // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage and the transformer's state.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "BillsyncSQLite", dependencies: ["CSQLite"]),
         // OpenSSL's libcrypto (already needed by librdkafka), to verify JWT bearer assertions.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
@@ -139,7 +140,7 @@ let package = Package(
             dependencies: [
                 "BillsyncContracts",
                 "BillsyncCSV",
-                "CSQLite",
+                "BillsyncSQLite",
                 "COpenSSL",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

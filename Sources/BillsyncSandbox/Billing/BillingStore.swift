@@ -1,3 +1,4 @@
+import BillsyncSQLite
 import Foundation
 
 /// The emulated billing engine's data: records per entity with the time they last changed

@@ -1,3 +1,4 @@
+import BillsyncSQLite
 import Foundation
 
 /// One error as Salesforce reports it.

@@ -1,0 +1,49 @@
+import BillsyncContracts
+import BillsyncSQLite
+import Foundation
+
+/// Remembers what was last sent for each CRM record, so a record whose mapped fields did not
+/// change is not sent again (every upsert costs Salesforce API budget). Kept in SQLite, so it
+/// survives restarts. A fingerprint is recorded only after the upsert was acknowledged by the
+/// broker; a crash in between sends it once more, never less.
+///
+/// Each transformer instance keeps its own file: after partitions move between instances, the
+/// new owner may send a record once more. That costs an API call, not correctness.
+public final class ChangeSuppression: Sendable {
+    private let database: SQLiteDatabase
+
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path)
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS sent (object TEXT NOT NULL, external_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
+                                             sent_at TEXT NOT NULL, PRIMARY KEY (object, external_id));
+            """)
+    }
+
+    /// A fingerprint of what an upsert would set (fields in a fixed order).
+    public static func fingerprint(_ upsert: CRMUpsert) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let fields = (try? encoder.encode(upsert.fields)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return UUID(derivedFrom: "\(upsert.externalIdField)|\(fields)").uuidString
+    }
+
+    /// False when exactly these fields were already sent for this record.
+    public func isChanged(_ upsert: CRMUpsert) throws -> Bool {
+        let rows = try database.query("SELECT fingerprint FROM sent WHERE object = ? AND external_id = ?",
+                                      [.text(upsert.object), .text(upsert.externalId)])
+        return rows.first?.first?.text != Self.fingerprint(upsert)
+    }
+
+    /// Records upserts as sent; call once the broker acknowledged them.
+    public func recordSent(_ upserts: [CRMUpsert]) throws {
+        guard !upserts.isEmpty else { return }
+        let now = Date().formatted(.iso8601)
+        try database.transaction { transaction in
+            for upsert in upserts {
+                try transaction.query("INSERT OR REPLACE INTO sent (object, external_id, fingerprint, sent_at) VALUES (?, ?, ?, ?)",
+                                      [.text(upsert.object), .text(upsert.externalId), .text(Self.fingerprint(upsert)), .text(now)])
+            }
+        }
+    }
+}
