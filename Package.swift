@@ -87,6 +87,7 @@ let package = Package(
             dependencies: [
                 "BillsyncKafka",
                 "BillsyncOperations",
+                "BillsyncTransformer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncKafka
 import BillsyncOperations
+import BillsyncTransformer
 import Foundation
 import Logging
 
@@ -9,7 +10,7 @@ struct Billsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync",
         abstract: "Operator commands for a billsync fleet. The broker comes from KAFKA_BROKERS (default 127.0.0.1:19092).",
-        subcommands: [Topics.self, Check.self]
+        subcommands: [Topics.self, Check.self, Mapping.self]
     )
 }
 
@@ -87,5 +88,39 @@ struct Check: AsyncParsableCommand {
         let result = try await withKafkaClients { try await check.run() }
         print("round trip: sent \(result.sent), received \(result.received), mismatched \(result.mismatched.count), \(result.seconds) s")
         guard result.succeeded else { throw ExitCode.failure }
+    }
+}
+
+struct Mapping: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Check the transformer's mapping file, or write the data mapping document from it.",
+        subcommands: [Check.self, Docs.self]
+    )
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check a mapping file; a mistake is reported with its line.")
+        @Option(help: "The mapping file.") var file = "Deploy/transformer/mapping.yaml"
+
+        func run() async throws {
+            let document = try load(file)
+            print("\(file): \(document.objects.count) mappings, \(document.objects.map(\.fields.count).reduce(0, +)) fields, \(document.lookups.count) lookups")
+        }
+    }
+
+    struct Docs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the data mapping document (Markdown) from a mapping file.")
+        @Option(help: "The mapping file.") var file = "Deploy/transformer/mapping.yaml"
+
+        func run() async throws {
+            print(MappingDocumentation.markdown(try load(file)))
+        }
+    }
+
+    static func load(_ file: String) throws -> MappingDocument {
+        do {
+            return try MappingDocument(yaml: String(contentsOfFile: file, encoding: .utf8))
+        } catch let error as MappingError {
+            throw ValidationError("\(file) \(error)")
+        }
     }
 }

@@ -96,6 +96,16 @@ struct MappingDocumentTests {
         #expect(rejection.rule == "range" && rejection.field == "reading")
     }
 
+    @Test("the data mapping document is written from the same file: source field, rules, target, refresh")
+    func documentation() throws {
+        let markdown = MappingDocumentation.markdown(try mapper().document)
+        #expect(markdown.contains("## billing-bill → Account"))
+        #expect(markdown.contains("Matched on `Account.Billing_Customer_Id__c` = `customerId`. Refresh: every 4 hours."))
+        #expect(markdown.contains("| `amountDue` | required; amount, 2 decimals, rounded half-even | `Account.Amount_Due__c` |"))
+        #expect(markdown.contains("| `lastBillDate` | required; date from yyyy-MM-dd or dd/MM/yyyy, written YYYY-MM-DD | `Account.Last_Bill_Date__c` |"))
+        #expect(markdown.contains("| `tariffCode` | looked up in tariffs | `Service_Point__c.Tariff__c` |"))
+    }
+
     @Test("mistakes in the mapping file name their line", arguments: [
         ("version: 2\nobjects: []\n", 1, "version must be 1"),
         ("version: 1\nobjects:\n  - source: billing-invoice\n    object: Account\n", 3, "source must be a message type"),

@@ -1,0 +1,45 @@
+/// The data mapping document seed 003 describes (source field, transform rule, target object and
+/// field, refresh cadence), written from the same file the transformer runs on, so the document
+/// and the behaviour cannot drift apart.
+public enum MappingDocumentation {
+    public static func markdown(_ document: MappingDocument, title: String = "billsync data mapping") -> String {
+        var lines = ["# \(title)", ""]
+        if !document.lookups.isEmpty {
+            lines += ["## Reference data", "", "| lookup | file | key | value |", "| --- | --- | --- | --- |"]
+            lines += document.lookups.map { "| \($0.name) | `\($0.file)` | \($0.keyColumn) | \($0.valueColumn) |" }
+            lines.append("")
+        }
+        for mapping in document.objects {
+            lines += [
+                "## \(mapping.source.rawValue) → \(mapping.object)", "",
+                "Matched on `\(mapping.object).\(mapping.externalIdField)` = `\(mapping.externalIdFrom.joined(separator: "` | `"))`. "
+                    + "Refresh: \(mapping.refresh ?? "with every extraction").", "",
+                "| source field | rules | target field |", "| --- | --- | --- |",
+            ]
+            for field in mapping.fields {
+                let rules = field.rules.isEmpty ? "copied as is" : field.rules.map(describe).joined(separator: "; ")
+                lines.append("| `\(field.from)` | \(rules) | \(field.to.map { "`\(mapping.object).\($0)`" } ?? "(checked only)") |")
+            }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func describe(_ rule: MappingRule) -> String {
+        switch rule {
+        case .trim: "trim spaces"
+        case .upper: "upper case"
+        case .lower: "lower case"
+        case .required: "required"
+        case let .money(scale, rounding): "amount, \(scale) decimals, rounded \(rounding.rawValue)"
+        case let .date(formats): "date from \(formats.joined(separator: " or ")), written YYYY-MM-DD"
+        case let .range(minimum, maximum):
+            "between \(minimum.map { "\($0)" } ?? "−∞") and \(maximum.map { "\($0)" } ?? "∞")"
+        case .nmiChecksum: "NMI check digit must be valid"
+        case .email: "must be an email address"
+        case let .oneOf(values): "one of \(values.joined(separator: ", "))"
+        case let .maxLength(limit): "at most \(limit) characters"
+        case let .lookup(table): "looked up in \(table)"
+        }
+    }
+}
