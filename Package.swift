@@ -118,7 +118,10 @@ let package = Package(
         // The transformer's declarative mapping: rules, lookups, the mapping document.
         .target(
             name: "BillsyncTransformer",
-            dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", "BillsyncRuntime",
+                .product(name: "Yams", package: "Yams"),
+            ]
         ),
         // The extractor's sources: CSV drop folders (and, next, the billing API and PostgreSQL).
         .target(
@@ -197,7 +200,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BillsyncTransformerTests",
-            dependencies: ["BillsyncTransformer", "BillsyncContracts", "BillsyncJSON"]
+            dependencies: [
+                "BillsyncTransformer", "BillsyncContracts", "BillsyncJSON", "BillsyncRuntime", "BillsyncKafka", "BillsyncTestSupport",
+            ]
         ),
         .testTarget(
             name: "BillsyncSandboxTests",

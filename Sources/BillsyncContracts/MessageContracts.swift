@@ -150,7 +150,7 @@ public final class MessageContracts: Sendable {
     /// Validates, then decodes into the expected payload type.
     public func decode<Payload: MessagePayload>(_ bytes: [UInt8], as _: Payload.Type = Payload.self) throws(ContractViolation) -> MessageEnvelope<Payload> {
         let message = try validate(bytes).get()
-        guard message.type == Payload.messageType else {
+        guard Payload.accepts(message.type) else {
             throw ContractViolation(kind: .unexpectedType, violations: [],
                                     detail: "expected \(Payload.messageType.rawValue), got \(message.type.rawValue)")
         }

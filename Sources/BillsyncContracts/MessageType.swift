@@ -22,4 +22,18 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
 /// A payload type and the message type it travels as.
 public protocol MessagePayload: Codable, Sendable, Hashable {
     static var messageType: MessageType { get }
+    /// The message types this payload can be read from; by default only `messageType`.
+    static func accepts(_ type: MessageType) -> Bool
+}
+
+extension MessagePayload {
+    public static func accepts(_ type: MessageType) -> Bool { type == messageType }
+}
+
+extension MessageType {
+    /// The record types the extractor publishes.
+    public static let billingRecords: Set<MessageType> = [
+        .billingAccount, .billingContact, .billingPremise, .billingServiceAgreement, .billingBill,
+        .billingFinancialTransaction, .billingMeterReading, .billingTariff, .billingProduct,
+    ]
 }

@@ -50,10 +50,15 @@ public protocol StageHandler: Sendable {
 
     /// One result per input, in the same order: the messages to produce, or why it failed.
     func handle(_ batch: [StageMessage<Input>]) async -> [Result<[OutgoingMessage], StageFailure>]
+
+    /// Called once the broker acknowledged these outputs (before their inputs are marked done),
+    /// for state that must only move forward with what was really written. Does nothing by default.
+    func acknowledged(_ outputs: [OutgoingMessage]) async throws
 }
 
 extension StageHandler {
     public var batchSize: Int { 1 }
+    public func acknowledged(_ outputs: [OutgoingMessage]) async throws {}
 }
 
 /// A handler that takes one message at a time.

@@ -109,6 +109,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
 
     private func processChunk(_ chunk: ArraySlice<KafkaConsumerMessage>) async throws {
         var outputs: [KafkaProducerMessage] = []
+        var produced: [OutgoingMessage] = []
         var done: [KafkaConsumerMessage] = []
         var decoded: [Decoded] = []
         var deferredPartitions = Set<KafkaTopicPartition>()
@@ -149,8 +150,9 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             let results = await handleWithRetries(batch)
             for (item, result) in zip(batch, results) {
                 switch result {
-                case let .success(produced):
-                    outputs.append(contentsOf: produced.map {
+                case let .success(messages):
+                    produced += messages
+                    outputs.append(contentsOf: messages.map {
                         KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers)
                     })
                     metrics.processed(topic: item.message.topic)
@@ -171,6 +173,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             let reports = try await producer.sendAll(outputs)
             for report in reports { metrics.produced(topic: report.topic) }
         }
+        if !produced.isEmpty { try await handler.acknowledged(produced) }
         consumer.markDone(done)
         recordLag(chunk)
     }
