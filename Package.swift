@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "billsync-passthrough", targets: ["billsync-passthrough"]),
         .executable(name: "billsync-sandbox", targets: ["billsync-sandbox"]),
         .executable(name: "billsync-extractor", targets: ["billsync-extractor"]),
+        .executable(name: "billsync-transformer", targets: ["billsync-transformer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -168,6 +169,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-transformer",
+            dependencies: [
+                "BillsyncTransformer", "BillsyncRuntime", "BillsyncContracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

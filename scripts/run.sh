@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, starts a local broker unless KAFKA_BROKERS names one,
 # creates the fleet's topics, proves a round trip through the broker, generates sample billing
-# data (BILLSYNC_SAMPLE_ACCOUNTS, default 1000) and extracts it into the raw topics, printing
-# what was published and what was dead-lettered; stops what it started.
+# data (BILLSYNC_SAMPLE_ACCOUNTS, default 1000), extracts it into the raw topics and transforms it
+# into CRM upsert commands, printing what was published, transformed and dead-lettered; stops what
+# it started.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
 
@@ -10,7 +11,7 @@ bash scripts/setup.sh
 
 use_broker
 
-swift build --product billsync --product billsync-sandbox --product billsync-extractor
+swift build --product billsync --product billsync-sandbox --product billsync-extractor --product billsync-transformer
 bin=$(swift build --show-bin-path)
 "$bin/billsync" topics create
 "$bin/billsync" check --messages "${BILLSYNC_CHECK_MESSAGES:-1000}"
@@ -21,4 +22,27 @@ rm -rf "$sample" && mkdir -p "$sample/drop"
     --billing-store "$sample/billing.sqlite"
 cp "$sample/generated/billing_export.csv" "$sample/drop/"
 "$bin/billsync-extractor" --csv-dir "$sample/drop" --schedule once
+
+# The transformer is a long-running worker: run it until it has caught up, then stop it as an
+# orchestrator would (SIGTERM), and read its counts from its metrics endpoint.
+port="${BILLSYNC_TRANSFORMER_PORT:-19464}"
+BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$port" BILLSYNC_TRANSFORMER_STATE="$sample/transformer-state.sqlite" \
+    BILLSYNC_LOG_LEVEL=warning "$bin/billsync-transformer" &
+transformer=$!
+metric() {
+    curl -sf "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 ~ "^"name"[{ ]" { sum += $NF } END { printf "%d", sum }'
+}
+last=-1; stable=0
+for _ in $(seq 1 240); do
+    sleep 0.5
+    consumed=$(metric billsync_messages_consumed_total || echo 0)
+    lag=$(metric billsync_consumer_lag || echo 1)
+    if [ "$consumed" -gt 0 ] && [ "$lag" -eq 0 ] && [ "$consumed" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
+    last=$consumed
+    [ "$stable" -ge 4 ] && break
+done
+processed=$(metric billsync_messages_processed_total); produced=$(metric billsync_messages_produced_total)
+dead=$(metric billsync_messages_dead_lettered_total)
+kill -TERM "$transformer"; wait "$transformer"
+log "transformer: consumed $last raw records, $processed transformed, $dead dead-lettered (rule breaks), $produced messages written to billsync.crm.upserts"
 log "sample data: $sample (the drop folder's processed/ holds the file read; anomalies.json lists the deliberate bad rows)"

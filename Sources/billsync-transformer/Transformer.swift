@@ -1,0 +1,56 @@
+import ArgumentParser
+import BillsyncContracts
+import BillsyncRuntime
+import BillsyncTransformer
+import Foundation
+import Logging
+
+/// The transformer worker: raw billing records in, CRM upsert commands out, by the mapping file.
+/// Configuration: `--config FILE` (or BILLSYNC_CONFIG) and BILLSYNC_* environment variables; the
+/// mapping file is BILLSYNC_TRANSFORMER_MAPPING, its lookup tables sit next to it, and the
+/// change-suppression state is BILLSYNC_TRANSFORMER_STATE.
+@main
+struct Transformer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billsync-transformer",
+        abstract: "Turn raw billing records into CRM upsert commands by declarative mapping rules."
+    )
+
+    @Option(help: "A YAML configuration file (BILLSYNC_CONFIG).") var config: String?
+    @Flag(help: "Print the effective configuration, secrets masked, and exit.") var printConfig = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
+        var configuration = WorkerConfiguration(
+            stage: "transformer",
+            inputTopics: ["account", "bill", "premise", "meter-reading"].map { "\(prefix).raw.\($0)" },
+            topicPrefix: prefix)
+        do {
+            try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let mappingPath = environment["BILLSYNC_TRANSFORMER_MAPPING"]
+            ?? ["Deploy/transformer/mapping.yaml", "/usr/local/share/billsync/transformer/mapping.yaml"]
+            .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/transformer/mapping.yaml"
+        let statePath = environment["BILLSYNC_TRANSFORMER_STATE"] ?? "transformer-state.sqlite"
+        if printConfig {
+            print(configuration.printable + "\ntransformer:\n  mapping: \(mappingPath)\n  state: \(statePath)")
+            return
+        }
+        let document: MappingDocument
+        do {
+            document = try MappingDocument(yaml: String(contentsOfFile: mappingPath, encoding: .utf8))
+        } catch let error as MappingError {
+            throw ValidationError("\(mappingPath) \(error)")
+        }
+        WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let output = "\(prefix).crm.upserts"
+        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer")) { contracts in
+            TransformerHandler(
+                mapper: try RecordMapper(document: document, lookupDirectory: URL(fileURLWithPath: mappingPath).deletingLastPathComponent()),
+                suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: contracts)
+        }
+    }
+}
