@@ -211,6 +211,7 @@ let package = Package(
             name: "BillsyncTransformerTests",
             dependencies: [
                 "BillsyncTransformer", "BillsyncContracts", "BillsyncJSON", "BillsyncRuntime", "BillsyncKafka", "BillsyncTestSupport",
+                "BillsyncExtractor", "BillsyncSandbox",
             ]
         ),
         .testTarget(

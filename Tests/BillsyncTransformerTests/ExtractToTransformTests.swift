@@ -1,0 +1,83 @@
+import BillsyncContracts
+import BillsyncExtractor
+import BillsyncKafka
+import BillsyncRuntime
+import BillsyncSandbox
+import BillsyncTestSupport
+import BillsyncTransformer
+import Foundation
+import Testing
+
+@Suite("Extractor → transformer over the broker: generated accounts come out as exactly the expected upserts and dead letters")
+struct ExtractToTransformTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("400 accounts with 10 % bad rows")
+    func endToEnd() async throws {
+        let prefix = TestKafka.uniqueName("pipe")
+        let topics = ["raw.account", "raw.bill", "raw.premise", "extractor.dlq", "crm.upserts", "transformer.retry.1", "transformer.retry.2", "transformer.dlq"]
+            .map { "\(prefix).\($0)" }
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        try await admin.createTopics(topics.map { KafkaTopicSpecification(name: $0, partitions: 2) })
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pipe-\(UUID().uuidString)")
+        var options = SampleDataGenerator.Options(accounts: 400)
+        options.badRowShare = 0.1
+        let summary = try SampleDataGenerator(options: options).writeCSV(to: work.appendingPathComponent("generated"))
+        let drop = work.appendingPathComponent("drop")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: work.appendingPathComponent("generated/billing_export.csv"), to: drop.appendingPathComponent("billing_export.csv"))
+        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+
+        // Extract.
+        let producer = try TestKafka.producer()
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "test", contracts: contracts, topicPrefix: prefix)
+        let extracted = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
+
+        // What should come out, from the generator's own list of anomalies.
+        let anomalies = summary.anomalies.filter { $0.file == "billing_export.csv" }
+        let rejectedByExtractor = anomalies.filter { $0.expected == .rejected && $0.kind != .badNMIChecksum }
+        let badNMIs = anomalies.filter { $0.kind == .badNMIChecksum }.count
+        let duplicates = anomalies.filter { $0.kind == .duplicatedRow }.count
+        let uniqueGoodRows = summary.accountRows - rejectedByExtractor.count - duplicates
+        #expect(extracted.counts.rejected == rejectedByExtractor.count)
+        // Each row: an Account upsert from the account, another from the bill, a Service_Point__c from the premise.
+        let expectedUpserts = 3 * uniqueGoodRows - badNMIs
+
+        // Transform.
+        let lookups = work.appendingPathComponent("lookups")
+        try FileManager.default.createDirectory(at: lookups, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: work.appendingPathComponent("generated/tariffs.csv"), to: lookups.appendingPathComponent("tariffs.csv"))
+        let document = try MappingDocument(yaml: String(contentsOf: Self.root.appendingPathComponent("Deploy/transformer/mapping.yaml"), encoding: .utf8))
+        let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups),
+                                         suppression: try ChangeSuppression(path: work.appendingPathComponent("sent.sqlite").path),
+                                         outputTopic: topics[4], contracts: contracts)
+        var configuration = StageRuntimeConfiguration(stage: "transformer", group: TestKafka.uniqueName("pipe-transformer"),
+                                                      inputTopics: Array(topics[0...2]), retryTopics: [topics[5], topics[6]], deadLetterTopic: topics[7])
+        configuration.retry.tiers = [.seconds(1), .seconds(1)]
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: configuration.group, topics: Array(topics[0...2]) + [topics[5], topics[6]]),
+                                         logger: TestKafka.logger)
+        let runtime = StageRuntime(configuration: configuration, handler: handler, contracts: contracts, consumer: consumer,
+                                   producer: producer, metrics: StageMetrics(stage: "transformer"), logger: TestKafka.logger)
+        var upserts: [KafkaConsumerMessage] = []
+        var letters: [KafkaConsumerMessage] = []
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await runtime.run() }
+            upserts = try await TestKafka.read(topics[4], partitions: 2, count: expectedUpserts, timeout: .seconds(90))
+            letters = try await TestKafka.read(topics[7], partitions: 2, count: badNMIs, timeout: .seconds(30))
+            // Nothing more arrives once everything was handled.
+            try await Task.sleep(for: .seconds(2))
+            consumer.triggerShutdown()
+            try await group.waitForAll()
+        }
+        await producer.shutdown()
+        let finalUpserts = try await TestKafka.read(topics[4], partitions: 2, count: expectedUpserts + 1, timeout: .seconds(3))
+        #expect(upserts.count == expectedUpserts)
+        #expect(finalUpserts.count == expectedUpserts, "more upserts than expected")
+        #expect(letters.count == badNMIs)
+        #expect(letters.allSatisfy { $0.headers.first { $0.name == StageHeaders.errorCode }?.value == Array("rule.nmi-checksum".utf8) })
+        // Every upsert is valid, keyed by its business key, and money arrived exact.
+        let decoded = try finalUpserts.map { try contracts.decode($0.value ?? [], as: CRMUpsert.self) }
+        #expect(Set(decoded.map(\.payload.object)) == ["Account", "Service_Point__c"])
+        #expect(decoded.filter { $0.payload.fields["Amount_Due__c"] != nil }.count == uniqueGoodRows)
+    }
+}
