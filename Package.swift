@@ -72,6 +72,9 @@ let package = Package(
             name: "BillsyncBenchmarks",
             dependencies: [
                 "BillsyncKafka",
+                "BillsyncContracts",
+                "BillsyncRuntime",
+                "BillsyncTransformer",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

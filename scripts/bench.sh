@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The benchmark command: builds in release mode and compares the Kafka binding with librdkafka's
-# rdkafka_performance on the local broker (or KAFKA_BROKERS). Arguments go to billsync-bench
-# (e.g. --json, --messages 1000000).
+# The benchmark command: builds in release mode, then
+#   scripts/bench.sh [kafka] [--json] [--messages N]   the Kafka binding against rdkafka_performance
+#   scripts/bench.sh transformer [--json] [--records N] the transformer against a raw pipe and Python
+# on the local broker (or KAFKA_BROKERS).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
 
@@ -10,4 +11,9 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 use_broker
 
 swift build -c release --product billsync-bench >&2
-"$(swift build -c release --show-bin-path)/billsync-bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@"
+bench="$(swift build -c release --show-bin-path)/billsync-bench"
+case "${1:-kafka}" in
+    transformer) shift; "$bench" transformer "$@" ;;
+    kafka) [ "${1:-}" = kafka ] && shift; "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
+    *) "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
+esac

@@ -9,7 +9,7 @@ struct BillsyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync-bench",
         abstract: "Benchmarks that print figures (never timed tests).",
-        subcommands: [Kafka.self]
+        subcommands: [Kafka.self, Transformer.self]
     )
 }
 
@@ -40,6 +40,33 @@ struct Kafka: AsyncParsableCommand {
         let report = try await benchmark.run()
         await KafkaClients.waitUntilClosed()
         await KafkaBindingBenchmark.deleteTopics()
+        print(json ? try report.json() : report.table())
+    }
+}
+
+struct Transformer: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Transformer throughput against a raw consume→produce pipe and a Python confluent-kafka stage."
+    )
+
+    @Option(help: "Raw bills to transform.") var records = 50_000
+    @Option(help: "Python with confluent-kafka.") var python = ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
+    @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
+
+    func run() async throws {
+        try Librdkafka.requireSupportedVersion()
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "billsync.bench")
+        logger.logLevel = .warning
+        let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        var benchmark = TransformerBenchmark(
+            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            python: python, pythonScript: root.appendingPathComponent("scripts/bench_python_transformer.py").path,
+            schemas: root.appendingPathComponent("Schemas"), mappingFile: root.appendingPathComponent("Deploy/transformer/mapping.yaml"),
+            logger: logger)
+        benchmark.records = records
+        let report = try await benchmark.run()
+        await KafkaClients.waitUntilClosed()
         print(json ? try report.json() : report.table())
     }
 }
