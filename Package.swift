@@ -83,6 +83,7 @@ let package = Package(
             name: "BillsyncTestSupport",
             dependencies: [
                 "BillsyncKafka",
+                "BillsyncContracts",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -222,13 +223,14 @@ let package = Package(
             dependencies: [
                 "BillsyncSandbox",
                 "BillsyncContracts",
+                "BillsyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(
             name: "BillsyncContractsTests",
-            dependencies: ["BillsyncContracts", "BillsyncJSON"]
+            dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncTestSupport"]
         ),
         .testTarget(
             name: "BillsyncOperationsTests",

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 
@@ -23,4 +24,43 @@ public struct SandboxServer: Sendable {
         billing?.addRoutes(to: router)
         return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
     }
+}
+
+extension SandboxServer {
+    /// Serves while `body` runs (tests, demos): waits until the server accepts connections,
+    /// runs `body` with its base URL, then stops it.
+    public func serving<T: Sendable>(logger: Logger, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+        let application = application(logger: logger)
+        let base = URL(string: "http://\(host):\(port)")!
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await application.runService(); return nil }
+            for _ in 0..<200 where !Self.accepts(host: host, port: port) {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            guard Self.accepts(host: host, port: port) else {
+                group.cancelAll()
+                throw SandboxServerError(description: "the sandbox did not start listening on \(host):\(port)")
+            }
+            let result = try await body(base)
+            group.cancelAll()
+            return result
+        }
+    }
+
+    /// Whether a TCP connection to the address succeeds (no HTTP request, so no rate limit is touched).
+    static func accepts(host: String, port: Int) -> Bool {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr(host)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}
+
+public struct SandboxServerError: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -1,15 +1,13 @@
 import BillsyncContracts
+import BillsyncTestSupport
 import Foundation
 
 /// Paths the contract tests read: the repository's `Schemas/` and its examples.
 enum Fixtures {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let schemas = root.appendingPathComponent("Schemas", isDirectory: true)
+    static let root = TestRepository.root
+    static let schemas = TestRepository.schemas
     static let examples = schemas.appendingPathComponent("examples", isDirectory: true)
-
-    static let contracts: MessageContracts = {
-        do { return try MessageContracts(directory: schemas) } catch { fatalError("the schemas do not compile: \(error)") }
-    }()
+    static let contracts = TestRepository.contracts
 
     struct Example: CustomStringConvertible {
         let url: URL
@@ -30,33 +28,10 @@ enum Fixtures {
         }.sorted { $0.description < $1.description }
     }()
 
-    /// The Python with jsonschema that scripts/setup.sh installs (or BILLSYNC_PYTHON).
-    static var python: String {
-        ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
-    }
+    static var python: String { TestRepository.python }
 
     /// Runs a program and returns its standard output; throws with its output when it fails.
     static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw ToolFailure(output: text + String(decoding: errorData, as: UTF8.self))
-        }
-        return text
-    }
-
-    struct ToolFailure: Error, CustomStringConvertible {
-        let output: String
-        var description: String { output }
+        String(decoding: try TestRepository.run(executable, arguments), as: UTF8.self)
     }
 }

@@ -1,5 +1,6 @@
 import BillsyncExtractor
 import BillsyncSandbox
+import BillsyncTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -11,7 +12,7 @@ import FoundationNetworking
 @Suite("The billing API source pages through the emulator and waits out its 429s")
 struct BillingAPISourceTests {
     func withEmulator<T: Sendable>(accounts: Int, rate: Int, _ body: @Sendable (URL) async throws -> T) async throws -> T {
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestRepository.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let billingStore = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
@@ -22,20 +23,8 @@ struct BillingAPISourceTests {
                                             configuration: SalesforceEmulatorConfiguration())
         var logger = Logger(label: "billing.test")
         logger.logLevel = .critical
-        let application = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: billingStore, configuration: configuration),
-                                        port: port).application(logger: logger)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await application.runService(); return nil }
-            let base = URL(string: "http://127.0.0.1:\(port)")!
-            for _ in 0..<100 {
-                if (try? await URLSession.shared.data(from: base.appendingPathComponent("sandbox/healthz")))?.1 != nil { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            try await Task.sleep(for: .seconds(1))
-            let result = try await body(base)
-            group.cancelAll()
-            return result
-        }
+        return try await SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: billingStore, configuration: configuration),
+                                       port: port).serving(logger: logger, body)
     }
 
     @Test("every account comes exactly once across pages, though the engine allows only 2 requests a second")

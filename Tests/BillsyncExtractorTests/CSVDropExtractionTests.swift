@@ -8,7 +8,6 @@ import Testing
 
 @Suite("A CSV drop is published to the raw topics, bad rows to the dead-letter topic, and each file is read once")
 struct CSVDropExtractionTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("a generated export with 10 % bad rows: every good row published, exactly the listed bad rows dead-lettered")
     func generatedExport() async throws {
@@ -22,7 +21,7 @@ struct CSVDropExtractionTests {
         let summary = try SampleDataGenerator(options: options).writeCSV(to: drop)
         try FileManager.default.removeItem(at: drop.appendingPathComponent("meter_readings.csv"))
         try FileManager.default.removeItem(at: drop.appendingPathComponent("tariffs.csv"))
-        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+        let contracts = TestRepository.contracts
         let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "nightly-export", contracts: contracts, topicPrefix: prefix)
         let producer = try TestKafka.producer()
 
@@ -57,7 +56,7 @@ struct CSVDropExtractionTests {
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
         try Data("AccountID,Amount\nA,1\n".utf8).write(to: drop.appendingPathComponent("broken.csv"))
-        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+        let contracts = TestRepository.contracts
         let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: contracts,
                                            topicPrefix: TestKafka.uniqueName("y"))
         let producer = try TestKafka.producer()

@@ -7,7 +7,6 @@ import Testing
 
 @Suite("The extractor checkpoints what the broker acknowledged, reports each run, and skips what it read before a restart")
 struct ExtractorServiceTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("a file read before a restart is not read again; the sync report counts the run")
     func restartSkipsReadFiles() async throws {
@@ -22,7 +21,7 @@ struct ExtractorServiceTests {
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
         let csv = "CustomerID,Name,AmountDue,LastBillDate\n0000000001,One,10.00,2026-11-01\n0000000002,Two,1.005,2026-11-01\n"
         try Data(csv.utf8).write(to: drop.appendingPathComponent("monday.csv"))
-        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+        let contracts = TestRepository.contracts
 
         func service() throws -> (ExtractorService, KafkaProducer, KafkaCheckpointStore) {
             let producer = try TestKafka.producer()

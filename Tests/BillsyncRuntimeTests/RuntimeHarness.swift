@@ -7,10 +7,7 @@ import Synchronization
 
 /// Topics, contracts and messages for one runtime test, each test with its own topics.
 struct RuntimeHarness {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let contracts: MessageContracts = {
-        do { return try MessageContracts(directory: root.appendingPathComponent("Schemas")) } catch { fatalError("\(error)") }
-    }()
+    static let contracts = TestRepository.contracts
 
     let input: String
     let output: String

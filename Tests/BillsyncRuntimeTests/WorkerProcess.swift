@@ -23,7 +23,7 @@ final class WorkerProcess: @unchecked Sendable {
     }
 
     init(harness: RuntimeHarness, group: String, shutdownTimeout: String = "20s") throws {
-        port = try Self.freePort()
+        port = TestRepository.freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestKafka.uniqueName("worker")).log")
         FileManager.default.createFile(atPath: logFile.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
@@ -37,7 +37,7 @@ final class WorkerProcess: @unchecked Sendable {
         environment["BILLSYNC_HTTP_PORT"] = String(port)
         environment["BILLSYNC_LOG_FORMAT"] = "json"
         environment["BILLSYNC_SHUTDOWN_TIMEOUT"] = shutdownTimeout
-        environment["BILLSYNC_SCHEMAS"] = RuntimeHarness.root.appendingPathComponent("Schemas").path
+        environment["BILLSYNC_SCHEMAS"] = TestRepository.schemas.path
         // Short group timeouts, so a killed member's partitions move quickly.
         environment["BILLSYNC_KAFKA_PROPERTY_SESSION_TIMEOUT_MS"] = "6000"
         environment["BILLSYNC_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS"] = "500"
@@ -79,18 +79,5 @@ final class WorkerProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-    }
-
-    static func freePort() throws -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

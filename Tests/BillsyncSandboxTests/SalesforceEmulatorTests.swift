@@ -1,4 +1,5 @@
 import BillsyncSandbox
+import BillsyncTestSupport
 import Foundation
 import Hummingbird
 import Logging
@@ -19,7 +20,7 @@ struct RunningEmulator {
         billing configureBilling: (inout BillingEmulatorConfiguration) -> Void = { _ in },
         _ body: @Sendable (RunningEmulator) async throws -> T
     ) async throws -> T {
-        let port = Int.random(in: 20_000...40_000)
+        let port = TestRepository.freePort()
         var configuration = SalesforceEmulatorConfiguration()
         configuration.instanceURL = "http://127.0.0.1:\(port)"
         configure(&configuration)
@@ -33,17 +34,8 @@ struct RunningEmulator {
         var logger = Logger(label: "sandbox.test")
         // Cancelling the server at the end of a test is logged as an error by Hummingbird.
         logger.logLevel = .critical
-        let application = SandboxServer(salesforce: emulator, billing: billing, port: port).application(logger: logger)
-        let running = RunningEmulator(base: "http://127.0.0.1:\(port)", emulator: emulator, store: store, billingStore: billingStore)
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await application.runService(); return nil }
-            for _ in 0..<100 {
-                if (try? await running.request("GET", "/sandbox/healthz").status) == 200 { break }
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            let result = try await body(running)
-            group.cancelAll()
-            return result
+        return try await SandboxServer(salesforce: emulator, billing: billing, port: port).serving(logger: logger) { base in
+            try await body(RunningEmulator(base: base.absoluteString, emulator: emulator, store: store, billingStore: billingStore))
         }
     }
 
@@ -111,20 +103,14 @@ struct SalesforceEmulatorTests {
 
     @Test("a JWT bearer assertion signed with the configured key is accepted, a forged or expired one is invalid_grant")
     func jwtBearer() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("jwt-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let key = directory.appendingPathComponent("key.pem").path
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
-                                     "-days", "1", "-subj", "/CN=billsync"])
-        let otherKey = directory.appendingPathComponent("other.pem").path
-        try run("/usr/bin/openssl", ["genrsa", "-out", otherKey, "2048"])
+        let (key, certificate) = try TestRepository.makeCertificate()
+        let (otherKey, _) = try TestRepository.makeCertificate()
         let pem = try String(contentsOfFile: certificate, encoding: .utf8)
         try await RunningEmulator.with({ $0.jwtPublicKeyPEM = pem }) { sf in
             let now = Int(Date().timeIntervalSince1970)
             func assertion(key: String, exp: Any, aud: String = "https://login.salesforce.com") throws -> String {
                 let claims: [String: Any] = ["iss": "billsync-sandbox", "sub": "integration@billsync.example", "aud": aud, "exp": exp]
-                return try jwt(claims: claims, key: key, directory: directory)
+                return try jwt(claims: claims, key: key)
             }
             func exchange(_ assertion: String) async throws -> RunningEmulator.Reply {
                 try await sf.request("POST", "/services/oauth2/token",
@@ -264,35 +250,14 @@ struct SalesforceEmulatorTests {
     }
 }
 
-@discardableResult
-func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Data {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = FileHandle.nullDevice
-    let inputPipe = Pipe()
-    if input != nil { process.standardInput = inputPipe }
-    try process.run()
-    if let input {
-        inputPipe.fileHandleForWriting.write(input)
-        try inputPipe.fileHandleForWriting.close()
-    }
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.executableLoad) }
-    return data
-}
-
 /// An RS256 JWT, signed by the openssl command line tool with `key`.
-func jwt(claims: [String: Any], key: String, directory: URL) throws -> String {
+func jwt(claims: [String: Any], key: String) throws -> String {
     func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
     let header = base64URL(try JSONSerialization.data(withJSONObject: ["alg": "RS256", "typ": "JWT"]))
     let payload = base64URL(try JSONSerialization.data(withJSONObject: claims))
-    let signature = try run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key], input: Data("\(header).\(payload)".utf8))
+    let signature = try TestRepository.run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key], input: Data("\(header).\(payload)".utf8))
     return "\(header).\(payload).\(base64URL(signature))"
 }

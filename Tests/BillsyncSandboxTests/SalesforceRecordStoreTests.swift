@@ -1,4 +1,5 @@
 @testable import BillsyncSandbox
+import BillsyncTestSupport
 import Foundation
 import Testing
 
@@ -91,8 +92,7 @@ struct SalesforceRecordStoreTests {
 extension SalesforceOrg {
     /// The org the sandbox serves by default, read from the repository's configuration file.
     static let sandboxDefault: SalesforceOrg = {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        do { return try SalesforceOrg(contentsOf: root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path) } catch {
+        do { return try SalesforceOrg(contentsOf: TestRepository.root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path) } catch {
             fatalError("the sandbox org file does not load: \(error)")
         }
     }()

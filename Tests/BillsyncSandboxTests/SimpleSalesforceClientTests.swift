@@ -1,25 +1,17 @@
 import BillsyncSandbox
+import BillsyncTestSupport
 import Foundation
 import Testing
 
 @Suite("simple-salesforce, a real client, works against the emulator")
 struct SimpleSalesforceClientTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var python: String {
-        ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
-    }
 
     @Test("JWT and client-credentials logins, upsert created then updated, Bulk 2.0 with a failed row, an expired session")
     func realClient() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ssf-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let key = directory.appendingPathComponent("key.pem").path
-        let certificate = directory.appendingPathComponent("cert.pem").path
-        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
-                                     "-days", "1", "-subj", "/CN=billsync"])
+        let (key, certificate) = try TestRepository.makeCertificate()
         let pem = try String(contentsOfFile: certificate, encoding: .utf8)
         let seen = try await RunningEmulator.with({ $0.jwtPublicKeyPEM = pem }) { sf in
-            let output = try run(Self.python, [Self.root.appendingPathComponent("scripts/salesforce_client_check.py").path, sf.base, key])
+            let output = try TestRepository.run(TestRepository.python, [TestRepository.root.appendingPathComponent("scripts/salesforce_client_check.py").path, sf.base, key])
             let counts = (try sf.store.count(object: "Account"))
             return (String(decoding: output, as: UTF8.self), counts)
         }

@@ -10,7 +10,6 @@ import Testing
 
 @Suite("Extractor → transformer over the broker: generated accounts come out as exactly the expected upserts and dead letters")
 struct ExtractToTransformTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("400 accounts with 10 % bad rows")
     func endToEnd() async throws {
@@ -26,7 +25,7 @@ struct ExtractToTransformTests {
         let drop = work.appendingPathComponent("drop")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: work.appendingPathComponent("generated/billing_export.csv"), to: drop.appendingPathComponent("billing_export.csv"))
-        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+        let contracts = TestRepository.contracts
 
         // Extract.
         let producer = try TestKafka.producer()
@@ -47,7 +46,7 @@ struct ExtractToTransformTests {
         let lookups = work.appendingPathComponent("lookups")
         try FileManager.default.createDirectory(at: lookups, withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: work.appendingPathComponent("generated/tariffs.csv"), to: lookups.appendingPathComponent("tariffs.csv"))
-        let document = try MappingDocument(yaml: String(contentsOf: Self.root.appendingPathComponent("Deploy/transformer/mapping.yaml"), encoding: .utf8))
+        let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
         let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups),
                                          suppression: try ChangeSuppression(path: work.appendingPathComponent("sent.sqlite").path),
                                          outputTopic: topics[4], contracts: contracts)

@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncJSON
 @testable import BillsyncTransformer
+import BillsyncTestSupport
 import Foundation
 import Testing
 
@@ -51,13 +52,12 @@ extension String: @retroactive Error {}
 
 @Suite("The mapping file turns raw records into upserts and names the line of any mistake")
 struct MappingDocumentTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     func mapper() throws -> RecordMapper {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mapping-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try Data("TariffCode,Name\nEA010,Residential flat rate\n".utf8).write(to: directory.appendingPathComponent("tariffs.csv"))
-        let yaml = try String(contentsOf: Self.root.appendingPathComponent("Deploy/transformer/mapping.yaml"), encoding: .utf8)
+        let yaml = try String(contentsOf: TestRepository.mappingFile, encoding: .utf8)
         return try RecordMapper(document: MappingDocument(yaml: yaml), lookupDirectory: directory)
     }
 

@@ -8,17 +8,16 @@ import Testing
 
 @Suite("The transformer turns raw records into upserts over the broker, dead-letters rule breaks and suppresses repeats")
 struct TransformerStageTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test("a bill becomes an Account upsert, a bad NMI a dead letter naming the rule, an unchanged repeat nothing")
     func pipeline() async throws {
         let names = try await TestKafka.createTopics("tx", count: 7, partitions: 1)
         let (bills, premises, upserts, retry1, retry2, dlq) = (names[0], names[1], names[2], names[3], names[4], names[5])
-        let contracts = try MessageContracts(directory: Self.root.appendingPathComponent("Schemas"))
+        let contracts = TestRepository.contracts
         let lookups = FileManager.default.temporaryDirectory.appendingPathComponent("lookups-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: lookups, withIntermediateDirectories: true)
         try Data("TariffCode,Name\nEA010,Residential flat rate\n".utf8).write(to: lookups.appendingPathComponent("tariffs.csv"))
-        let document = try MappingDocument(yaml: String(contentsOf: Self.root.appendingPathComponent("Deploy/transformer/mapping.yaml"), encoding: .utf8))
+        let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
         let suppression = try ChangeSuppression(path: lookups.appendingPathComponent("sent.sqlite").path)
         let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups), suppression: suppression,
                                          outputTopic: upserts, contracts: contracts)

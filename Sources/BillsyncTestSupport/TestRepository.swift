@@ -1,0 +1,76 @@
+import BillsyncContracts
+import Foundation
+
+/// The repository the tests run in: its schemas, its deployment files, the pinned Python tools
+/// `scripts/setup.sh` installs, and a way to run a helper program.
+public enum TestRepository {
+    public static let root = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    public static let schemas = root.appendingPathComponent("Schemas", isDirectory: true)
+    public static let mappingFile = root.appendingPathComponent("Deploy/transformer/mapping.yaml")
+
+    /// The message contracts, compiled once for all tests.
+    public static let contracts: MessageContracts = {
+        do { return try MessageContracts(directory: schemas) } catch { fatalError("the schemas do not compile: \(error)") }
+    }()
+
+    /// The Python with jsonschema, simple-salesforce and confluent-kafka (BILLSYNC_PYTHON).
+    public static var python: String {
+        ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
+    }
+
+    public struct ProgramFailure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs a program to completion and returns its standard output; fails with its output
+    /// (both streams) when it exits non-zero.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        let inputPipe = Pipe()
+        if input != nil { process.standardInput = inputPipe }
+        try process.run()
+        if let input {
+            inputPipe.fileHandleForWriting.write(input)
+            try inputPipe.fileHandleForWriting.close()
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw ProgramFailure(description: String(decoding: data + errorData, as: UTF8.self))
+        }
+        return data
+    }
+
+    /// A fresh RSA key and a self-signed certificate for it (for JWT bearer tests).
+    public static func makeCertificate() throws -> (key: String, certificate: String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("certificate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let key = directory.appendingPathComponent("key.pem").path
+        let certificate = directory.appendingPathComponent("cert.pem").path
+        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                                     "-days", "1", "-subj", "/CN=billsync"])
+        return (key, certificate)
+    }
+
+    /// A TCP port nobody listens on right now (the kernel's choice), for a server a test starts.
+    public static func freePort() -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
