@@ -15,8 +15,9 @@ public final class ChangeSuppression: Sendable {
     public init(path: String) throws {
         database = try SQLiteDatabase(path: path)
         try database.execute("""
-            CREATE TABLE IF NOT EXISTS sent (object TEXT NOT NULL, external_id TEXT NOT NULL, fingerprint TEXT NOT NULL,
-                                             sent_at TEXT NOT NULL, PRIMARY KEY (object, external_id));
+            CREATE TABLE IF NOT EXISTS sent_fields (object TEXT NOT NULL, external_id TEXT NOT NULL, field_set TEXT NOT NULL,
+                                                    fingerprint TEXT NOT NULL, sent_at TEXT NOT NULL,
+                                                    PRIMARY KEY (object, external_id, field_set));
             """)
     }
 
@@ -28,10 +29,17 @@ public final class ChangeSuppression: Sendable {
         return UUID(derivedFrom: "\(upsert.externalIdField)|\(fields)").uuidString
     }
 
+    /// Which fields an upsert sets. Several mappings can write one CRM record (an account and
+    /// its bill both update the Account); each is remembered on its own, or they would take turns
+    /// overwriting each other's fingerprint and nothing would ever be suppressed reliably.
+    static func fieldSet(_ upsert: CRMUpsert) -> String {
+        upsert.fields.keys.sorted().joined(separator: ",")
+    }
+
     /// False when exactly these fields were already sent for this record.
     public func isChanged(_ upsert: CRMUpsert) throws -> Bool {
-        let rows = try database.query("SELECT fingerprint FROM sent WHERE object = ? AND external_id = ?",
-                                      [.text(upsert.object), .text(upsert.externalId)])
+        let rows = try database.query("SELECT fingerprint FROM sent_fields WHERE object = ? AND external_id = ? AND field_set = ?",
+                                      [.text(upsert.object), .text(upsert.externalId), .text(Self.fieldSet(upsert))])
         return rows.first?.first?.text != Self.fingerprint(upsert)
     }
 
@@ -41,8 +49,9 @@ public final class ChangeSuppression: Sendable {
         let now = Date().formatted(.iso8601)
         try database.transaction { transaction in
             for upsert in upserts {
-                try transaction.query("INSERT OR REPLACE INTO sent (object, external_id, fingerprint, sent_at) VALUES (?, ?, ?, ?)",
-                                      [.text(upsert.object), .text(upsert.externalId), .text(Self.fingerprint(upsert)), .text(now)])
+                try transaction.query("""
+                    INSERT OR REPLACE INTO sent_fields (object, external_id, field_set, fingerprint, sent_at) VALUES (?, ?, ?, ?, ?)
+                    """, [.text(upsert.object), .text(upsert.externalId), .text(Self.fieldSet(upsert)), .text(Self.fingerprint(upsert)), .text(now)])
             }
         }
     }

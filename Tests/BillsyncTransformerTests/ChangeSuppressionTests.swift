@@ -19,6 +19,12 @@ struct ChangeSuppressionTests {
         #expect(try suppression.isChanged(changed))
         let restarted = try ChangeSuppression(path: path)
         #expect(try !restarted.isChanged(first))
+        // Another mapping writing other fields of the same record does not make the first one resend.
+        let fromBill = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567",
+                                 fields: ["Last_Bill_Date__c": .string("2026-11-14")])
+        try restarted.recordSent([fromBill])
+        #expect(try !restarted.isChanged(first))
+        #expect(try !restarted.isChanged(fromBill))
         var otherRecord = first
         otherRecord.externalId = "0009999999"
         #expect(try restarted.isChanged(otherRecord))
