@@ -9,12 +9,26 @@ public struct ExactDecimal: Codable, Sendable, Hashable, CustomStringConvertible
         self.value = value
     }
 
-    /// nil when `text` is not a plain decimal number.
+    /// nil when `text` is not a plain decimal number (`-12.50`: no sign but minus, no exponent,
+    /// no separators). Read for every amount in every message, so checked by hand, not by regex.
     public init?(parsing text: String) {
-        guard text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil,
-              let value = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
-        else { return nil }
+        guard Self.fractionDigits(of: text) != nil, let value = Decimal(string: text, locale: Self.posix) else { return nil }
         self.value = value
+    }
+
+    private static let posix = Locale(identifier: "en_US_POSIX")
+
+    /// How many digits follow the point in a plain decimal number, or nil when it is not one.
+    public static func fractionDigits(of text: String) -> Int? {
+        var bytes = Substring(text).utf8[...]
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let integer = bytes.prefix { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+        guard !integer.isEmpty else { return nil }
+        let rest = bytes.dropFirst(integer.count)
+        if rest.isEmpty { return 0 }
+        guard rest.first == UInt8(ascii: "."), rest.count > 1,
+              rest.dropFirst().allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+        return rest.count - 1
     }
 
     public init(stringLiteral text: String) {

@@ -26,6 +26,14 @@ public enum NationalMeteringIdentifier {
         return checksum(of: nmi.prefix(10)) == last
     }
 
+    /// Ten allowed characters, optionally followed by a check digit (whether it is right is
+    /// `isValid`'s question).
+    public static func isWellFormed(_ nmi: some StringProtocol) -> Bool {
+        let characters = Array(nmi.utf8)
+        guard characters.count == 10 || characters.count == 11, characters.prefix(10).allSatisfy(isAllowed) else { return false }
+        return characters.count == 10 || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(characters[10])
+    }
+
     /// Digits and capital letters except I and O, which are not used.
     static func isAllowed(_ character: UInt8) -> Bool {
         (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(character)

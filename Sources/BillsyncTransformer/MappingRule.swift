@@ -113,10 +113,7 @@ extension MappingRule {
             return value
         case let .money(scale, rounding):
             guard let text = value.text else { return value }
-            guard let decimal = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")),
-                  text.range(of: #"^-?[0-9]+(\.[0-9]+)?$"#, options: .regularExpression) != nil else {
-                throw reject("'\(text)' is not an amount")
-            }
+            guard let decimal = ExactDecimal(parsing: text)?.value else { throw reject("'\(text)' is not an amount") }
             var input = decimal
             var rounded = Decimal()
             NSDecimalRound(&rounded, &input, Int(scale), rounding.mode(for: decimal))

@@ -66,4 +66,24 @@ struct CSVDropExtractionTests {
         #expect(reason.contains("the header has no CustomerID column"))
         await producer.shutdown()
     }
+
+    @Test("a row that maps but breaks the raw contract (a 300-character name) is dead-lettered and the run goes on")
+    func contractBreakingRow() async throws {
+        let prefix = TestKafka.uniqueName("z")
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        try await admin.createTopics(["raw.account", "extractor.dlq"].map { KafkaTopicSpecification(name: "\(prefix).\($0)", partitions: 1) })
+        let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        try Data("CustomerID,Name\n0000000001,\(String(repeating: "N", count: 300))\n0000000002,Two\n".utf8)
+            .write(to: drop.appendingPathComponent("names.csv"))
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: TestRepository.contracts,
+                                           topicPrefix: prefix)
+        let producer = try TestKafka.producer()
+        let run = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
+        await producer.shutdown()
+        #expect(run.counts.rejected == 1 && run.counts.published == 1 && run.counts.files == 1)
+        let letter = try #require(try await TestKafka.read("\(prefix).extractor.dlq", partitions: 1, count: 1).first)
+        #expect(letter.headers.first { $0.name == "billsync.origin.line" }?.value == Array("2".utf8))
+        #expect(letter.headers.first { $0.name == "billsync.error.code" }?.value == Array("csv./payload/name".utf8))
+    }
 }

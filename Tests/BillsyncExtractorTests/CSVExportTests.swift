@@ -2,6 +2,7 @@ import BillsyncContracts
 import BillsyncCSV
 @testable import BillsyncExtractor
 import BillsyncSandbox
+import BillsyncTestSupport
 import Foundation
 import Testing
 
@@ -130,3 +131,4 @@ struct CSVDropFolderTests {
         #expect(scan.pending[0].contentHash.count == 64)
     }
 }
+

@@ -78,9 +78,18 @@ public struct CSVDropExtraction: Sendable {
                     counts.rejected += 1
                     continue
                 }
-                let published = try envelopes(for: row, file: file)
-                messages += published
-                counts.published += published.count
+                do {
+                    let published = try envelopes(for: row, file: file)
+                    messages += published
+                    counts.published += published.count
+                } catch let violation as ContractViolation {
+                    // The mapping read the row but its values break the raw contract (a value the
+                    // mapping does not check): rejected like any other bad row, never a stopped run.
+                    messages.append(deadLetter(RowRejection(file: file.name, line: row.line, column: 0,
+                                                            field: violation.pointer?.description ?? "(row)", reason: violation.description),
+                                               fields: [], file: file))
+                    counts.rejected += 1
+                }
             }
             // The file counts as read only once the broker has every message it produced.
             _ = try await producer.sendAll(messages)

@@ -70,7 +70,8 @@ public struct BillingExportMapping: Sendable {
         }
         func money(_ column: String) throws(RowRejection) -> Money? {
             guard let text = value(column) else { return nil }
-            guard text.range(of: #"^-?[0-9]{1,13}(\.[0-9]{1,2})?$"#, options: .regularExpression) != nil, let amount = Money(parsing: text) else {
+            let integerDigits = text.drop { $0 == "-" }.prefix { $0 != "." }.count
+            guard let decimals = ExactDecimal.fractionDigits(of: text), decimals <= 2, integerDigits <= 13, let amount = Money(parsing: text) else {
                 throw reject(column, "'\(text)' is not an amount with at most two decimals")
             }
             return amount
@@ -115,7 +116,7 @@ public struct BillingExportMapping: Sendable {
         }
         var premise: BillingPremise?
         if let nmi = value("NMI") {
-            guard nmi.range(of: #"^[A-HJ-NP-Z0-9]{10}[0-9]?$"#, options: .regularExpression) != nil else {
+            guard NationalMeteringIdentifier.isWellFormed(nmi) else {
                 throw reject("NMI", "'\(nmi)' is not an NMI")
             }
             guard let address, let start = try date("ServiceStartDate") else {
