@@ -127,12 +127,11 @@ public struct CSVDropExtraction: Sendable {
             .joined(separator: ",")
         let now = Timestamp.now.text
         return KafkaProducerMessage(topic: deadLetterTopic, key: Array("\(file.name):\(rejection.line)".utf8), value: Array(text.utf8), headers: [
-            header("billsync.origin.file", file.name), header("billsync.origin.line", String(rejection.line)),
-            header("billsync.origin.column", String(rejection.column)), header("billsync.stage", "extractor"),
-            header("billsync.error.class", ErrorClass.permanent.rawValue), header("billsync.error.code", "csv.\(rejection.field)"),
-            header("billsync.error.message", rejection.description), header("billsync.attempts", "1"),
-            header("billsync.first-failed-at", now), header("billsync.last-failed-at", now),
-            header("billsync.source", sourceName),
+            header(StageHeaders.originFile, file.name), header(StageHeaders.originLine, String(rejection.line)),
+            header(StageHeaders.originColumn, String(rejection.column)), header(StageHeaders.stage, "extractor"),
+            header(StageHeaders.errorClass, ErrorClass.permanent.rawValue), header(StageHeaders.errorCode, "csv.\(rejection.field)"),
+            header(StageHeaders.errorMessage, rejection.description), header(StageHeaders.attempts, "1"),
+            header(StageHeaders.firstFailedAt, now), header(StageHeaders.lastFailedAt, now), header(StageHeaders.source, sourceName),
         ])
     }
 }

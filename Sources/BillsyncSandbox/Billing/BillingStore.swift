@@ -1,3 +1,4 @@
+import BillsyncContracts
 import BillsyncSQLite
 import Foundation
 
@@ -54,7 +55,7 @@ public final class BillingStore: Sendable {
         try database.transaction { transaction in
             let existed = try !transaction.query("SELECT 1 FROM uploads WHERE kind = ? AND key = ?", [.text(kind), .text(key)]).isEmpty
             try transaction.query("INSERT OR REPLACE INTO uploads (kind, key, record, received_at) VALUES (?, ?, ?, ?)",
-                                  [.text(kind), .text(key), .text(json), .text(Timestamps.now())])
+                                  [.text(kind), .text(key), .text(json), .text(Timestamp.now.text)])
             return !existed
         }
     }

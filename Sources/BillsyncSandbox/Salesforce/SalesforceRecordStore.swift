@@ -1,3 +1,4 @@
+import BillsyncContracts
 import BillsyncSQLite
 import Foundation
 
@@ -160,7 +161,7 @@ public final class SalesforceRecordStore: Sendable {
                 }
             }
             let json = String(decoding: try JSONEncoder().encode(merged), as: UTF8.self)
-            let now = Timestamps.now()
+            let now = Timestamp.now.text
             let id: String
             if let current = matches.first {
                 id = current
@@ -199,11 +200,6 @@ public final class SalesforceRecordStore: Sendable {
     }
 }
 
-enum Timestamps {
-    static func now() -> String {
-        Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-    }
-}
 
 /// Salesforce record ids: a three-character object prefix, a base-62 number, and the
 /// three-character suffix that makes the id case-insensitive-safe (18 characters).

@@ -1,0 +1,33 @@
+/// The headers billsync adds to a message it retries or dead-letters, on top of the original
+/// key, value and headers: one set of names for every stage (the runtime's and the extractor's
+/// dead letters alike), which the redrive tool filters on.
+public enum StageHeaders {
+    public static let correlationID = "billsync.correlation-id"
+    public static let originTopic = "billsync.origin.topic"
+    public static let originPartition = "billsync.origin.partition"
+    public static let originOffset = "billsync.origin.offset"
+    public static let originGroup = "billsync.origin.group"
+    public static let stage = "billsync.stage"
+    public static let errorClass = "billsync.error.class"
+    public static let errorCode = "billsync.error.code"
+    public static let errorMessage = "billsync.error.message"
+    public static let errorPointer = "billsync.error.pointer"
+    public static let attempts = "billsync.attempts"
+    public static let firstFailedAt = "billsync.first-failed-at"
+    public static let lastFailedAt = "billsync.last-failed-at"
+    public static let worker = "billsync.worker"
+    /// When a message in a retry topic may be tried again (milliseconds since 1970).
+    public static let dueAt = "billsync.retry.due-at"
+
+    /// For a row of a file (the extractor): which file, line and column, and which source.
+    public static let originFile = "billsync.origin.file"
+    public static let originLine = "billsync.origin.line"
+    public static let originColumn = "billsync.origin.column"
+    public static let source = "billsync.source"
+
+    /// The headers a retry or dead letter replaces rather than keeps from the original.
+    public static let owned: Set<String> = [
+        originTopic, originPartition, originOffset, originGroup, stage, errorClass, errorCode, errorMessage,
+        errorPointer, attempts, firstFailedAt, lastFailedAt, worker, dueAt, originFile, originLine, originColumn, source,
+    ]
+}
