@@ -113,11 +113,15 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         var done: [KafkaConsumerMessage] = []
         var decoded: [Decoded] = []
         var deferredPartitions = Set<KafkaTopicPartition>()
+        // Counted per topic and recorded once per chunk: a metric lookup per message costs more
+        // than the rest of the bookkeeping.
+        var consumed: [String: Int] = [:]
+        var processed: [String: Int] = [:]
         let now = Date()
         for message in chunk {
             let partition = message.topicPartition
             if deferredPartitions.contains(partition) { continue }
-            metrics.consumed(topic: message.topic)
+            consumed[message.topic, default: 0] += 1
             let history = FailureHistory(headers: message.headers)
             if configuration.retryTopics.contains(message.topic), let due = history.dueAt,
                Double(due) / 1000 > now.timeIntervalSince1970 {
@@ -155,7 +159,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     outputs.append(contentsOf: messages.map {
                         KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers)
                     })
-                    metrics.processed(topic: item.message.topic)
+                    processed[item.message.topic, default: 0] += 1
                 case let .failure(failed):
                     let (failure, attempts) = (failed.failure, failed.attempts)
                     item.input.logger.warning("message failed", metadata: [
@@ -167,11 +171,15 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 done.append(item.message)
             }
         }
+        for (topic, count) in consumed { metrics.consumed(topic: topic, count: count) }
+        for (topic, count) in processed { metrics.processed(topic: topic, count: count) }
         // Only once the broker has every output is an input done; a failure here stops the stage
         // with nothing marked, so a restart reads those inputs again.
         if !outputs.isEmpty {
             let reports = try await producer.sendAll(outputs)
-            for report in reports { metrics.produced(topic: report.topic) }
+            var written: [String: Int] = [:]
+            for report in reports { written[report.topic, default: 0] += 1 }
+            for (topic, count) in written { metrics.produced(topic: topic, count: count) }
         }
         if !produced.isEmpty { try await handler.acknowledged(produced) }
         consumer.markDone(done)
