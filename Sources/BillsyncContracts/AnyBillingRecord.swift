@@ -18,6 +18,12 @@ public struct AnyBillingRecord: MessagePayload {
         fields = try JSONValue(from: decoder)
     }
 
+    public init(validated payload: JSONValue) {
+        fields = payload
+    }
+
+    public func jsonValue() -> JSONValue { fields }
+
     public func encode(to encoder: any Encoder) throws {
         try fields.encode(to: encoder)
     }

@@ -1,3 +1,4 @@
+import BillsyncJSON
 import Foundation
 
 /// A CRM field's value in an upsert. Decimals are JSON numbers written digit for digit.
@@ -90,5 +91,49 @@ public struct CRMLoadResult: MessagePayload {
         self.recordId = recordId
         self.errors = errors
         self.attempts = attempts
+    }
+}
+
+extension CRMUpsert {
+    struct UnreadableField: Error, CustomStringConvertible {
+        let field: String
+        var description: String { "crm-upsert field \(field) cannot be read" }
+    }
+
+    /// Read directly from the validated tree: every upsert passes here on its way to a sink.
+    public init(validated payload: JSONValue) throws {
+        guard let object = payload["object"]?.stringValue, let externalIdField = payload["externalIdField"]?.stringValue,
+              let externalId = payload["externalId"]?.stringValue, case let .object(members)? = payload["fields"]
+        else { throw UnreadableField(field: "object, externalIdField, externalId or fields") }
+        var fields: [String: CRMFieldValue] = [:]
+        for name in members.keys {
+            switch members[name]! {
+            case let .string(text): fields[name] = .string(text)
+            case let .bool(bool): fields[name] = .bool(bool)
+            case let .number(number): fields[name] = .decimal(number.decimal)
+            case .null: fields[name] = .null
+            case .array, .object: throw UnreadableField(field: "fields.\(name)")
+            }
+        }
+        self.init(object: object, externalIdField: externalIdField, externalId: externalId, fields: fields)
+    }
+
+    /// Members and fields in sorted order, so one upsert is always written the same way.
+    public func jsonValue() -> JSONValue {
+        var members = JSONObject()
+        for name in fields.keys.sorted() {
+            switch fields[name]! {
+            case let .string(text): members[name] = .string(text)
+            case let .bool(bool): members[name] = .bool(bool)
+            case let .decimal(decimal): members[name] = .number(JSONNumber(decimal))
+            case .null: members[name] = .null
+            }
+        }
+        var object = JSONObject()
+        object["externalId"] = .string(externalId)
+        object["externalIdField"] = .string(externalIdField)
+        object["fields"] = .object(members)
+        object["object"] = .string(self.object)
+        return .object(object)
     }
 }

@@ -121,6 +121,11 @@ public final class MessageContracts: Sendable {
         } catch {
             return .failure(ContractViolation(kind: .notJSON, violations: [], detail: error.description))
         }
+        return validate(document: document)
+    }
+
+    /// Checks an already parsed (or built) document.
+    public func validate(document: JSONValue) -> Result<ValidatedMessage, ContractViolation> {
         let envelopeViolations = envelope.validate(document)
         guard envelopeViolations.isEmpty,
               let typeName = document["type"]?.stringValue, let type = MessageType(rawValue: typeName),
@@ -147,7 +152,7 @@ public final class MessageContracts: Sendable {
         return .success(ValidatedMessage(type: type, schemaVersion: version, document: document))
     }
 
-    /// Validates, then decodes into the expected payload type.
+    /// Validates, then reads the envelope from the validated tree (the bytes are parsed once).
     public func decode<Payload: MessagePayload>(_ bytes: [UInt8], as _: Payload.Type = Payload.self) throws(ContractViolation) -> MessageEnvelope<Payload> {
         let message = try validate(bytes).get()
         guard Payload.accepts(message.type) else {
@@ -155,19 +160,23 @@ public final class MessageContracts: Sendable {
                                     detail: "expected \(Payload.messageType.rawValue), got \(message.type.rawValue)")
         }
         do {
-            return try JSONDecoder().decode(MessageEnvelope<Payload>.self, from: Data(bytes))
+            return try MessageEnvelope<Payload>(validated: message.document)
         } catch {
             // The schema admitted something the Swift type cannot hold: a contract bug, reported as such.
             throw ContractViolation(kind: .payload, violations: [], detail: "valid JSON that \(Payload.self) cannot decode: \(error)")
         }
     }
 
-    /// Encodes and validates: a worker never writes a message its consumers would refuse.
+    /// Reads back a message this process encoded (and so validated) itself, without validating it again.
+    public func decodeOwn<Payload: MessagePayload>(_ bytes: [UInt8], as _: Payload.Type = Payload.self) throws -> MessageEnvelope<Payload> {
+        try MessageEnvelope<Payload>(validated: JSONParser.parse(bytes))
+    }
+
+    /// Builds the message's tree, validates it and writes it: a worker never writes a message its
+    /// consumers would refuse.
     public func encode<Payload: MessagePayload>(_ message: MessageEnvelope<Payload>) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let bytes = [UInt8](try encoder.encode(message))
-        _ = try validate(bytes).get()
-        return bytes
+        let document = try message.jsonValue()
+        _ = try validate(document: document).get()
+        return document.serialized()
     }
 }

@@ -72,10 +72,17 @@ public final class JSONSchema: Sendable {
 /// One compiled (sub)schema. Immutable once its `$ref` links are set at the end of compilation.
 final class SchemaNode: @unchecked Sendable {
     var alwaysValid: Bool?
-    var types: Set<String>?
+    var types: Set<String>? {
+        didSet { typeMask = types.map(JSONTypeMask.init(names:)) }
+    }
+    /// `types` as bits, so the check on every value hashes no strings.
+    private(set) var typeMask: JSONTypeMask?
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
-    var properties: [(String, SchemaNode)] = []
+    var properties: [(String, SchemaNode)] = [] {
+        didSet { declaredNames = Set(properties.map(\.0)) }
+    }
+    private(set) var declaredNames = Set<String>()
     var required: [String] = []
     var additionalProperties: SchemaNode?
     var items: SchemaNode?
@@ -110,7 +117,7 @@ final class SchemaNode: @unchecked Sendable {
             return
         }
         reference?.validate(value, at: pointer, into: &violations)
-        if let types, types.isDisjoint(with: value.schemaTypes) {
+        if let typeMask, let types, !typeMask.admits(value) {
             fail("type", "expected \(types.sorted().joined(separator: " or ")), found \(Self.typeName(of: value))")
             return
         }
@@ -126,13 +133,11 @@ final class SchemaNode: @unchecked Sendable {
                 violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "required",
                                                   message: "required field is missing"))
             }
-            var declared = Set<String>()
             for (name, schema) in properties {
-                declared.insert(name)
                 if let member = object[name] { schema.validate(member, at: pointer.appending(name), into: &violations) }
             }
             if let additionalProperties {
-                for name in object.keys where !declared.contains(name) {
+                for name in object.keys where !declaredNames.contains(name) {
                     if additionalProperties.alwaysValid == false {
                         violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "additionalProperties",
                                                           message: "unknown field"))
@@ -151,9 +156,15 @@ final class SchemaNode: @unchecked Sendable {
             }
         case let .string(string):
             // Lengths count Unicode code points, as JSON Schema specifies (not grapheme clusters).
-            let length = string.unicodeScalars.count
-            if let minLength, length < minLength { fail("minLength", "must be at least \(minLength) characters, is \(length)") }
-            if let maxLength, length > maxLength { fail("maxLength", "must be at most \(maxLength) characters, is \(length)") }
+            // A string has no more code points than UTF-8 bytes and no fewer than a quarter of
+            // them, so most strings are decided without counting.
+            let bytes = string.utf8.count
+            if let minLength, bytes < minLength * 4, string.unicodeScalars.count < minLength {
+                fail("minLength", "must be at least \(minLength) characters, is \(string.unicodeScalars.count)")
+            }
+            if let maxLength, bytes > maxLength, string.unicodeScalars.count > maxLength {
+                fail("maxLength", "must be at most \(maxLength) characters, is \(string.unicodeScalars.count)")
+            }
             if let pattern {
                 let range = NSRange(string.startIndex..., in: string)
                 if pattern.expression.firstMatch(in: string, range: range) == nil {
@@ -205,6 +216,38 @@ final class SchemaNode: @unchecked Sendable {
             return "\"\(cut)\""
         case .array: return "an array"
         case .object: return "an object"
+        }
+    }
+}
+
+/// The JSON Schema type names as bits.
+struct JSONTypeMask: OptionSet, Sendable {
+    let rawValue: UInt8
+    static let null = JSONTypeMask(rawValue: 1)
+    static let boolean = JSONTypeMask(rawValue: 2)
+    static let number = JSONTypeMask(rawValue: 4)
+    static let integer = JSONTypeMask(rawValue: 8)
+    static let string = JSONTypeMask(rawValue: 16)
+    static let array = JSONTypeMask(rawValue: 32)
+    static let object = JSONTypeMask(rawValue: 64)
+
+    init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    init(names: Set<String>) {
+        let table: [String: JSONTypeMask] = ["null": .null, "boolean": .boolean, "number": .number, "integer": .integer,
+                                             "string": .string, "array": .array, "object": .object]
+        self = names.reduce(into: []) { $0.formUnion(table[$1] ?? []) }
+    }
+
+    /// Whether a value has one of these types; only a number against `integer` costs more than a switch.
+    func admits(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: contains(.null)
+        case .bool: contains(.boolean)
+        case .string: contains(.string)
+        case .array: contains(.array)
+        case .object: contains(.object)
+        case let .number(number): contains(.number) || (contains(.integer) && number.isInteger)
         }
     }
 }

@@ -52,7 +52,9 @@ public protocol StageHandler: Sendable {
     func handle(_ batch: [StageMessage<Input>]) async -> [Result<[OutgoingMessage], StageFailure>]
 
     /// Called once the broker acknowledged these outputs (before their inputs are marked done),
-    /// for state that must only move forward with what was really written. Does nothing by default.
+    /// for state that must only move forward with what was really written. The next chunk may
+    /// already have been handled by then: the runtime overlaps one chunk's acknowledgements with
+    /// the next chunk's work. Does nothing by default.
     func acknowledged(_ outputs: [OutgoingMessage]) async throws
 }
 

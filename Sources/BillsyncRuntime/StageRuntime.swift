@@ -94,11 +94,23 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         var iterator = consumer.messages.makeAsyncIterator()
         logger.info("stage started", metadata: ["billsync.inputs": "\(configuration.inputTopics)"])
         defer { pauser.finish() }
+        // A chunk's acknowledgements are awaited in a task of their own while the next chunk is
+        // fetched and handled: the broker's round trip overlaps with work instead of adding to
+        // it. Each completion waits for the one before, so chunks are marked done in order, and
+        // at most one chunk waits while the next is prepared.
+        var completing: Task<Void, any Error>?
         while true {
             let chunk = try await iterator.next(upTo: configuration.maximumInFlight)
             if chunk.isEmpty { break }
-            try await processChunk(chunk)
+            let prepared = try await prepare(chunk)
+            let previous = completing
+            completing = Task {
+                try await previous?.value
+                try await self.complete(prepared)
+            }
+            try await previous?.value
         }
+        try await completing?.value
         logger.info("stage stopped fetching; in-flight messages are done")
     }
 
@@ -107,7 +119,16 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let input: StageMessage<Handler.Input>
     }
 
-    private func processChunk(_ chunk: ArraySlice<KafkaConsumerMessage>) async throws {
+    /// A chunk whose outputs are queued for the broker but not yet acknowledged.
+    private struct PreparedChunk {
+        let chunk: ArraySlice<KafkaConsumerMessage>
+        let deliveries: KafkaPendingDeliveries?
+        let produced: [OutgoingMessage]
+        let done: [KafkaConsumerMessage]
+    }
+
+    /// Validates and handles a chunk and queues its outputs (results, retries, dead letters).
+    private func prepare(_ chunk: ArraySlice<KafkaConsumerMessage>) async throws -> PreparedChunk {
         var outputs: [KafkaProducerMessage] = []
         var produced: [OutgoingMessage] = []
         var done: [KafkaConsumerMessage] = []
@@ -173,17 +194,22 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         }
         for (topic, count) in consumed { metrics.consumed(topic: topic, count: count) }
         for (topic, count) in processed { metrics.processed(topic: topic, count: count) }
-        // Only once the broker has every output is an input done; a failure here stops the stage
-        // with nothing marked, so a restart reads those inputs again.
-        if !outputs.isEmpty {
-            let reports = try await producer.sendAll(outputs)
+        let deliveries = outputs.isEmpty ? nil : try await producer.enqueueAll(outputs)
+        return PreparedChunk(chunk: chunk, deliveries: deliveries, produced: produced, done: done)
+    }
+
+    /// Only once the broker has every output is an input done; a failure here stops the stage
+    /// with nothing marked, so a restart reads those inputs again.
+    private func complete(_ prepared: PreparedChunk) async throws {
+        if let deliveries = prepared.deliveries {
+            let reports = try await deliveries.reports()
             var written: [String: Int] = [:]
             for report in reports { written[report.topic, default: 0] += 1 }
             for (topic, count) in written { metrics.produced(topic: topic, count: count) }
         }
-        if !produced.isEmpty { try await handler.acknowledged(produced) }
-        consumer.markDone(done)
-        recordLag(chunk)
+        if !prepared.produced.isEmpty { try await handler.acknowledged(prepared.produced) }
+        consumer.markDone(prepared.done)
+        recordLag(prepared.chunk)
     }
 
     /// Calls the handler, retrying transient failures in process with jittered backoff.

@@ -23,9 +23,7 @@ public final class ChangeSuppression: Sendable {
 
     /// A fingerprint of what an upsert would set (fields in a fixed order).
     public static func fingerprint(_ upsert: CRMUpsert) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let fields = (try? encoder.encode(upsert.fields)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let fields = String(decoding: upsert.jsonValue()["fields"]?.serialized() ?? [], as: UTF8.self)
         return UUID(derivedFrom: "\(upsert.externalIdField)|\(fields)").uuidString
     }
 

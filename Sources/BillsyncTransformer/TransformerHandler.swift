@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncRuntime
 import Foundation
+import Synchronization
 
 /// The transformer stage: each raw billing record becomes the CRM upserts its mapping names,
 /// keyed by the record's business key; a record that breaks a rule goes to the dead-letter topic
@@ -12,6 +13,9 @@ public struct TransformerHandler: StageHandler {
     public let suppression: ChangeSuppression?
     public let outputTopic: String
     let contracts: MessageContracts
+    /// Upserts written but not yet acknowledged: the suppression store does not know them yet,
+    /// and the runtime handles the next chunk while the broker acknowledges the previous one.
+    private let unacknowledged = UnacknowledgedUpserts()
 
     public init(mapper: RecordMapper, suppression: ChangeSuppression?, outputTopic: String, contracts: MessageContracts) {
         self.mapper = mapper
@@ -23,11 +27,9 @@ public struct TransformerHandler: StageHandler {
     public var batchSize: Int { 200 }
 
     public func handle(_ batch: [StageMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
-        // Identical upserts within one batch are sent once (they are not acknowledged yet, so
-        // the suppression store does not know them).
-        var inBatch = Set<String>()
-        return batch.map { message in
+        batch.map { message in
             var outputs: [OutgoingMessage] = []
+            var identities: [String] = []
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
                 switch result {
                 case let .failure(rejection):
@@ -35,8 +37,9 @@ public struct TransformerHandler: StageHandler {
                 case let .success(upsert):
                     do {
                         if let suppression, try !suppression.isChanged(upsert) { continue }
-                        let identity = "\(upsert.object)|\(upsert.externalId)|\(ChangeSuppression.fingerprint(upsert))"
-                        guard inBatch.insert(identity).inserted else { continue }
+                        let identity = UnacknowledgedUpserts.identity(of: upsert)
+                        guard !unacknowledged.contains(identity), !identities.contains(identity) else { continue }
+                        identities.append(identity)
                         let derived = message.envelope.derived(index: index, payload: upsert)
                         outputs.append(try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts))
                     } catch {
@@ -44,14 +47,32 @@ public struct TransformerHandler: StageHandler {
                     }
                 }
             }
+            // Only a record that is written as a whole holds its upserts back from being sent again.
+            unacknowledged.insert(identities)
             return .success(outputs)
         }
     }
 
     /// Records what was written, so the same fields are not sent again.
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        guard let suppression else { return }
-        let upserts = try outputs.map { try contracts.decode($0.value, as: CRMUpsert.self).payload }
-        try suppression.recordSent(upserts)
+        let upserts = try outputs.compactMap { output -> CRMUpsert? in
+            guard output.topic == outputTopic else { return nil }
+            return try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
+        }
+        try suppression?.recordSent(upserts)
+        unacknowledged.remove(upserts.map(UnacknowledgedUpserts.identity(of:)))
     }
+}
+
+/// The identities of upserts handed to the broker and not yet acknowledged.
+final class UnacknowledgedUpserts: Sendable {
+    private let identities = Mutex<Set<String>>([])
+
+    static func identity(of upsert: CRMUpsert) -> String {
+        "\(upsert.object)|\(upsert.externalId)|\(ChangeSuppression.fingerprint(upsert))"
+    }
+
+    func contains(_ identity: String) -> Bool { identities.withLock { $0.contains(identity) } }
+    func insert(_ new: [String]) { identities.withLock { $0.formUnion(new) } }
+    func remove(_ written: [String]) { identities.withLock { $0.subtract(written) } }
 }

@@ -51,6 +51,12 @@ public final class KafkaProducer: Sendable {
     /// Sends many messages and waits for every acknowledgement; returns the reports in order.
     /// Nothing is lost on failure: the first failed report's error is thrown after all are in.
     public func sendAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> [KafkaDeliveryReport] {
+        try await enqueueAll(messages).reports()
+    }
+
+    /// Queues many messages in order and returns once they are queued, so the caller can do
+    /// other work while the broker acknowledges them; `reports()` waits for the acknowledgements.
+    public func enqueueAll(_ messages: [KafkaProducerMessage]) async throws(KafkaError) -> KafkaPendingDeliveries {
         var ids: [UInt] = []
         ids.reserveCapacity(messages.count)
         for message in messages {
@@ -64,11 +70,7 @@ public final class KafkaProducer: Sendable {
             }
             ids.append(id)
         }
-        var reports: [KafkaDeliveryReport] = []
-        reports.reserveCapacity(ids.count)
-        for id in ids { reports.append(await pending.report(for: id)) }
-        if let failure = reports.first(where: { $0.error != nil })?.error { throw failure }
-        return reports
+        return KafkaPendingDeliveries(ids: ids, pending: pending)
     }
 
     /// Queues a message and returns without waiting for the broker. Its delivery report goes to
@@ -149,5 +151,23 @@ extension KafkaProducer: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await shutdown()
+    }
+}
+
+/// Messages queued by `enqueueAll`, whose acknowledgements are still to come.
+public struct KafkaPendingDeliveries: Sendable {
+    let ids: [UInt]
+    let pending: PendingDeliveries
+
+    public var count: Int { ids.count }
+
+    /// Waits for every acknowledgement; returns the reports in order, or throws the first failed
+    /// report's error once all are in (so nothing is left unaccounted for).
+    public func reports() async throws(KafkaError) -> [KafkaDeliveryReport] {
+        var reports: [KafkaDeliveryReport] = []
+        reports.reserveCapacity(ids.count)
+        for id in ids { reports.append(await pending.report(for: id)) }
+        if let failure = reports.first(where: { $0.error != nil })?.error { throw failure }
+        return reports
     }
 }
