@@ -12,6 +12,15 @@ public struct StageMessage<Payload: MessagePayload>: Sendable {
     public let attempt: Int
     /// Carries the message's correlation id.
     public let logger: Logger
+
+    public init(envelope: MessageEnvelope<Payload>, topic: String, partition: Int32, offset: Int64, attempt: Int = 1, logger: Logger) {
+        self.envelope = envelope
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.attempt = attempt
+        self.logger = logger
+    }
 }
 
 /// A message a handler wants produced; the runtime writes it and waits for the broker before

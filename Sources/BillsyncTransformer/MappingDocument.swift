@@ -52,8 +52,50 @@ public struct MappingDocument: Sendable {
         public let line: Int
     }
 
+    /// Roll-ups for commercial hierarchies (C1 → C2 → C3): each parent account gets totals over
+    /// itself and every account below it.
+    ///
+    /// ```yaml
+    /// hierarchy:
+    ///   object: Account
+    ///   externalId: Billing_Customer_Id__c   # matched on the parent's customer id
+    ///   refresh: every 4 hours
+    ///   rollups: { amountDue: Total_Amount_Due__c, revenue: Total_FYTD_Revenue__c, activeServices: Active_Services__c }
+    /// ```
+    public struct HierarchyMapping: Sendable, Equatable {
+        public enum Measure: String, Sendable, CaseIterable {
+            /// The latest bill's amount due of each account, summed.
+            case amountDue
+            /// The latest bill's fiscal-year-to-date revenue of each account, summed.
+            case revenue
+            /// Premises marked active, counted.
+            case activeServices
+
+            public var explanation: String {
+                switch self {
+                case .amountDue: "sum of the latest bill's amountDue of the account and every account below it"
+                case .revenue: "sum of the latest bill's fiscalYearToDateRevenue of the account and every account below it"
+                case .activeServices: "number of active premises of the account and every account below it"
+                }
+            }
+        }
+
+        public let object: String
+        public let externalIdField: String
+        public let refresh: String?
+        /// Each measure and the CRM field it is written to, in a fixed order.
+        public let rollups: [(measure: Measure, field: String)]
+        public let line: Int
+
+        public static func == (lhs: HierarchyMapping, rhs: HierarchyMapping) -> Bool {
+            lhs.object == rhs.object && lhs.externalIdField == rhs.externalIdField && lhs.refresh == rhs.refresh
+                && lhs.rollups.map(\.measure) == rhs.rollups.map(\.measure) && lhs.rollups.map(\.field) == rhs.rollups.map(\.field)
+        }
+    }
+
     public let lookups: [Lookup]
     public let objects: [ObjectMapping]
+    public let hierarchy: HierarchyMapping?
 
     public init(yaml: String) throws(MappingError) {
         let root: Node
@@ -66,7 +108,7 @@ public struct MappingDocument: Sendable {
             throw MappingError(line: (error as? YamlError).flatMap(Self.line(of:)) ?? 1, message: "not valid YAML: \(error)")
         }
         let top = try Self.mapping(root, "the file")
-        try Self.allow(top, ["version", "lookups", "objects", "timezone"], in: "the file")
+        try Self.allow(top, ["version", "lookups", "objects", "timezone", "hierarchy"], in: "the file")
         guard top["version"]?.int == 1 else { throw MappingError(line: Self.line(root), message: "version must be 1") }
         var lookups: [Lookup] = []
         if let node = top["lookups"] {
@@ -123,6 +165,29 @@ public struct MappingDocument: Sendable {
         }
         self.lookups = lookups
         self.objects = objects
+        self.hierarchy = try top["hierarchy"].map { node throws(MappingError) in try Self.hierarchy(node) }
+    }
+
+    static func hierarchy(_ node: Node) throws(MappingError) -> HierarchyMapping {
+        let entry = try Self.mapping(node, "hierarchy")
+        try Self.allow(entry, ["object", "externalId", "refresh", "rollups"], in: "hierarchy")
+        guard let object = entry["object"]?.string, !object.isEmpty, let externalIdField = entry["externalId"]?.string, !externalIdField.isEmpty else {
+            throw MappingError(line: Self.line(node), message: "hierarchy needs object and externalId (the field matched on the parent's customer id)")
+        }
+        guard let rollupsNode = entry["rollups"] else { throw MappingError(line: Self.line(node), message: "hierarchy needs rollups") }
+        let rollupsMapping = try Self.mapping(rollupsNode, "rollups")
+        try Self.allow(rollupsMapping, Set(HierarchyMapping.Measure.allCases.map(\.rawValue)), in: "rollups")
+        var rollups: [(measure: HierarchyMapping.Measure, field: String)] = []
+        for measure in HierarchyMapping.Measure.allCases {
+            guard let value = rollupsMapping[measure.rawValue] else { continue }
+            guard let field = value.string, !field.isEmpty else {
+                throw MappingError(line: Self.line(value), message: "rollups.\(measure.rawValue) must name a CRM field")
+            }
+            rollups.append((measure, field))
+        }
+        guard !rollups.isEmpty else { throw MappingError(line: Self.line(rollupsNode), message: "rollups names no measure") }
+        return HierarchyMapping(object: object, externalIdField: externalIdField, refresh: entry["refresh"]?.string,
+                                rollups: rollups, line: Self.line(node))
     }
 
     static func rule(_ node: Node, lookups: [Lookup]) throws(MappingError) -> MappingRule {

@@ -22,6 +22,17 @@ public enum MappingDocumentation {
             }
             lines.append("")
         }
+        if let hierarchy = document.hierarchy {
+            lines += [
+                "## Account hierarchy roll-ups → \(hierarchy.object)", "",
+                "Every C1 and C2 account, matched on `\(hierarchy.object).\(hierarchy.externalIdField)` = its `customerId`, "
+                    + "from billing-account (`accountId`, `parentAccountId`, `hierarchyLevel`), billing-bill and billing-premise. "
+                    + "Refresh: \(hierarchy.refresh ?? "with every change below the account").", "",
+                "| measure | rule | target field |", "| --- | --- | --- |",
+            ]
+            lines += hierarchy.rollups.map { "| \($0.measure.rawValue) | \($0.measure.explanation) | `\(hierarchy.object).\($0.field)` |" }
+            lines.append("")
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -9,6 +9,10 @@ import Logging
 /// Configuration: `--config FILE` (or BILLSYNC_CONFIG) and BILLSYNC_* environment variables; the
 /// mapping file is BILLSYNC_TRANSFORMER_MAPPING, its lookup tables sit next to it, and the
 /// change-suppression state is BILLSYNC_TRANSFORMER_STATE.
+///
+/// Two roles: `mapping` (the default; scale it out freely) maps each raw record by the mapping
+/// rules; `rollup` keeps the account hierarchies and writes the C1/C2 totals the mapping file's
+/// `hierarchy` section names (run it as one replica: it must see every account of a hierarchy).
 @main
 struct Transformer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,13 +22,20 @@ struct Transformer: AsyncParsableCommand {
 
     @Option(help: "A YAML configuration file (BILLSYNC_CONFIG).") var config: String?
     @Flag(help: "Print the effective configuration, secrets masked, and exit.") var printConfig = false
+    @Option(help: "mapping (default) or rollup (BILLSYNC_TRANSFORMER_ROLE).") var role: String?
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
+        let roleName = role ?? environment["BILLSYNC_TRANSFORMER_ROLE"] ?? "mapping"
+        guard roleName == "mapping" || roleName == "rollup" else {
+            throw ValidationError("role '\(roleName)' is not mapping or rollup")
+        }
+        let isRollup = roleName == "rollup"
         var configuration = WorkerConfiguration(
-            stage: "transformer",
-            inputTopics: ["account", "bill", "premise", "meter-reading"].map { "\(prefix).raw.\($0)" },
+            stage: isRollup ? "rollup" : "transformer",
+            inputTopics: (isRollup ? HierarchyRollupHandler.inputEntities : ["account", "bill", "premise", "meter-reading"])
+                .map { "\(prefix).raw.\($0)" },
             topicPrefix: prefix)
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
@@ -34,9 +45,9 @@ struct Transformer: AsyncParsableCommand {
         let mappingPath = environment["BILLSYNC_TRANSFORMER_MAPPING"]
             ?? ["Deploy/transformer/mapping.yaml", "/usr/local/share/billsync/transformer/mapping.yaml"]
             .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/transformer/mapping.yaml"
-        let statePath = environment["BILLSYNC_TRANSFORMER_STATE"] ?? "transformer-state.sqlite"
+        let statePath = environment["BILLSYNC_TRANSFORMER_STATE"] ?? (isRollup ? "rollup-state.sqlite" : "transformer-state.sqlite")
         if printConfig {
-            print(configuration.printable + "\ntransformer:\n  mapping: \(mappingPath)\n  state: \(statePath)")
+            print(configuration.printable + "\ntransformer:\n  role: \(roleName)\n  mapping: \(mappingPath)\n  state: \(statePath)")
             return
         }
         let document: MappingDocument
@@ -47,6 +58,17 @@ struct Transformer: AsyncParsableCommand {
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let output = "\(prefix).crm.upserts"
+        if isRollup {
+            guard let hierarchy = document.hierarchy else {
+                throw ValidationError("\(mappingPath) has no hierarchy section, so the rollup role has nothing to do")
+            }
+            try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.rollup")) { contracts in
+                HierarchyRollupHandler(
+                    mapping: hierarchy, store: try HierarchyStore(path: statePath),
+                    writer: UpsertWriter(suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: contracts))
+            }
+            return
+        }
         try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer")) { contracts in
             TransformerHandler(
                 mapper: try RecordMapper(document: document, lookupDirectory: URL(fileURLWithPath: mappingPath).deletingLastPathComponent()),

@@ -1,0 +1,55 @@
+import BillsyncContracts
+import BillsyncRuntime
+import Foundation
+import Synchronization
+
+/// Turns upserts into outgoing messages, leaving out what need not be sent: an upsert identical
+/// to the last one written for its record (change suppression, which survives restarts) or to
+/// one written and not yet acknowledged (the runtime handles the next chunk while the broker
+/// acknowledges the previous one, and the suppression store only learns of what was acknowledged).
+public final class UpsertWriter: Sendable {
+    public let suppression: ChangeSuppression?
+    public let outputTopic: String
+    let contracts: MessageContracts
+    private let unacknowledged = Mutex<Set<String>>([])
+
+    public init(suppression: ChangeSuppression?, outputTopic: String, contracts: MessageContracts) {
+        self.suppression = suppression
+        self.outputTopic = outputTopic
+        self.contracts = contracts
+    }
+
+    /// What one input yields, to be kept back from sending again once the input is written as a whole.
+    public struct Pending {
+        public var outputs: [OutgoingMessage] = []
+        var identities: [String] = []
+    }
+
+    /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent.
+    public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
+                                           from envelope: MessageEnvelope<Input>, to pending: inout Pending) throws {
+        if let suppression, try !suppression.isChanged(upsert) { return }
+        let identity = "\(upsert.object)|\(upsert.externalId)|\(ChangeSuppression.fingerprint(upsert))"
+        guard !pending.identities.contains(identity), !unacknowledged.withLock({ $0.contains(identity) }) else { return }
+        pending.identities.append(identity)
+        let derived = envelope.derived(businessKey: businessKey, index: index, payload: upsert)
+        pending.outputs.append(try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts))
+    }
+
+    /// The input's outputs are final: hold them back from being sent again until acknowledged.
+    public func commit(_ pending: Pending) -> [OutgoingMessage] {
+        unacknowledged.withLock { $0.formUnion(pending.identities) }
+        return pending.outputs
+    }
+
+    /// Records acknowledged upserts, so the same fields are not sent again.
+    public func acknowledged(_ outputs: [OutgoingMessage]) throws {
+        let upserts = try outputs.compactMap { output -> CRMUpsert? in
+            guard output.topic == outputTopic else { return nil }
+            return try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
+        }
+        try suppression?.recordSent(upserts)
+        let written = upserts.map { "\($0.object)|\($0.externalId)|\(ChangeSuppression.fingerprint($0))" }
+        unacknowledged.withLock { $0.subtract(written) }
+    }
+}

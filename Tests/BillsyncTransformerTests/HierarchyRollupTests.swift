@@ -1,0 +1,140 @@
+import BillsyncContracts
+import BillsyncJSON
+import BillsyncRuntime
+import BillsyncTestSupport
+import BillsyncTransformer
+import Foundation
+import Logging
+import Testing
+
+@Suite("C1 and C2 accounts get totals over everything below them, rewritten when something below changes")
+struct HierarchyRollupTests {
+    /// C1 ACC-1 → C2 ACC-2 → C3 ACC-4, and C1 ACC-1 → C2 ACC-3 → C3 ACC-5; ACC-9 is residential.
+    static let accounts: [(id: String, customer: String, parent: String?, level: String?)] = [
+        ("ACC-1", "0000000001", nil, "C1"), ("ACC-2", "0000000002", "ACC-1", "C2"), ("ACC-3", "0000000003", "ACC-1", "C2"),
+        ("ACC-4", "0000000004", "ACC-2", "C3"), ("ACC-5", "0000000005", "ACC-3", "C3"), ("ACC-9", "0000000009", nil, nil),
+    ]
+
+    final class Rig {
+        let handler: HierarchyRollupHandler
+        let contracts = TestRepository.contracts
+        var offset: Int64 = 0
+
+        init() throws {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("rollup-\(UUID().uuidString).sqlite").path
+            let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
+            handler = HierarchyRollupHandler(
+                mapping: try #require(document.hierarchy), store: try HierarchyStore(path: path),
+                writer: UpsertWriter(suppression: try ChangeSuppression(path: path), outputTopic: "upserts", contracts: contracts))
+        }
+
+        func message(_ type: MessageType, _ fields: [String: JSONValue]) -> StageMessage<AnyBillingRecord> {
+            var object = JSONObject()
+            for key in fields.keys.sorted() { object[key] = fields[key] }
+            var envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: "k", occurredAt: nil,
+                                           payload: AnyBillingRecord(fields: .object(object)))
+            envelope.type = type
+            offset += 1
+            return StageMessage(envelope: envelope, topic: type.rawValue, partition: 0, offset: offset, logger: Logger(label: "test"))
+        }
+
+        func account(_ entry: (id: String, customer: String, parent: String?, level: String?)) -> StageMessage<AnyBillingRecord> {
+            message(.billingAccount, ["accountId": .string(entry.id), "customerId": .string(entry.customer),
+                                      "parentAccountId": entry.parent.map(JSONValue.string) ?? .null,
+                                      "hierarchyLevel": entry.level.map(JSONValue.string) ?? .null])
+        }
+
+        func bill(_ account: String, _ amount: String, revenue: String, date: String) -> StageMessage<AnyBillingRecord> {
+            message(.billingBill, ["accountId": .string(account), "amountDue": .string(amount),
+                                   "fiscalYearToDateRevenue": .string(revenue), "lastBillDate": .string(date)])
+        }
+
+        func premise(_ nmi: String, _ account: String, active: Bool) -> StageMessage<AnyBillingRecord> {
+            message(.billingPremise, ["nmi": .string(nmi), "accountId": .string(account), "active": .bool(active)])
+        }
+
+        /// Handles a batch, acknowledges its outputs as the runtime would, and returns the
+        /// totals written per customer id.
+        func run(_ batch: [StageMessage<AnyBillingRecord>]) async throws -> [String: [String: CRMFieldValue]] {
+            let results = await handler.handle(batch)
+            #expect(results.count == batch.count)
+            let outputs = try results.flatMap { try $0.get() }
+            try await handler.acknowledged(outputs)
+            var written: [String: [String: CRMFieldValue]] = [:]
+            for output in outputs {
+                let upsert = try contracts.decode(output.value, as: CRMUpsert.self)
+                #expect(upsert.businessKey == upsert.payload.externalId)
+                #expect(upsert.payload.object == "Account" && upsert.payload.externalIdField == "Billing_Customer_Id__c")
+                written[upsert.payload.externalId] = upsert.payload.fields
+            }
+            return written
+        }
+    }
+
+    static func totals(_ amount: String, _ revenue: String, _ services: Int) -> [String: CRMFieldValue] {
+        ["Total_Amount_Due__c": .decimal(Decimal(string: amount)!), "Total_FYTD_Revenue__c": .decimal(Decimal(string: revenue)!),
+         "Active_Services__c": .decimal(Decimal(services))]
+    }
+
+    @Test("parents total their subtree exactly; a later change rewrites only the parents above it; a repeat writes nothing")
+    func rollups() async throws {
+        let rig = try Rig()
+        // Children arrive before their parents, and an older bill after a newer one: order must not matter.
+        let first = try await rig.run(Self.accounts.reversed().map(rig.account) + [
+            rig.bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"),
+            rig.bill("ACC-4", "999.99", revenue: "9999.99", date: "2026-10-01"),
+            rig.bill("ACC-1", "10.00", revenue: "100.00", date: "2026-11-01"),
+            rig.bill("ACC-2", "20.50", revenue: "200.50", date: "2026-11-01"),
+            rig.bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
+            rig.bill("ACC-9", "55.00", revenue: "550.00", date: "2026-11-01"),
+            rig.premise("6102000001", "ACC-4", active: true), rig.premise("6102000002", "ACC-4", active: true),
+            rig.premise("6102000003", "ACC-4", active: false), rig.premise("6102000004", "ACC-5", active: true),
+            rig.premise("6102000005", "ACC-1", active: true),
+        ])
+        #expect(first == [
+            "0000000001": Self.totals("137.85", "1570.60", 4),
+            "0000000002": Self.totals("120.75", "1400.50", 2),
+            "0000000003": Self.totals("7.10", "70.10", 1),
+        ])
+
+        let second = try await rig.run([rig.bill("ACC-5", "8.10", revenue: "80.10", date: "2026-12-01")])
+        #expect(second == ["0000000001": Self.totals("138.85", "1580.60", 4), "0000000003": Self.totals("8.10", "80.10", 1)])
+
+        let repeated = try await rig.run([rig.bill("ACC-5", "8.10", revenue: "80.10", date: "2026-12-01")])
+        #expect(repeated.isEmpty)
+
+        // A C3 moving to the other division changes both divisions, and the enterprise not at all.
+        let moved = try await rig.run([rig.account(("ACC-5", "0000000005", "ACC-2", "C3"))])
+        #expect(moved == ["0000000002": Self.totals("128.85", "1480.60", 3), "0000000003": Self.totals("0", "0", 0)])
+    }
+
+    @Test("the data mapping document lists each roll-up with its rule and target field")
+    func documented() throws {
+        let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
+        let markdown = MappingDocumentation.markdown(document)
+        #expect(markdown.contains("| amountDue | sum of the latest bill's amountDue of the account and every account below it | `Account.Total_Amount_Due__c` |"))
+        #expect(markdown.contains("| activeServices | number of active premises of the account and every account below it | `Account.Active_Services__c` |"))
+    }
+
+    @Test("a hierarchy section with an unknown measure is refused, naming its line")
+    func refusesUnknownMeasure() {
+        let yaml = """
+            version: 1
+            objects:
+              - { source: billing-bill, object: Account, externalId: { field: X__c, from: customerId }, fields: [] }
+            hierarchy:
+              object: Account
+              externalId: Billing_Customer_Id__c
+              rollups:
+                amountDue: Total_Amount_Due__c
+                margin: Margin__c
+            """
+        #expect(throws: MappingError.self) { try MappingDocument(yaml: yaml) }
+        do {
+            _ = try MappingDocument(yaml: yaml)
+        } catch {
+            #expect(error.line == 9)
+            #expect(error.message.contains("unknown key 'margin' in rollups"))
+        }
+    }
+}
