@@ -6,28 +6,47 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// Publishes billing data from a CSV drop folder to the raw topics, on a schedule.
-/// The broker comes from KAFKA_BROKERS; secrets never come from arguments.
+/// Publishes billing data to the raw topics, on a schedule, from any of three sources in one
+/// process: a CSV drop folder, the billing engine's REST API, an incremental SQL query.
+/// The broker comes from KAFKA_BROKERS; secrets (the API token, the database URL) only from the
+/// environment or files, never from arguments.
 @main
 struct Extractor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync-extractor",
-        abstract: "Publish billing exports dropped in a folder to billsync's raw topics."
+        abstract: "Publish billing data (CSV drops, the billing API, a SQL query) to billsync's raw topics."
     )
 
-    @Option(help: "The drop folder (BILLSYNC_EXTRACTOR_CSV_DIR).") var csvDir: String?
-    @Option(help: "The source's name, in every message and checkpoint.") var source = "csv-drop"
+    @Option(help: "A CSV drop folder (BILLSYNC_EXTRACTOR_CSV_DIR).") var csvDir: String?
+    @Option(help: "The billing engine's base URL (BILLSYNC_EXTRACTOR_API_URL); its token is BILLSYNC_EXTRACTOR_API_TOKEN or BILLSYNC_EXTRACTOR_API_TOKEN_FILE.")
+    var billingApiUrl: String?
+    @Option(help: "Billing API entities, comma separated (BILLSYNC_EXTRACTOR_API_ENTITIES).") var billingApiEntities: String?
+    @Option(help: "An incremental SQL query (BILLSYNC_EXTRACTOR_SQL_QUERY); the database is BILLSYNC_EXTRACTOR_SQL_URL or BILLSYNC_EXTRACTOR_SQL_URL_FILE.")
+    var sqlQuery: String?
+    @Option(help: "The query's watermark column.") var sqlWatermark = "updated_at"
+    @Option(help: "The query's tie-breaker column (unique with the watermark).") var sqlTieBreaker = "id"
+    @Option(help: "The raw entity the query's rows are.") var sqlEntity = "meter-reading"
+    @Option(help: "The source name prefix, in every message and checkpoint.") var source = "billing"
     @Option(help: "once, every 4h, every 30m, or continuous (BILLSYNC_EXTRACTOR_SCHEDULE).") var schedule: String?
+    @Option(help: "Backfill: re-read API and SQL changes from this instant (RFC 3339), leaving checkpoints alone.") var backfillFrom: String?
+    @Option(help: "Backfill: up to this instant (exclusive).") var backfillUntil: String?
     @Option(help: "Prefix of billsync's topics.") var topicPrefix = "billsync"
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        guard let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] else {
-            throw ValidationError("give the drop folder with --csv-dir or BILLSYNC_EXTRACTOR_CSV_DIR")
-        }
         let scheduleText = schedule ?? environment["BILLSYNC_EXTRACTOR_SCHEDULE"] ?? "once"
         guard let parsedSchedule = ExtractionSchedule(parsing: scheduleText) else {
             throw ValidationError("schedule '\(scheduleText)' is not once, every <n>h|m|s, or continuous")
+        }
+        var backfill: BackfillWindow?
+        switch (backfillFrom, backfillUntil) {
+        case let (from?, until?):
+            guard Timestamp(parsing: from) != nil, Timestamp(parsing: until) != nil, from < until else {
+                throw ValidationError("--backfill-from and --backfill-until must be RFC 3339 instants, from before until")
+            }
+            backfill = BackfillWindow(from: from, until: until)
+        case (nil, nil): backfill = nil
+        default: throw ValidationError("a backfill needs both --backfill-from and --backfill-until")
         }
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "billsync.extractor")
@@ -37,20 +56,74 @@ struct Extractor: AsyncParsableCommand {
         } catch {
             throw ValidationError(error.message)
         }
-        try await serve(folder: folder, schedule: parsedSchedule, logger: logger)
+        let contracts = try MessageContracts(directory: MessageContracts.defaultDirectory())
+        let sources = try makeSources(environment: environment, contracts: contracts, backfill: backfill)
+        guard !sources.isEmpty else {
+            throw ValidationError("configure at least one source: --csv-dir, --billing-api-url or --sql-query (or their BILLSYNC_EXTRACTOR_* variables)")
+        }
+        try await serve(sources: sources, schedule: backfill == nil ? parsedSchedule : .once, contracts: contracts, logger: logger)
         await KafkaClients.waitUntilClosed()
     }
 
-    func serve(folder: String, schedule: ExtractionSchedule, logger: Logger) async throws {
+    /// A secret from `NAME`, else from the file `NAME_FILE` names.
+    static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
+        if let value = environment[name], !value.isEmpty { return value }
+        guard let file = environment["\(name)_FILE"] else { return nil }
+        do {
+            return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw ValidationError("\(name)_FILE: cannot read \(file)")
+        }
+    }
+
+    func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?) throws -> [any ExtractionSource] {
+        var sources: [any ExtractionSource] = []
+        if let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] {
+            sources.append(CSVDropExtraction(folder: CSVDropFolder(directory: URL(fileURLWithPath: folder, isDirectory: true)),
+                                             sourceName: "\(source)-csv", contracts: contracts, topicPrefix: topicPrefix))
+        }
+        if let text = billingApiUrl ?? environment["BILLSYNC_EXTRACTOR_API_URL"] {
+            guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {
+                throw ValidationError("the billing API URL '\(text)' is not an http(s) URL")
+            }
+            guard let token = try Self.secret("BILLSYNC_EXTRACTOR_API_TOKEN", environment) else {
+                throw ValidationError("the billing API needs BILLSYNC_EXTRACTOR_API_TOKEN or BILLSYNC_EXTRACTOR_API_TOKEN_FILE")
+            }
+            let entities = (billingApiEntities ?? environment["BILLSYNC_EXTRACTOR_API_ENTITIES"] ?? "accounts,contacts,premises,bills,meter-readings")
+                .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            do {
+                var extraction = try BillingAPIExtraction(api: BillingAPISource(baseURL: url, token: token), entities: entities,
+                                                          sourceName: "\(source)-api", contracts: contracts, topicPrefix: topicPrefix)
+                extraction.backfill = backfill
+                sources.append(extraction)
+            } catch let error as BillingAPIError {
+                throw ValidationError(error.message)
+            }
+        }
+        if let query = sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] {
+            guard let url = try Self.secret("BILLSYNC_EXTRACTOR_SQL_URL", environment) else {
+                throw ValidationError("the SQL source needs BILLSYNC_EXTRACTOR_SQL_URL or BILLSYNC_EXTRACTOR_SQL_URL_FILE")
+            }
+            guard let shape = RawRecordShape.billingAPI.values.first(where: { $0.entity == sqlEntity }) else {
+                throw ValidationError("--sql-entity \(sqlEntity) is not a raw entity")
+            }
+            var extraction = SQLExtraction(query: SQLWatermarkSource(query: query, watermarkColumn: sqlWatermark, tieBreakerColumn: sqlTieBreaker),
+                                           shape: shape, databaseURL: url, sourceName: "\(source)-sql", contracts: contracts, topicPrefix: topicPrefix)
+            extraction.backfill = backfill
+            sources.append(extraction)
+        }
+        return sources
+    }
+
+    func serve(sources: [any ExtractionSource], schedule: ExtractionSchedule, contracts: MessageContracts, logger: Logger) async throws {
         let connection = KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-extractor")
-        let contracts = try MessageContracts(directory: MessageContracts.defaultDirectory())
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
         let checkpoints = try KafkaCheckpointStore(connection: connection, topic: "\(topicPrefix).checkpoints", logger: logger)
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: URL(fileURLWithPath: folder, isDirectory: true)),
-                                           sourceName: source, contracts: contracts, topicPrefix: topicPrefix)
-        let service = ExtractorService(extraction: extraction, schedule: schedule, producer: producer, checkpoints: checkpoints,
-                                       reportsTopic: "\(topicPrefix).reports", logger: logger)
-        logger.info("extractor starting", metadata: ["billsync.folder": "\(folder)", "billsync.schedule": "\(schedule)"])
+        let service = ExtractorService(sources: sources, schedule: schedule, producer: producer, checkpoints: checkpoints,
+                                       reportsTopic: "\(topicPrefix).reports", contracts: contracts, logger: logger)
+        logger.info("extractor starting", metadata: [
+            "billsync.sources": "\(sources.map { "\($0.kind):\($0.sourceName)" })", "billsync.schedule": "\(schedule)",
+        ])
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [
                 .init(service: producer),

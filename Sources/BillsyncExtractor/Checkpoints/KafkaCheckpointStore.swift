@@ -29,6 +29,16 @@ public final class KafkaCheckpointStore: Sendable {
 
     /// Every key's latest checkpoint, read from the beginning of the topic up to its end.
     public func load<Value: Decodable>(_ type: Value.Type, timeout: Duration = .seconds(30)) async throws -> [String: Value] {
+        let decoder = JSONDecoder()
+        return try await latestValues(timeout: timeout).mapValues { try decoder.decode(Value.self, from: Data($0)) }
+    }
+
+    /// One key's latest checkpoint (keys of other sources hold other shapes).
+    public func load<Value: Decodable>(_ type: Value.Type, key: String, timeout: Duration = .seconds(30)) async throws -> Value? {
+        try await latestValues(timeout: timeout)[key].map { try JSONDecoder().decode(Value.self, from: Data($0)) }
+    }
+
+    private func latestValues(timeout: Duration) async throws -> [String: [UInt8]] {
         let admin = try KafkaAdmin(connection: connection, logger: logger)
         guard let description = try await admin.describeTopic(topic) else {
             throw KafkaError(kind: .configuration, message: "the checkpoint topic \(topic) does not exist")
@@ -65,13 +75,7 @@ public final class KafkaCheckpointStore: Sendable {
             consumer.triggerShutdown()
             try await group.waitForAll()
         }
-        let decoder = JSONDecoder()
-        var result: [String: Value] = [:]
-        for (key, value) in progress.latest {
-            guard let value else { continue }
-            result[key] = try decoder.decode(Value.self, from: Data(value))
-        }
-        return result
+        return progress.latest.compactMapValues { $0 }
     }
 
     public func close() async {

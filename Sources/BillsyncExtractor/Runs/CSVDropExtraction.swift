@@ -122,16 +122,27 @@ public struct CSVDropExtraction: Sendable {
     /// A rejected row as a dead letter: the row's text as the value, where it came from and why
     /// in the headers.
     func deadLetter(_ rejection: RowRejection, fields: [String], file: CSVDropFolder.DroppedFile) -> KafkaProducerMessage {
-        func header(_ name: String, _ value: String) -> KafkaHeader { KafkaHeader(name: name, value: Array(value.utf8)) }
         let text = fields.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" : $0 }
             .joined(separator: ",")
-        let now = Timestamp.now.text
-        return KafkaProducerMessage(topic: deadLetterTopic, key: Array("\(file.name):\(rejection.line)".utf8), value: Array(text.utf8), headers: [
-            header(StageHeaders.originFile, file.name), header(StageHeaders.originLine, String(rejection.line)),
-            header(StageHeaders.originColumn, String(rejection.column)), header(StageHeaders.stage, "extractor"),
-            header(StageHeaders.errorClass, ErrorClass.permanent.rawValue), header(StageHeaders.errorCode, "csv.\(rejection.field)"),
-            header(StageHeaders.errorMessage, rejection.description), header(StageHeaders.attempts, "1"),
-            header(StageHeaders.firstFailedAt, now), header(StageHeaders.lastFailedAt, now), header(StageHeaders.source, sourceName),
-        ])
+        return ExtractorDeadLetter.message(topic: deadLetterTopic, key: "\(file.name):\(rejection.line)", value: Array(text.utf8),
+                                           source: sourceName, origin: file.name, line: rejection.line, column: rejection.column,
+                                           code: "csv.\(rejection.field)", reason: rejection.description)
+    }
+}
+
+extension CSVDropExtraction: ExtractionSource {
+    /// The content hashes of the files read.
+    public struct Checkpoint: Codable, Sendable {
+        public var files: [String]
+    }
+
+    public var kind: String { "csv-drop" }
+
+    public func run(from checkpoint: Checkpoint?, producer: KafkaProducer, logger: Logger,
+                    progress: @Sendable (Checkpoint) async throws -> Void) async throws -> ExtractionCounts {
+        let processed = Set(checkpoint?.files ?? [])
+        let (counts, done) = try await run(processed: processed, producer: producer, logger: logger)
+        if !done.isEmpty { try await progress(Checkpoint(files: processed.union(done).sorted())) }
+        return counts
     }
 }

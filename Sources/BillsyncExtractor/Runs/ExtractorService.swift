@@ -5,40 +5,44 @@ import Logging
 import ServiceLifecycle
 
 /// The extractor worker: on its schedule, reads each configured source, publishes, checkpoints
-/// what the broker acknowledged, and publishes a run summary. On SIGTERM it finishes the run in
-/// progress (so its checkpoint matches what was published) and stops.
+/// what the broker acknowledged, and publishes a run summary per source. On SIGTERM it finishes
+/// the run in progress (so its checkpoints match what was published) and stops.
 public final class ExtractorService: Service, Sendable {
-    struct FolderCheckpoint: Codable {
-        var files: [String]
-    }
-
-    let extraction: CSVDropExtraction
+    let sources: [any ExtractionSource]
     let schedule: ExtractionSchedule
     let producer: KafkaProducer
     let checkpoints: KafkaCheckpointStore
     let reportsTopic: String
+    let contracts: MessageContracts
     let logger: Logger
 
-    public init(extraction: CSVDropExtraction, schedule: ExtractionSchedule, producer: KafkaProducer,
-                checkpoints: KafkaCheckpointStore, reportsTopic: String, logger: Logger) {
-        self.extraction = extraction
+    public init(sources: [any ExtractionSource], schedule: ExtractionSchedule, producer: KafkaProducer,
+                checkpoints: KafkaCheckpointStore, reportsTopic: String, contracts: MessageContracts, logger: Logger) {
+        self.sources = sources
         self.schedule = schedule
         self.producer = producer
         self.checkpoints = checkpoints
         self.reportsTopic = reportsTopic
+        self.contracts = contracts
         self.logger = logger
     }
 
-    var checkpointKey: String { "extractor/csv-drop/\(extraction.sourceName)" }
+    public convenience init(extraction: CSVDropExtraction, schedule: ExtractionSchedule, producer: KafkaProducer,
+                            checkpoints: KafkaCheckpointStore, reportsTopic: String, logger: Logger) {
+        self.init(sources: [extraction], schedule: schedule, producer: producer, checkpoints: checkpoints,
+                  reportsTopic: reportsTopic, contracts: extraction.contracts, logger: logger)
+    }
 
     public func run() async throws {
-        var files = Set(try await checkpoints.load(FolderCheckpoint.self)[checkpointKey]?.files ?? [])
         while true {
-            let counts = try await runOnce(processed: &files)
-            logger.info("extraction run finished", metadata: [
-                "billsync.source": "\(extraction.sourceName)", "billsync.read": "\(counts.read)",
-                "billsync.published": "\(counts.published)", "billsync.rejected": "\(counts.rejected)",
-            ])
+            for source in sources {
+                let counts = try await runOnce(source)
+                logger.info("extraction run finished", metadata: [
+                    "billsync.source": "\(source.sourceName)", "billsync.kind": "\(source.kind)", "billsync.read": "\(counts.read)",
+                    "billsync.published": "\(counts.published)", "billsync.rejected": "\(counts.rejected)",
+                ])
+                if Task.isShuttingDownGracefully { return }
+            }
             guard let pause = schedule.pause else { return }
             // A shutdown during the pause ends the worker at once; one during a run waits for it.
             do {
@@ -51,19 +55,21 @@ public final class ExtractorService: Service, Sendable {
         }
     }
 
-    /// One run: publish, then checkpoint the files the broker acknowledged, then report.
-    public func runOnce(processed: inout Set<String>) async throws -> ExtractionCounts {
+    /// One pass of one source: publish, then checkpoint what the broker acknowledged, then report.
+    public func runOnce<Source: ExtractionSource>(_ source: Source) async throws -> ExtractionCounts {
         let started = Timestamp.now
-        let (counts, done) = try await extraction.run(processed: processed, producer: producer, logger: logger)
-        processed.formUnion(done)
-        if !done.isEmpty { try await checkpoints.save(checkpointKey, value: FolderCheckpoint(files: processed.sorted())) }
-        let report = SyncReport(stage: "extractor", source: extraction.sourceName, startedAt: started, finishedAt: .now,
+        let saved = try await checkpoints.load(Source.Checkpoint.self, key: source.checkpointKey)
+        let key = source.checkpointKey
+        let counts = try await source.run(from: saved, producer: producer, logger: logger) { [checkpoints] reached in
+            try await checkpoints.save(key, value: reached)
+        }
+        let report = SyncReport(stage: "extractor", source: source.sourceName, startedAt: started, finishedAt: .now,
                                 status: counts.failedFiles > 0 ? .partial : .succeeded,
                                 counts: SyncReport.Counts(read: counts.read, published: counts.published, rejected: counts.rejected))
-        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "extractor"), businessKey: "extractor/\(extraction.sourceName)",
+        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "extractor"), businessKey: "extractor/\(source.sourceName)",
                                        occurredAt: nil, payload: report)
         _ = try await producer.send(KafkaProducerMessage(topic: reportsTopic, key: Array(envelope.businessKey.utf8),
-                                                         value: try extraction.contracts.encode(envelope)))
+                                                         value: try contracts.encode(envelope)))
         return counts
     }
 }

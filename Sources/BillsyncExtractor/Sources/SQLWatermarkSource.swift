@@ -32,7 +32,9 @@ public struct SQLWatermarkSource: Sendable {
     }
 
     /// The next page after `watermark` (from the start when nil), and the watermark after it.
-    public func page(after watermark: SQLWatermark?, on connection: PostgresConnection) async throws -> (rows: [PostgresRow], next: SQLWatermark?) {
+    /// `window` (from inclusive, until exclusive) limits a backfill to a range of the watermark column.
+    public func page(after watermark: SQLWatermark?, within window: BackfillWindow? = nil,
+                     on connection: PostgresConnection) async throws -> (rows: [PostgresRow], next: SQLWatermark?) {
         let watermarkExpression = "source.\(Self.identifier(watermarkColumn))"
         let tieExpression = "source.\(Self.identifier(tieBreakerColumn))"
         let settled = "\(watermarkExpression) < now() - make_interval(secs => \(Double(settleInterval.components.seconds)))"
@@ -41,6 +43,10 @@ public struct SQLWatermarkSource: Sendable {
         if let watermark {
             sql += " AND (\(watermarkExpression), \(tieExpression)) > ($1, $2)"
             parameters = [watermark.value, watermark.tieBreaker]
+        }
+        if let window {
+            sql += " AND \(watermarkExpression) >= $\(parameters.count + 1) AND \(watermarkExpression) < $\(parameters.count + 2)"
+            parameters += [window.from, window.until]
         }
         sql += " ORDER BY \(watermarkExpression), \(tieExpression) LIMIT \(pageSize)"
         let rows = try await connection.query(sql, parameters)

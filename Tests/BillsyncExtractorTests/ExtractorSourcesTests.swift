@@ -1,0 +1,117 @@
+import BillsyncContracts
+import BillsyncExtractor
+import BillsyncKafka
+import BillsyncPostgres
+import BillsyncSandbox
+import BillsyncTestSupport
+import Foundation
+import Hummingbird
+import Logging
+import Testing
+
+@Suite("The extractor publishes the billing API's and a SQL query's records, checkpoints them, and backfills a window")
+struct ExtractorSourcesTests {
+    static let entities = ["account", "bill", "premise", "meter-reading"]
+
+    func topics() async throws -> String {
+        let prefix = TestKafka.uniqueName("x")
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        try await admin.createTopics(Self.entities.map { KafkaTopicSpecification(name: "\(prefix).raw.\($0)", partitions: 1) } + [
+            KafkaTopicSpecification(name: "\(prefix).extractor.dlq", partitions: 1), .compacted(name: "\(prefix).checkpoints", partitions: 1),
+            KafkaTopicSpecification(name: "\(prefix).reports", partitions: 1),
+        ])
+        return prefix
+    }
+
+    /// Runs the sources once in a fresh service (a restart each time), returning each source's counts.
+    func runOnce(_ sources: [any ExtractionSource], prefix: String) async throws -> [ExtractionCounts] {
+        let producer = try TestKafka.producer()
+        let checkpoints = try KafkaCheckpointStore(connection: TestKafka.connection, topic: "\(prefix).checkpoints", logger: TestKafka.logger)
+        let service = ExtractorService(sources: sources, schedule: .once, producer: producer, checkpoints: checkpoints,
+                                       reportsTopic: "\(prefix).reports", contracts: TestRepository.contracts, logger: TestKafka.logger)
+        var counts: [ExtractionCounts] = []
+        for source in sources { counts.append(try await service.runOnce(source)) }
+        await producer.shutdown()
+        await checkpoints.close()
+        return counts
+    }
+
+    @Test("40 accounts over pages: all published once; a second pass publishes nothing; a backfill of 10 seconds repeats those 10 with the same ids")
+    func billingAPI() async throws {
+        let prefix = try await topics()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
+        _ = try SampleDataGenerator(options: .init(accounts: 40)).load(into: store)
+        let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
+                                            configuration: SalesforceEmulatorConfiguration())
+        var logger = Logger(label: "billing.test")
+        logger.logLevel = .critical
+        let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()),
+                                   port: TestRepository.freePort())
+        try await server.serving(logger: logger) { base in
+            var api = BillingAPISource(baseURL: base, token: BillingEmulatorConfiguration().apiToken)
+            api.pageSize = 7
+            let extraction = try BillingAPIExtraction(api: api, entities: ["accounts", "bills"], sourceName: "engine",
+                                                      contracts: TestRepository.contracts, topicPrefix: prefix)
+            let first = try await runOnce([extraction], prefix: prefix)
+            #expect(first[0].read == 80 && first[0].published == 80 && first[0].rejected == 0)
+            let second = try await runOnce([extraction], prefix: prefix)
+            #expect(second[0].read == 0)
+
+            var backfill = extraction
+            backfill.backfill = BackfillWindow(from: "2026-11-01T00:00:10Z", until: "2026-11-01T00:00:20Z")
+            let third = try await runOnce([backfill], prefix: prefix)
+            #expect(third[0].published == 20)
+        }
+        let accounts = try await TestKafka.read("\(prefix).raw.account", partitions: 1, count: 51, timeout: .seconds(5))
+        #expect(accounts.count == 50)
+        let envelopes = try accounts.map { try TestRepository.contracts.decode($0.value ?? [], as: BillingAccount.self) }
+        #expect(Set(envelopes.map(\.payload.customerId)).count == 40)
+        // The backfilled copies carry the ids of the first pass: a sink can tell them for repeats.
+        #expect(Set(envelopes.map(\.id)).count == 40)
+        #expect(envelopes.allSatisfy { $0.source == MessageSource(system: .billingAPI, name: "engine") })
+    }
+
+    @Test("meter readings from SQL: every row once across a restart, a bad row dead-lettered naming its field")
+    func sqlReadings() async throws {
+        let prefix = try await topics()
+        let url = ProcessInfo.processInfo.environment["BILLSYNC_POSTGRES_URL"] ?? "postgresql://billsync@127.0.0.1:15432/billsync"
+        let connection = try PostgresConnection(url: url)
+        let table = "readings_\(UUID().uuidString.prefix(8).lowercased())"
+        try await connection.query("""
+            CREATE TABLE \(table) (id bigserial PRIMARY KEY, meter_id text NOT NULL, nmi text NOT NULL, reading_date date NOT NULL,
+                                   reading numeric(14,3) NOT NULL, updated_at timestamptz NOT NULL)
+            """)
+        try await connection.query("""
+            INSERT INTO \(table) (meter_id, nmi, reading_date, reading, updated_at)
+            SELECT 'MTR-' || n, '6305000123', DATE '2026-11-15', n * 1.125,
+                   TIMESTAMPTZ '2026-11-15 00:00:00+00' + (n / 4) * INTERVAL '1 second'
+            FROM generate_series(1, 25) AS n
+            """)
+        var source = SQLWatermarkSource(query: """
+            SELECT id, updated_at, meter_id, nmi, reading_date::text AS reading_date, reading::text AS reading,
+                   CASE WHEN meter_id = 'MTR-7' THEN 'kwh' ELSE 'kWh' END AS unit, 'A' AS quality
+            FROM \(table)
+            """, watermarkColumn: "updated_at", tieBreakerColumn: "id")
+        source.pageSize = 4
+        let extraction = SQLExtraction(query: source, shape: RawRecordShape.billingAPI["meter-readings"]!, databaseURL: url,
+                                       sourceName: "readings", contracts: TestRepository.contracts, topicPrefix: prefix)
+        let first = try await runOnce([extraction], prefix: prefix)
+        #expect(first[0] == { var counts = ExtractionCounts(); counts.read = 25; counts.published = 24; counts.rejected = 1; return counts }())
+        try await connection.query("""
+            INSERT INTO \(table) (meter_id, nmi, reading_date, reading, updated_at)
+            VALUES ('MTR-26', '6305000123', DATE '2026-11-16', 2.5, TIMESTAMPTZ '2026-11-15 00:00:07+00')
+            """)
+        let second = try await runOnce([extraction], prefix: prefix)
+        #expect(second[0].read == 1 && second[0].published == 1)
+
+        let readings = try await TestKafka.read("\(prefix).raw.meter-reading", partitions: 1, count: 26, timeout: .seconds(5))
+        let meters = try readings.map { try TestRepository.contracts.decode($0.value ?? [], as: BillingMeterReading.self).payload.meterId }
+        #expect(meters.count == 25 && Set(meters).count == 25 && !meters.contains("MTR-7"))
+        let dead = try await TestKafka.read("\(prefix).extractor.dlq", partitions: 1, count: 1)
+        let headers = Dictionary(dead[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
+        #expect(headers[StageHeaders.errorMessage]?.contains("/payload/unit") == true)
+        #expect(headers[StageHeaders.source] == "readings")
+    }
+}
