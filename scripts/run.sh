@@ -23,26 +23,38 @@ rm -rf "$sample" && mkdir -p "$sample/drop"
 cp "$sample/generated/billing_export.csv" "$sample/drop/"
 "$bin/billsync-extractor" --csv-dir "$sample/drop" --schedule once
 
-# The transformer is a long-running worker: run it until it has caught up, then stop it as an
-# orchestrator would (SIGTERM), and read its counts from its metrics endpoint.
-port="${BILLSYNC_TRANSFORMER_PORT:-19464}"
-BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$port" BILLSYNC_TRANSFORMER_STATE="$sample/transformer-state.sqlite" \
+# The workers are long-running: run them until they have caught up, then stop them as an
+# orchestrator would (SIGTERM), and read their counts from their metrics endpoints.
+metric() {
+    curl -sf "http://127.0.0.1:$1/metrics" | awk -v name="$2" '$1 ~ "^"name"[{ ]" { sum += $NF } END { printf "%d", sum }'
+}
+wait_caught_up() {
+    local port=$1 last=-1 stable=0 consumed lag
+    for _ in $(seq 1 240); do
+        sleep 0.5
+        consumed=$(metric "$port" billsync_messages_consumed_total || echo 0)
+        lag=$(metric "$port" billsync_consumer_lag || echo 1)
+        if [ "$consumed" -gt 0 ] && [ "$lag" -eq 0 ] && [ "$consumed" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
+        last=$consumed
+        [ "$stable" -ge 4 ] && return 0
+    done
+}
+transformer_port="${BILLSYNC_TRANSFORMER_PORT:-19464}"
+rollup_port="${BILLSYNC_ROLLUP_PORT:-19465}"
+BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$transformer_port" BILLSYNC_TRANSFORMER_STATE="$sample/transformer-state.sqlite" \
     BILLSYNC_LOG_LEVEL=warning "$bin/billsync-transformer" &
 transformer=$!
-metric() {
-    curl -sf "http://127.0.0.1:$port/metrics" | awk -v name="$1" '$1 ~ "^"name"[{ ]" { sum += $NF } END { printf "%d", sum }'
-}
-last=-1; stable=0
-for _ in $(seq 1 240); do
-    sleep 0.5
-    consumed=$(metric billsync_messages_consumed_total || echo 0)
-    lag=$(metric billsync_consumer_lag || echo 1)
-    if [ "$consumed" -gt 0 ] && [ "$lag" -eq 0 ] && [ "$consumed" = "$last" ]; then stable=$((stable + 1)); else stable=0; fi
-    last=$consumed
-    [ "$stable" -ge 4 ] && break
-done
-processed=$(metric billsync_messages_processed_total); produced=$(metric billsync_messages_produced_total)
-dead=$(metric billsync_messages_dead_lettered_total)
-kill -TERM "$transformer"; wait "$transformer"
-log "transformer: consumed $last raw records, $processed transformed, $dead dead-lettered (rule breaks), $produced messages written to billsync.crm.upserts"
+BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$rollup_port" BILLSYNC_TRANSFORMER_STATE="$sample/rollup-state.sqlite" \
+    BILLSYNC_LOG_LEVEL=warning "$bin/billsync-transformer" --role rollup &
+rollup=$!
+wait_caught_up "$transformer_port"
+wait_caught_up "$rollup_port"
+consumed=$(metric "$transformer_port" billsync_messages_consumed_total)
+processed=$(metric "$transformer_port" billsync_messages_processed_total)
+produced=$(metric "$transformer_port" billsync_messages_produced_total)
+dead=$(metric "$transformer_port" billsync_messages_dead_lettered_total)
+rollups=$(metric "$rollup_port" billsync_messages_produced_total)
+kill -TERM "$transformer" "$rollup"; wait "$transformer"; wait "$rollup"
+log "transformer: consumed $consumed raw records, $processed transformed, $dead dead-lettered (rule breaks), $produced messages written to billsync.crm.upserts"
+log "hierarchy roll-ups: $rollups C1/C2 total upserts written to billsync.crm.upserts"
 log "sample data: $sample (the drop folder's processed/ holds the file read; anomalies.json lists the deliberate bad rows)"
