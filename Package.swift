@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "billsync-sandbox", targets: ["billsync-sandbox"]),
         .executable(name: "billsync-extractor", targets: ["billsync-extractor"]),
         .executable(name: "billsync-transformer", targets: ["billsync-transformer"]),
+        .executable(name: "billsync-loader", targets: ["billsync-loader"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -180,6 +181,32 @@ let package = Package(
             dependencies: [
                 "BillsyncTransformer", "BillsyncRuntime", "BillsyncContracts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The loader: Salesforce (Collections, Bulk API 2.0, OAuth, limits) and PostgreSQL sinks.
+        .target(
+            name: "BillsyncLoader",
+            dependencies: [
+                "BillsyncRuntime", "BillsyncContracts", "BillsyncPostgres", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-loader",
+            dependencies: [
+                "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BillsyncLoaderTests",
+            dependencies: [
+                "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
+                "BillsyncTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

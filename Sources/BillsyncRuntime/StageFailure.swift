@@ -3,7 +3,7 @@ import BillsyncContracts
 /// Why a message could not be handled, and so what happens to it: a transient failure is retried
 /// (in process, then through the retry topics); a permanent or poison one goes straight to the
 /// dead-letter topic.
-public struct StageFailure: Error, Sendable, Hashable, CustomStringConvertible {
+public struct StageFailure: Error, Sendable, CustomStringConvertible {
     public var errorClass: ErrorClass
     /// Stable and machine-readable (`sf.UNABLE_TO_LOCK_ROW`, `rule.nmi.checksum`), for metrics,
     /// dead-letter headers and the redrive tool's filters.
@@ -12,6 +12,9 @@ public struct StageFailure: Error, Sendable, Hashable, CustomStringConvertible {
     public var message: String
     /// The JSON pointer of the failing field, when one is known.
     public var pointer: String?
+    /// Messages to write with the dead letter when the failure is final (the loader's failed
+    /// result, so the lineage shows the record's end as well). Not written for a retry.
+    public var companions: [OutgoingMessage] = []
 
     public init(_ errorClass: ErrorClass, code: String, message: String, pointer: String? = nil) {
         self.errorClass = errorClass

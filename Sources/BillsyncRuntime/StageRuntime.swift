@@ -187,7 +187,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                         RuntimeLogKeys.errorCode: "\(failure.code)", RuntimeLogKeys.errorClass: "\(failure.errorClass.rawValue)",
                         RuntimeLogKeys.errorMessage: "\(failure.message)", RuntimeLogKeys.attempts: "\(attempts)",
                     ])
-                    outputs.append(route(item.message, failure: failure, attempts: attempts))
+                    let routed = route(item.message, failure: failure, attempts: attempts)
+                    outputs.append(routed)
+                    if routed.topic == configuration.deadLetterTopic {
+                        outputs.append(contentsOf: failure.companions.map {
+                            KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers)
+                        })
+                    }
                 }
                 done.append(item.message)
             }

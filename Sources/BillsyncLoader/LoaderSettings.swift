@@ -1,0 +1,48 @@
+import Foundation
+
+/// The loader's own settings beside the runtime's, from the environment.
+public struct LoaderSettings: Sendable {
+    public var loginURL = URL(string: "https://login.salesforce.com")!
+    /// The JWT audience; https://test.salesforce.com for sandboxes.
+    public var audience = "https://login.salesforce.com"
+    /// Of the org's daily API limit, the share the loader may use.
+    public var budgetShare = 0.8
+    /// How often a paused loader asks Salesforce whether it may resume.
+    public var probeInterval: Duration = .seconds(60)
+
+    public init() {}
+
+    /// SALESFORCE_LOGIN_URL, SALESFORCE_AUDIENCE, BILLSYNC_LOADER_BUDGET_SHARE (0.05–1),
+    /// BILLSYNC_LOADER_PROBE_SECONDS.
+    public init(environment: [String: String]) throws {
+        if let text = environment["SALESFORCE_LOGIN_URL"] {
+            guard let url = URL(string: text), url.scheme == "https" || url.scheme == "http" else {
+                throw SalesforceError.configuration("SALESFORCE_LOGIN_URL '\(text)' is not an http(s) URL")
+            }
+            loginURL = url
+        }
+        audience = environment["SALESFORCE_AUDIENCE"] ?? audience
+        if let text = environment["BILLSYNC_LOADER_BUDGET_SHARE"] {
+            guard let share = Double(text), (0.05...1).contains(share) else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_BUDGET_SHARE '\(text)' is not a share between 0.05 and 1")
+            }
+            budgetShare = share
+        }
+        if let text = environment["BILLSYNC_LOADER_PROBE_SECONDS"] {
+            guard let seconds = Double(text), seconds > 0 else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_PROBE_SECONDS '\(text)' is not a positive number")
+            }
+            probeInterval = .milliseconds(Int(seconds * 1000))
+        }
+    }
+
+    public func postgresURL(_ environment: [String: String]) throws -> String? {
+        if let value = environment["BILLSYNC_LOADER_POSTGRES_URL"], !value.isEmpty { return value }
+        guard let file = environment["BILLSYNC_LOADER_POSTGRES_URL_FILE"] else { return nil }
+        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public var printable: String {
+        "  loginURL: \(loginURL.absoluteString)\n  audience: \(audience)\n  budgetShare: \(budgetShare)\n  probeInterval: \(probeInterval)"
+    }
+}

@@ -1,0 +1,146 @@
+import BillsyncContracts
+import BillsyncPostgres
+import BillsyncRuntime
+import Foundation
+import Synchronization
+
+/// The loader stage for a PostgreSQL replica of the CRM (the pattern of Heroku Connect): each
+/// object is a table in the `billsync_crm` schema named after it (`Account` → `account`), with
+/// the external id as primary key and one column per field (text, numeric or boolean, by the
+/// first value seen). Upserts are `INSERT … ON CONFLICT … DO UPDATE` of the fields the command
+/// carries, so a repeat changes nothing and fields set by other mappings are kept.
+///
+/// Tables and columns are created as objects and fields first appear; the schema is created at
+/// startup. A record the database refuses (a value of the wrong type for its column) is
+/// dead-lettered with PostgreSQL's SQLSTATE and message; a lost connection is retried.
+public final class PostgresSinkHandler: StageHandler, Sendable {
+    public typealias Input = CRMUpsert
+
+    public let schema: String
+    public let resultsTopic: String
+    let url: String
+    let contracts: MessageContracts
+    private let connection: Mutex<PostgresConnection?>
+    /// Columns known to exist, per table.
+    private let knownColumns = Mutex<[String: Set<String>]>([:])
+
+    public init(url: String, schema: String = "billsync_crm", resultsTopic: String, contracts: MessageContracts) throws {
+        self.url = url
+        self.schema = schema
+        self.resultsTopic = resultsTopic
+        self.contracts = contracts
+        connection = Mutex(try PostgresConnection(url: url))
+    }
+
+    public var batchSize: Int { 500 }
+
+    private let schemaReady = Mutex(false)
+
+    /// Creates the schema; done before the first batch is written.
+    public func prepare() async throws {
+        guard !schemaReady.withLock({ $0 }) else { return }
+        try await database().query("CREATE SCHEMA IF NOT EXISTS \(Self.identifier(schema))")
+        schemaReady.withLock { $0 = true }
+    }
+
+    func database() throws -> PostgresConnection {
+        try connection.withLock { current in
+            if let current { return current }
+            let fresh = try PostgresConnection(url: url)
+            current = fresh
+            return fresh
+        }
+    }
+
+    public func handle(_ batch: [StageMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        do {
+            try await prepare()
+        } catch {
+            connection.withLock { $0 = nil }
+            return batch.map { _ in .failure(.transient("pg.schema", "cannot create schema \(schema): \(error)")) }
+        }
+        var results: [Result<[OutgoingMessage], StageFailure>] = []
+        for message in batch {
+            do {
+                let created = try await upsert(message.envelope.payload)
+                let upsert = message.envelope.payload
+                let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
+                                            sink: .postgres, outcome: created ? .created : .updated, recordId: upsert.externalId,
+                                            attempts: message.attempt)
+                results.append(.success([try OutgoingMessage(topic: resultsTopic, message: message.envelope.derived(payload: payload), contracts: contracts)]))
+            } catch let error as PostgresError where !error.isTransient {
+                results.append(.failure(.permanent("pg.\(error.sqlState ?? "error")", error.message)))
+            } catch let error as PostgresError {
+                // A lost connection: open a new one for the retry.
+                connection.withLock { $0 = nil }
+                results.append(.failure(.transient("pg.\(error.sqlState ?? "connection")", error.message)))
+            } catch {
+                results.append(.failure(StageFailure(unexpected: error)))
+            }
+        }
+        return results
+    }
+
+    /// Returns true when the row was created, false when it was updated.
+    func upsert(_ upsert: CRMUpsert) async throws -> Bool {
+        let table = "\(Self.identifier(schema)).\(Self.identifier(upsert.object.lowercased()))"
+        let key = upsert.externalIdField.lowercased()
+        let fields = upsert.fields.keys.filter { $0.lowercased() != key }.sorted()
+        try await ensureColumns(table: table, key: key, upsert: upsert, fields: fields)
+        var columns = [Self.identifier(key)]
+        var values = ["$1"]
+        var parameters: [String?] = [upsert.externalId]
+        for field in fields {
+            let value = upsert.fields[field]!
+            parameters.append(Self.text(value))
+            columns.append(Self.identifier(field.lowercased()))
+            values.append("$\(parameters.count)::\(Self.type(of: value))")
+        }
+        columns.append("billsync_loaded_at")
+        values.append("now()")
+        let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+        let rows = try await database().query("""
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))
+            ON CONFLICT (\(Self.identifier(key))) DO UPDATE SET \(updates)
+            RETURNING (xmax = 0) AS created
+            """, parameters)
+        return rows.first?["created"] == "t"
+    }
+
+    func ensureColumns(table: String, key: String, upsert: CRMUpsert, fields: [String]) async throws {
+        let known = knownColumns.withLock { $0[table] }
+        if known == nil {
+            try await database().query("""
+                CREATE TABLE IF NOT EXISTS \(table) (\(Self.identifier(key)) text PRIMARY KEY, billsync_loaded_at timestamptz NOT NULL)
+                """)
+        }
+        var present = known ?? []
+        for field in fields where !present.contains(field.lowercased()) {
+            let type = Self.type(of: upsert.fields[field]!)
+            try await database().query("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(Self.identifier(field.lowercased())) \(type)")
+            present.insert(field.lowercased())
+        }
+        knownColumns.withLock { $0[table] = present }
+    }
+
+    static func type(of value: CRMFieldValue) -> String {
+        switch value {
+        case .decimal: "numeric"
+        case .bool: "boolean"
+        case .string, .null: "text"
+        }
+    }
+
+    static func text(_ value: CRMFieldValue) -> String? {
+        switch value {
+        case let .string(text): text
+        case let .decimal(decimal): "\(decimal)"
+        case let .bool(bool): bool ? "true" : "false"
+        case .null: nil
+        }
+    }
+
+    static func identifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}

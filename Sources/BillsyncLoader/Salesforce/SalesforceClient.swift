@@ -1,0 +1,138 @@
+import BillsyncContracts
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Salesforce's REST API as the loader uses it: sObject Collections upserts, Bulk API 2.0 ingest
+/// jobs, and the limits resource. Every answer's `Sforce-Limit-Info` goes to the budget; a
+/// refused session is renewed once and the call repeated; errors are sorted into what the loader
+/// does about them (`SalesforceError`).
+public struct SalesforceClient: Sendable {
+    public let session: SalesforceSession
+    public let budget: APIBudget
+    public var apiVersion = "v60.0"
+    public var timeout: Duration = .seconds(60)
+
+    public init(session: SalesforceSession, budget: APIBudget) {
+        self.session = session
+        self.budget = budget
+    }
+
+    /// One record's outcome in a Collections answer.
+    public struct RecordOutcome: Sendable, Equatable {
+        public let id: String?
+        public let created: Bool
+        public let errors: [CRMLoadResult.RecordError]
+        public var success: Bool { errors.isEmpty && id != nil }
+    }
+
+    struct Answer {
+        let status: Int
+        let body: Data
+        let headers: [AnyHashable: Any]
+    }
+
+    /// Upserts up to 200 records of one object by an external id field, `allOrNone: false`: each
+    /// record succeeds or fails on its own, in the order sent.
+    public func upsertCollection(object: String, externalIdField: String, records: [CRMUpsert]) async throws -> [RecordOutcome] {
+        var list: [[String: Any]] = []
+        for upsert in records {
+            var record: [String: Any] = ["attributes": ["type": object]]
+            for (name, value) in upsert.fields { record[name] = Self.jsonObject(value) }
+            record[externalIdField] = upsert.externalId
+            list.append(record)
+        }
+        let body = try JSONSerialization.data(withJSONObject: ["allOrNone": false, "records": list])
+        let answer = try await call("PATCH", "composite/sobjects/\(Self.pathComponent(object))/\(Self.pathComponent(externalIdField))",
+                                    body: body, contentType: "application/json")
+        guard answer.status == 200, let results = (try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]],
+              results.count == records.count else {
+            throw Self.failure(answer)
+        }
+        return results.map { result in
+            let errors = (result["errors"] as? [[String: Any]] ?? []).map {
+                CRMLoadResult.RecordError(code: ($0["statusCode"] as? String) ?? ($0["errorCode"] as? String) ?? "UNKNOWN",
+                                          message: ($0["message"] as? String) ?? "", fields: ($0["fields"] as? [String]) ?? [])
+            }
+            let success = (result["success"] as? Bool) ?? false
+            return RecordOutcome(id: success ? result["id"] as? String : nil, created: (result["created"] as? Bool) ?? false,
+                                 errors: success ? [] : (errors.isEmpty ? [CRMLoadResult.RecordError(code: "UNKNOWN", message: "failed without an error")] : errors))
+        }
+    }
+
+    /// The org's daily API usage, asked of the limits resource (used to probe whether a paused
+    /// loader may resume; the answer's header updates the budget as well).
+    public func dailyUsage() async throws -> (used: Int, limit: Int) {
+        let answer = try await call("GET", "limits", body: nil, contentType: nil)
+        guard answer.status == 200, let limits = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any],
+              let daily = limits["DailyApiRequests"] as? [String: Any], let maximum = daily["Max"] as? Int,
+              let remaining = daily["Remaining"] as? Int else { throw Self.failure(answer) }
+        return (maximum - remaining, maximum)
+    }
+
+    /// One API call. A refused session is renewed and the call repeated once.
+    func call(_ method: String, _ path: String, body: Data?, contentType: String?, accept: String = "application/json") async throws -> Answer {
+        var renewed = false
+        while true {
+            let token = try await session.current()
+            var request = URLRequest(url: token.instanceURL.appendingPathComponent("services/data/\(apiVersion)/\(path)"))
+            request.httpMethod = method
+            request.httpBody = body
+            request.timeoutInterval = Double(timeout.components.seconds)
+            request.setValue("Bearer \(token.accessToken)", forHTTPHeaderField: "Authorization")
+            request.setValue(accept, forHTTPHeaderField: "Accept")
+            if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+            let (data, response): (Data, URLResponse)
+            do {
+                (data, response) = try await URLSession.shared.data(for: request)
+            } catch {
+                budget.record(limitInfo: nil)
+                throw SalesforceError.transient("\(method) \(path): \(error.localizedDescription)")
+            }
+            let http = response as? HTTPURLResponse
+            budget.record(limitInfo: http?.value(forHTTPHeaderField: "Sforce-Limit-Info"))
+            let answer = Answer(status: http?.statusCode ?? 0, body: data, headers: http?.allHeaderFields ?? [:])
+            if answer.status == 401, !renewed, Self.errorCodes(answer).contains("INVALID_SESSION_ID") {
+                await session.invalidate(token)
+                renewed = true
+                continue
+            }
+            if answer.status == 403, Self.errorCodes(answer).contains("REQUEST_LIMIT_EXCEEDED") {
+                throw SalesforceError.limitExceeded(Self.firstMessage(answer) ?? "REQUEST_LIMIT_EXCEEDED")
+            }
+            if answer.status >= 500 || answer.status == 0 {
+                throw SalesforceError.transient("\(method) \(path) answered \(answer.status)")
+            }
+            return answer
+        }
+    }
+
+    static func errorCodes(_ answer: Answer) -> [String] {
+        ((try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]] ?? []).compactMap { $0["errorCode"] as? String }
+    }
+
+    static func firstMessage(_ answer: Answer) -> String? {
+        ((try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]])?.first?["message"] as? String
+    }
+
+    /// A whole call refused: Salesforce's first error code and message.
+    static func failure(_ answer: Answer) -> SalesforceError {
+        let code = errorCodes(answer).first ?? "HTTP_\(answer.status)"
+        let message = firstMessage(answer) ?? String(decoding: answer.body.prefix(300), as: UTF8.self)
+        return answer.status >= 500 ? .transient("\(code): \(message)") : .permanent(code: code, message: message)
+    }
+
+    static func jsonObject(_ value: CRMFieldValue) -> Any {
+        switch value {
+        case let .string(text): text
+        case let .bool(bool): bool
+        case let .decimal(decimal): NSDecimalNumber(decimal: decimal)
+        case .null: NSNull()
+        }
+    }
+
+    static func pathComponent(_ name: String) -> String {
+        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "_"))) ?? name
+    }
+}

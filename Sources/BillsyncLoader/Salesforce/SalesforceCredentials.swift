@@ -1,0 +1,44 @@
+import Foundation
+
+/// How the loader logs in to Salesforce. Secrets come from the environment or from files,
+/// never from arguments, and `description` never shows them.
+public enum SalesforceCredentials: Sendable, CustomStringConvertible {
+    /// OAuth 2.0 client credentials flow (a connected app's key and secret).
+    case clientCredentials(clientID: String, clientSecret: String)
+    /// OAuth 2.0 JWT bearer flow: an assertion signed with the connected app's RS256 key.
+    case jwtBearer(clientID: String, username: String, privateKeyPEM: String)
+
+    public var description: String {
+        switch self {
+        case let .clientCredentials(clientID, _): "client credentials of \(clientID)"
+        case let .jwtBearer(clientID, username, _): "JWT bearer for \(username) via \(clientID)"
+        }
+    }
+
+    /// `SALESFORCE_CLIENT_ID` with `SALESFORCE_PRIVATE_KEY[_FILE]` and `SALESFORCE_USERNAME` (JWT),
+    /// or with `SALESFORCE_CLIENT_SECRET[_FILE]` (client credentials).
+    public static func fromEnvironment(_ environment: [String: String]) throws -> SalesforceCredentials {
+        func secret(_ name: String) throws -> String? {
+            if let value = environment[name], !value.isEmpty { return value }
+            guard let file = environment["\(name)_FILE"] else { return nil }
+            do {
+                return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw SalesforceError.configuration("\(name)_FILE: cannot read \(file)")
+            }
+        }
+        guard let clientID = environment["SALESFORCE_CLIENT_ID"], !clientID.isEmpty else {
+            throw SalesforceError.configuration("SALESFORCE_CLIENT_ID is not set")
+        }
+        if let key = try secret("SALESFORCE_PRIVATE_KEY") {
+            guard let username = environment["SALESFORCE_USERNAME"], !username.isEmpty else {
+                throw SalesforceError.configuration("the JWT bearer flow needs SALESFORCE_USERNAME")
+            }
+            return .jwtBearer(clientID: clientID, username: username, privateKeyPEM: key)
+        }
+        if let clientSecret = try secret("SALESFORCE_CLIENT_SECRET") {
+            return .clientCredentials(clientID: clientID, clientSecret: clientSecret)
+        }
+        throw SalesforceError.configuration("set SALESFORCE_PRIVATE_KEY[_FILE] (JWT bearer) or SALESFORCE_CLIENT_SECRET[_FILE] (client credentials)")
+    }
+}

@@ -1,0 +1,189 @@
+import BillsyncContracts
+import BillsyncRuntime
+import Foundation
+import Logging
+import Metrics
+
+/// The loader stage for Salesforce: upserts by external id through sObject Collections (200
+/// records a call, grouped by object), publishes every record's outcome to the results topic,
+/// and treats failures by class:
+/// - `UNABLE_TO_LOCK_ROW`, 5xx, timeouts: the failed records are sent again, together in one
+///   smaller call, after a jittered backoff; what still fails goes back to the runtime as
+///   transient (its retries, then the retry topics);
+/// - validation errors: dead-lettered with Salesforce's code, message and fields, and a failed
+///   result published;
+/// - `REQUEST_LIMIT_EXCEEDED`, or usage past the budget's share: the loader pauses (stops taking
+///   messages, sends nothing), says so once, probes the limits resource now and then, and
+///   resumes by itself.
+///
+/// Records of one external id in one batch are sent in separate calls, in order, so the last
+/// change is the one that stays.
+public struct SalesforceSinkHandler: StageHandler {
+    public typealias Input = CRMUpsert
+
+    public let client: SalesforceClient
+    public let resultsTopic: String
+    public let alertsTopic: String
+    public var recordsPerCall = 200
+    /// Rounds of resending records that failed transiently, inside one batch.
+    public var transientRounds = 3
+    public var backoff: Duration = .milliseconds(200)
+    /// How often a paused loader asks whether it may resume.
+    public var probeInterval: Duration = .seconds(60)
+    let contracts: MessageContracts
+    let logger: Logger
+    private let pausedGauge = Gauge(label: "billsync_loader_paused")
+
+    public init(client: SalesforceClient, resultsTopic: String, alertsTopic: String, contracts: MessageContracts, logger: Logger) {
+        self.client = client
+        self.resultsTopic = resultsTopic
+        self.alertsTopic = alertsTopic
+        self.contracts = contracts
+        self.logger = logger
+    }
+
+    public var batchSize: Int { 1_000 }
+
+    public func handle(_ batch: [StageMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        var results = [Result<[OutgoingMessage], StageFailure>?](repeating: nil, count: batch.count)
+        var alerts: [OutgoingMessage] = []
+        // Group by object and external id field, keeping arrival order within each group.
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        for (index, message) in batch.enumerated() {
+            let key = "\(message.envelope.payload.object)|\(message.envelope.payload.externalIdField)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(index)
+        }
+        for key in order {
+            // Waves: a record whose external id already appears in this wave waits for the next one.
+            var remaining = groups[key]!
+            while !remaining.isEmpty {
+                var wave: [Int] = []
+                var later: [Int] = []
+                var ids = Set<String>()
+                for index in remaining {
+                    if ids.insert(batch[index].envelope.payload.externalId).inserted { wave.append(index) } else { later.append(index) }
+                }
+                for start in stride(from: 0, to: wave.count, by: recordsPerCall) {
+                    let slice = Array(wave[start..<min(start + recordsPerCall, wave.count)])
+                    for (index, result) in await load(slice.map { batch[$0] }, alerts: &alerts) { results[slice[index]] = result }
+                }
+                remaining = later
+            }
+        }
+        var final = results.map { $0 ?? .failure(.transient("loader.no-result", "no outcome was recorded")) }
+        if !alerts.isEmpty, let first = final.firstIndex(where: { (try? $0.get()) != nil }) {
+            final[first] = final[first].map { $0 + alerts }
+        }
+        return final
+    }
+
+    /// One call's worth of records (one object, distinct external ids), with transient failures
+    /// resent in smaller calls. Returns, per record (by position), its result.
+    func load(_ messages: [StageMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
+        var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
+        var pending = Array(messages.indices)
+        var round = 0
+        var generator = SystemRandomNumberGenerator()
+        var lastTransient = ""
+        while !pending.isEmpty {
+            if round > 0 {
+                if round > transientRounds { break }
+                let jitter = Double.random(in: 0.5...1.5, using: &generator)
+                try? await Task.sleep(for: backoff * (Double(1 << (round - 1)) * jitter))
+            }
+            round += 1
+            await waitWhileOverBudget(alerts: &alerts)
+            let sent = pending
+            let first = messages[sent[0]].envelope.payload
+            do {
+                let answers = try await client.upsertCollection(object: first.object, externalIdField: first.externalIdField,
+                                                                records: sent.map { messages[$0].envelope.payload })
+                pending = []
+                for (position, answer) in zip(sent, answers) {
+                    let message = messages[position]
+                    if answer.success {
+                        outcomes.append((position, .success([try result(for: message, outcome: answer.created ? .created : .updated,
+                                                                          recordId: answer.id, errors: [])])))
+                    } else if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) {
+                        lastTransient = answer.errors.map(\.code).joined(separator: ",")
+                        pending.append(position)
+                    } else {
+                        var failure = StageFailure.permanent("sf.\(answer.errors[0].code)", Self.describe(answer.errors),
+                                                             pointer: answer.errors[0].fields.first.map { "/payload/fields/\($0)" })
+                        failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors)]
+                        outcomes.append((position, .failure(failure)))
+                    }
+                }
+            } catch SalesforceError.limitExceeded(let message) {
+                // Not counted as a round: the call was refused, not tried. Pause until the limit allows.
+                round -= 1
+                await pause(reason: message, alerts: &alerts)
+            } catch SalesforceError.transient(let message) {
+                lastTransient = message
+            } catch let error as SalesforceError {
+                // The whole call was refused (a malformed object name, a lost permission): every
+                // record needs a person, so each is dead-lettered with the reason.
+                return pending.map { ($0, .failure(.permanent("sf.call", "\(error)"))) } + outcomes
+            } catch {
+                return pending.map { ($0, .failure(StageFailure(unexpected: error))) } + outcomes
+            }
+        }
+        for position in pending {
+            outcomes.append((position, .failure(.transient("sf.\(lastTransient.split(separator: ",").first ?? "transient")",
+                                                           "still failing after \(transientRounds + 1) calls: \(lastTransient)"))))
+        }
+        return outcomes
+    }
+
+    static let transientCodes: Set<String> = ["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"]
+
+    static func describe(_ errors: [CRMLoadResult.RecordError]) -> String {
+        errors.map { "\($0.code): \($0.message)" + ($0.fields.isEmpty ? "" : " (fields: \($0.fields.joined(separator: ", ")))") }
+            .joined(separator: "; ")
+    }
+
+    func result(for message: StageMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
+                errors: [CRMLoadResult.RecordError]) throws -> OutgoingMessage {
+        let upsert = message.envelope.payload
+        let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
+                                    sink: .salesforce, outcome: outcome, recordId: recordId, errors: errors, attempts: message.attempt)
+        return try OutgoingMessage(topic: resultsTopic, message: message.envelope.derived(payload: payload), contracts: contracts)
+    }
+
+    func waitWhileOverBudget(alerts: inout [OutgoingMessage]) async {
+        if client.budget.allowsCalls { return }
+        let usage = client.budget.usage
+        await pause(reason: "usage \(usage.used) of \(usage.limit) reached the loader's share of \(Int(client.budget.share * 100)) %", alerts: &alerts)
+    }
+
+    /// Waits until Salesforce accepts calls again and usage is under the share. Nothing is taken
+    /// from the consumer meanwhile; the group membership stays.
+    func pause(reason: String, alerts: inout [OutgoingMessage]) async {
+        logger.error("loader paused: Salesforce API limit", metadata: ["billsync.reason": "\(reason)"])
+        pausedGauge.record(1)
+        if let alert = try? alert(reason: reason) { alerts.append(alert) }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: probeInterval)
+            do {
+                _ = try await client.dailyUsage()
+                if client.budget.allowsCalls { break }
+            } catch {
+                continue
+            }
+        }
+        pausedGauge.record(0)
+        logger.notice("loader resumed", metadata: ["billsync.usage": "\(client.budget.usage.used)/\(client.budget.usage.limit)"])
+    }
+
+    func alert(reason: String) throws -> OutgoingMessage {
+        let now = Timestamp.now
+        let payload = Alert(alertId: UUID(), dedupeKey: "api-budget/salesforce", severity: .critical, kind: .apiBudget,
+                            title: "Loader paused: Salesforce API limit", summary: "The loader stopped sending to Salesforce: \(reason). It resumes by itself once the org accepts calls again.",
+                            stage: "loader", topic: nil, count: 1, firstSeenAt: now, lastSeenAt: now, runbook: nil)
+        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "loader"), businessKey: "api-budget/salesforce",
+                                       occurredAt: now, payload: payload)
+        return try OutgoingMessage(topic: alertsTopic, message: envelope, contracts: contracts)
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import BillsyncContracts
+import BillsyncLoader
+import BillsyncRuntime
+import Foundation
+import Logging
+
+/// The loader worker: CRM upsert commands in, records upserted into Salesforce (or a PostgreSQL
+/// replica), every outcome published to the results topic.
+/// Configuration: `--config FILE` (or BILLSYNC_CONFIG) and BILLSYNC_* variables for the runtime;
+/// Salesforce from SALESFORCE_LOGIN_URL, SALESFORCE_CLIENT_ID and SALESFORCE_PRIVATE_KEY[_FILE] with
+/// SALESFORCE_USERNAME (JWT bearer) or SALESFORCE_CLIENT_SECRET[_FILE] (client credentials);
+/// PostgreSQL from BILLSYNC_LOADER_POSTGRES_URL[_FILE]. Secrets never come from arguments.
+@main
+struct Loader: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "billsync-loader",
+        abstract: "Upsert CRM commands into Salesforce or PostgreSQL, idempotently and within API limits."
+    )
+
+    @Option(help: "A YAML configuration file (BILLSYNC_CONFIG).") var config: String?
+    @Option(help: "salesforce (default) or postgres (BILLSYNC_LOADER_SINK).") var sink: String?
+    @Flag(help: "Print the effective configuration, secrets masked, and exit.") var printConfig = false
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
+        let sinkName = sink ?? environment["BILLSYNC_LOADER_SINK"] ?? "salesforce"
+        guard sinkName == "salesforce" || sinkName == "postgres" else { throw ValidationError("sink '\(sinkName)' is not salesforce or postgres") }
+        var configuration = WorkerConfiguration(stage: sinkName == "salesforce" ? "loader" : "loader-postgres",
+                                                inputTopics: ["\(prefix).crm.upserts"], topicPrefix: prefix)
+        do {
+            try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        let settings: LoaderSettings
+        do {
+            settings = try LoaderSettings(environment: environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if printConfig {
+            print(configuration.printable + "\nloader:\n  sink: \(sinkName)\n" + settings.printable)
+            return
+        }
+        WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "billsync.loader")
+        let results = "\(prefix).crm.results"
+        if sinkName == "postgres" {
+            guard let url = try settings.postgresURL(environment) else {
+                throw ValidationError("the postgres sink needs BILLSYNC_LOADER_POSTGRES_URL or BILLSYNC_LOADER_POSTGRES_URL_FILE")
+            }
+            try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
+                try PostgresSinkHandler(url: url, resultsTopic: results, contracts: contracts)
+            }
+            return
+        }
+        let credentials: SalesforceCredentials
+        do {
+            credentials = try SalesforceCredentials.fromEnvironment(environment)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
+        let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
+        try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
+            var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: "\(prefix).alerts",
+                                                contracts: contracts, logger: logger)
+            handler.probeInterval = settings.probeInterval
+            return handler
+        }
+    }
+}
