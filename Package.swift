@@ -196,7 +196,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-loader",
             dependencies: [
-                "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts",
+                "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -18,6 +18,10 @@ public struct StageRuntimeConfiguration: Sendable {
     /// Messages taken from the consumer and worked on together; their outputs are written in
     /// one go and they are marked done together once the broker confirmed every output.
     public var maximumInFlight = 500
+    /// How long to wait for a chunk to fill up to `maximumInFlight` once its first messages are
+    /// there. Zero (the default) hands over what is there at once; a sink that pays per call
+    /// (Salesforce's API budget) waits a little to send full calls.
+    public var chunkLinger: Duration = .zero
     /// Names this process in dead-letter headers (host and pid by default).
     public var worker = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
@@ -100,8 +104,11 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         // at most one chunk waits while the next is prepared.
         var completing: Task<Void, any Error>?
         while true {
-            let chunk = try await iterator.next(upTo: configuration.maximumInFlight)
+            var chunk = try await iterator.next(upTo: configuration.maximumInFlight)
             if chunk.isEmpty { break }
+            if configuration.chunkLinger > .zero, chunk.count < configuration.maximumInFlight {
+                chunk = try await topUp(chunk, from: &iterator)
+            }
             let prepared = try await prepare(chunk)
             let previous = completing
             completing = Task {
@@ -117,6 +124,23 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private struct Decoded {
         let message: KafkaConsumerMessage
         let input: StageMessage<Handler.Input>
+    }
+
+    /// Adds what arrives within `chunkLinger` to a chunk, up to `maximumInFlight`.
+    private func topUp(_ chunk: ArraySlice<KafkaConsumerMessage>,
+                       from iterator: inout KafkaConsumerMessages.AsyncIterator) async throws -> ArraySlice<KafkaConsumerMessage> {
+        var combined = Array(chunk)
+        let deadline = ContinuousClock.now.advanced(by: configuration.chunkLinger)
+        while combined.count < configuration.maximumInFlight {
+            let more = try iterator.nextIfAvailable(upTo: configuration.maximumInFlight - combined.count)
+            if !more.isEmpty {
+                combined.append(contentsOf: more)
+                continue
+            }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { break }
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        return combined[...]
     }
 
     /// A chunk whose outputs are queued for the broker but not yet acknowledged.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillsyncContracts
+import BillsyncKafka
 import BillsyncLoader
 import BillsyncRuntime
 import Foundation
@@ -64,11 +65,20 @@ struct Loader: AsyncParsableCommand {
         }
         let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
         let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
+        // Alerts go out when they happen, not with the batch they interrupt.
+        let alerts = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.connection), logger: logger)
+        // Enough in flight for full 200-record calls per object.
+        configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 2_000)
+        configuration.runtime.chunkLinger = .milliseconds(200)
         try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
             var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: "\(prefix).alerts",
                                                 contracts: contracts, logger: logger)
             handler.probeInterval = settings.probeInterval
+            handler.announce = { alert in
+                _ = try? await alerts.send(KafkaProducerMessage(topic: alert.topic, key: Array(alert.key.utf8), value: alert.value, headers: alert.headers))
+            }
             return handler
         }
+        await alerts.shutdown()
     }
 }

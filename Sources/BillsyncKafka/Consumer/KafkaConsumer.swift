@@ -259,6 +259,11 @@ public struct KafkaConsumerMessages: AsyncSequence, Sendable {
         public mutating func next(upTo limit: Int) async throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
             try await buffer.next(&cursor, upTo: Swift.max(1, limit))
         }
+
+        /// Messages already fetched, up to `limit`, without waiting; empty when there are none.
+        public mutating func nextIfAvailable(upTo limit: Int) throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
+            try buffer.nextIfAvailable(&cursor, upTo: Swift.max(1, limit))
+        }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {

@@ -177,6 +177,35 @@ final class MessageBuffer: Sendable {
         }
     }
 
+    /// What is already buffered, up to `limit`, without waiting: empty when nothing is (or the
+    /// sequence ended). For a reader that tops up a batch it already holds.
+    func nextIfAvailable(_ cursor: inout Cursor, upTo limit: Int) throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
+        while true {
+            if cursor.index < cursor.batch.count {
+                if generation.load(ordering: .acquiring) == cursor.generation {
+                    let end = min(cursor.batch.count, cursor.index + limit)
+                    let messages = cursor.batch[cursor.index..<end]
+                    cursor.index = end
+                    residual.subtract(messages.count, ordering: .relaxed)
+                    handedOut.add(messages.count, ordering: .relaxed)
+                    return messages
+                }
+                try revalidate(&cursor)
+                continue
+            }
+            let (ready, wake) = state.withLock { state -> (Cursor?, Bool) in
+                guard !state.finished, state.batchesHead < state.batches.count else { return (nil, false) }
+                let batch = Self.dequeue(&state)
+                Self.adopt(batch, into: &state, residual: residual, generation: generation)
+                return (Cursor(batch: batch, index: 0, generation: state.readerGeneration),
+                        Self.shouldWakeFetcher(&state, capacity: capacity))
+            }
+            if wake { roomAvailable.signal() }
+            guard let ready else { return [] }
+            cursor = ready
+        }
+    }
+
     /// A new iterator continues where the previous one stopped (a `for` loop left with `break`).
     func resumeCursor() -> Cursor {
         state.withLock { state in

@@ -30,6 +30,9 @@ public struct SalesforceSinkHandler: StageHandler {
     public var backoff: Duration = .milliseconds(200)
     /// How often a paused loader asks whether it may resume.
     public var probeInterval: Duration = .seconds(60)
+    /// Publishes an alert at once (a pause can last hours; the batch's outputs would only be
+    /// written when it ends). Without it, the alert goes out with the batch's results.
+    public var announce: (@Sendable (OutgoingMessage) async -> Void)?
     let contracts: MessageContracts
     let logger: Logger
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
@@ -163,7 +166,9 @@ public struct SalesforceSinkHandler: StageHandler {
     func pause(reason: String, alerts: inout [OutgoingMessage]) async {
         logger.error("loader paused: Salesforce API limit", metadata: ["billsync.reason": "\(reason)"])
         pausedGauge.record(1)
-        if let alert = try? alert(reason: reason) { alerts.append(alert) }
+        if let alert = try? alert(reason: reason) {
+            if let announce { await announce(alert) } else { alerts.append(alert) }
+        }
         while !Task.isCancelled {
             try? await Task.sleep(for: probeInterval)
             do {

@@ -1,0 +1,152 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncLoader
+import BillsyncRuntime
+import BillsyncSandbox
+import BillsyncTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite("The loader upserts into Salesforce exactly once per record, within its limits, and publishes every outcome", .serialized)
+struct SalesforceLoaderTests {
+    func handler(_ rig: LoaderRig, client: SalesforceClient) -> SalesforceSinkHandler {
+        var handler = SalesforceSinkHandler(client: client, resultsTopic: rig.topics.results, alertsTopic: rig.topics.alerts,
+                                            contracts: TestRepository.contracts, logger: TestKafka.logger)
+        handler.backoff = .milliseconds(20)
+        handler.probeInterval = .milliseconds(200)
+        let topic = rig.topics.alerts
+        handler.announce = { alert in
+            guard let producer = try? TestKafka.producer() else { return }
+            _ = try? await producer.send(KafkaProducerMessage(topic: topic, key: Array(alert.key.utf8), value: alert.value))
+            await producer.shutdown()
+        }
+        return handler
+    }
+
+    func results(_ rig: LoaderRig, count: Int) async throws -> [CRMLoadResult] {
+        try await TestKafka.read(rig.topics.results, partitions: 2, count: count + 1, timeout: .seconds(5)).map {
+            try TestRepository.contracts.decode($0.value ?? [], as: CRMLoadResult.self).payload
+        }
+    }
+
+    @Test("10,000 commands: the org holds exactly 10,000 records, every result is published, a second run is all updates, ≤ 5 calls per 1,000")
+    func tenThousand() async throws {
+        try await LoaderRig.with { rig in
+            let upserts = (0..<10_000).map { LoaderRig.account(1_000_000 + $0) }
+            try await rig.publish(upserts)
+            let client = try rig.client()
+            let group = TestKafka.uniqueName("loader")
+            try await rig.run(handler(rig, client: client), group: group, outcomes: 10_000)
+            #expect(try rig.store.count(object: "Account") == 10_000)
+            let first = try await results(rig, count: 10_000)
+            #expect(first.count == 10_000)
+            #expect(first.allSatisfy { $0.outcome == .created && $0.recordId?.hasPrefix("001") == true })
+            #expect(Set(first.map(\.externalId)).count == 10_000)
+            #expect(client.budget.calls <= 50, "\(client.budget.calls) calls for 10,000 records")
+
+            // The same commands again (a replay), read on by the same group: nothing new is created.
+            try await rig.publish(upserts)
+            let second = try rig.client()
+            try await rig.run(handler(rig, client: second), group: group, outcomes: 10_000)
+            #expect(try rig.store.count(object: "Account") == 10_000)
+            let all = try await results(rig, count: 20_000)
+            #expect(all.filter { $0.outcome == .updated }.count == 10_000)
+        }
+    }
+
+    @Test("with 5 % row locks, 1 % 503s and the session expiring every 500 calls, everything is loaded and calls stay near the minimum")
+    func faults() async throws {
+        let records = 4_000
+        try await LoaderRig.with({ configuration in
+            configuration.lockRowFailureRate = 0.05
+            configuration.serviceUnavailableRate = 0.01
+            configuration.expireTokenEvery = 500
+        }) { rig in
+            try await rig.publish((0..<records).map { LoaderRig.account(2_000_000 + $0) })
+            let client = try rig.client()
+            try await rig.run(handler(rig, client: client), group: TestKafka.uniqueName("loader"), outcomes: records)
+            #expect(try rig.store.count(object: "Account") == records)
+            let loaded = try await results(rig, count: records)
+            #expect(loaded.count == records && loaded.allSatisfy(\.success))
+            // The minimum is 20 calls; each injected failure may cost one more call at most.
+            let minimum = records / 200
+            let injected = Int(Double(records) * 0.05) + Int(Double(minimum) * 0.01 * 2) + 1
+            #expect(Double(client.budget.calls) <= 1.1 * Double(minimum + injected), "\(client.budget.calls) calls")
+        }
+    }
+
+    @Test("the daily limit reached mid-run pauses the loader with one alert; raised, it finishes with nothing lost")
+    func dailyLimit() async throws {
+        let records = 3_000
+        try await LoaderRig.with({ configuration in
+            configuration.dailyAPILimit = 6
+        }) { rig in
+            try await rig.publish((0..<records).map { LoaderRig.account(3_000_000 + $0) })
+            let client = try rig.client(share: 1.0)
+            try await rig.run(handler(rig, client: client), group: TestKafka.uniqueName("loader"), outcomes: records) {
+                // Wait for the pause to be reported, then raise the limit as an admin would.
+                let alert = try await TestKafka.read(rig.topics.alerts, partitions: 2, count: 1, timeout: .seconds(60))
+                #expect(alert.count == 1)
+                #expect(try rig.store.count(object: "Account") < records)
+                rig.emulator.setDailyLimit(100_000)
+            }
+            #expect(try rig.store.count(object: "Account") == records)
+            #expect(try await results(rig, count: records).count == records)
+            let alerts = try await TestKafka.read(rig.topics.alerts, partitions: 2, count: 3, timeout: .seconds(3))
+            let alert = try TestRepository.contracts.decode(alerts[0].value ?? [], as: Alert.self).payload
+            #expect(alert.kind == .apiBudget && alert.dedupeKey == "api-budget/salesforce")
+            #expect(alerts.count <= 2, "one alert per pause")
+            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 1, timeout: .seconds(2))
+            #expect(dead.isEmpty)
+        }
+    }
+
+    @Test("validation failures are dead-lettered with Salesforce's code and field, and a failed result is published")
+    func validationFailures() async throws {
+        try await LoaderRig.with { rig in
+            let good = (0..<5).map { LoaderRig.account(4_000_000 + $0) }
+            let missingName = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0004000100",
+                                        fields: ["Amount_Due__c": .decimal(12)])
+            let tooLong = LoaderRig.account(4_000_101, name: String(repeating: "x", count: 300))
+            try await rig.publish(good + [missingName, tooLong])
+            let client = try rig.client()
+            try await rig.run(handler(rig, client: client), group: TestKafka.uniqueName("loader"), outcomes: 7)
+            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 3, timeout: .seconds(5))
+            #expect(dead.count == 2)
+            var codes: [String: String] = [:]
+            for letter in dead {
+                let headers = Dictionary(letter.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
+                codes[letter.keyString ?? ""] = headers[StageHeaders.errorCode]
+                #expect(headers[StageHeaders.errorClass] == "permanent")
+            }
+            #expect(codes == ["0004000100": "sf.REQUIRED_FIELD_MISSING", "0004000101": "sf.STRING_TOO_LONG"])
+            let failed = try await results(rig, count: 7).filter { !$0.success }
+            #expect(Set(failed.map(\.externalId)) == ["0004000100", "0004000101"])
+            #expect(failed.first { $0.externalId == "0004000100" }?.errors.first?.fields == ["Name"])
+            #expect(try rig.store.count(object: "Account") == 5)
+        }
+    }
+
+    @Test("a JWT bearer login signed with the connected app's key is accepted; a wrong key is refused clearly")
+    func jwtBearer() async throws {
+        let (keyPath, certificatePath) = try TestRepository.makeCertificate()
+        let certificate = try String(contentsOfFile: certificatePath, encoding: .utf8)
+        try await LoaderRig.with({ $0.jwtPublicKeyPEM = certificate }) { rig in
+            let key = try String(contentsOfFile: keyPath, encoding: .utf8)
+            let session = try SalesforceSession(loginURL: rig.base, credentials: .jwtBearer(
+                clientID: "billsync-sandbox", username: "integration@billsync.example", privateKeyPEM: key))
+            let client = SalesforceClient(session: session, budget: APIBudget())
+            let outcomes = try await client.upsertCollection(object: "Account", externalIdField: "Billing_Customer_Id__c",
+                                                             records: [LoaderRig.account(5_000_000)])
+            #expect(outcomes.map(\.success) == [true])
+            #expect(await session.logins == 1)
+
+            let (otherKey, _) = try TestRepository.makeCertificate()
+            let wrong = try SalesforceSession(loginURL: rig.base, credentials: .jwtBearer(
+                clientID: "billsync-sandbox", username: "integration@billsync.example",
+                privateKeyPEM: try String(contentsOfFile: otherKey, encoding: .utf8)))
+            await #expect(throws: BillsyncLoader.SalesforceError.self) { _ = try await wrong.current() }
+        }
+    }
+}
