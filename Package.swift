@@ -188,7 +188,7 @@ let package = Package(
         .target(
             name: "BillsyncLoader",
             dependencies: [
-                "BillsyncRuntime", "BillsyncContracts", "BillsyncPostgres", "COpenSSL",
+                "BillsyncRuntime", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

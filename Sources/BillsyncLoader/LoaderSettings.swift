@@ -9,6 +9,8 @@ public struct LoaderSettings: Sendable {
     public var budgetShare = 0.8
     /// How often a paused loader asks Salesforce whether it may resume.
     public var probeInterval: Duration = .seconds(60)
+    /// Records of one object in one batch from which a Bulk API 2.0 job is used.
+    public var bulkThreshold = 5_000
 
     public init() {}
 
@@ -34,6 +36,12 @@ public struct LoaderSettings: Sendable {
             }
             probeInterval = .milliseconds(Int(seconds * 1000))
         }
+        if let text = environment["BILLSYNC_LOADER_BULK_THRESHOLD"] {
+            guard let threshold = Int(text), threshold >= 200 else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_BULK_THRESHOLD '\(text)' is not a number of records of at least 200")
+            }
+            bulkThreshold = threshold
+        }
     }
 
     public func postgresURL(_ environment: [String: String]) throws -> String? {
@@ -43,6 +51,6 @@ public struct LoaderSettings: Sendable {
     }
 
     public var printable: String {
-        "  loginURL: \(loginURL.absoluteString)\n  audience: \(audience)\n  budgetShare: \(budgetShare)\n  probeInterval: \(probeInterval)"
+        "  loginURL: \(loginURL.absoluteString)\n  audience: \(audience)\n  budgetShare: \(budgetShare)\n  probeInterval: \(probeInterval)\n  bulkThreshold: \(bulkThreshold)"
     }
 }

@@ -67,13 +67,15 @@ struct Loader: AsyncParsableCommand {
         let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
         // Alerts go out when they happen, not with the batch they interrupt.
         let alerts = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.connection), logger: logger)
-        // Enough in flight for full 200-record calls per object.
-        configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 2_000)
+        // Enough in flight for full 200-record calls per object, and for Bulk API jobs when a
+        // backlog (a backfill, a replay) is waiting.
+        configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
         configuration.runtime.chunkLinger = .milliseconds(200)
         try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
             var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: "\(prefix).alerts",
                                                 contracts: contracts, logger: logger)
             handler.probeInterval = settings.probeInterval
+            handler.bulkThreshold = settings.bulkThreshold
             handler.announce = { alert in
                 _ = try? await alerts.send(KafkaProducerMessage(topic: alert.topic, key: Array(alert.key.utf8), value: alert.value, headers: alert.headers))
             }

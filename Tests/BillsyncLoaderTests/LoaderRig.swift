@@ -70,14 +70,14 @@ struct LoaderRig: Sendable {
 
     /// Runs the stage until `outcomes` messages sit in the results and dead-letter topics
     /// together (or the timeout passes), then stops it gracefully.
-    func run<Handler: StageHandler>(_ handler: Handler, group: String, outcomes: Int, timeout: Duration = .seconds(120),
+    func run<Handler: StageHandler>(_ handler: Handler, group: String, outcomes: Int, timeout: Duration = .seconds(120), inFlight: Int = 2_000,
              whileRunning: @Sendable () async throws -> Void = {}) async throws {
         let contracts = TestRepository.contracts
         var configuration = StageRuntimeConfiguration(stage: "loader", group: group, inputTopics: [topics.upserts],
                                                       retryTopics: [topics.retry1, topics.retry2], deadLetterTopic: topics.dlq)
         configuration.retry.tiers = [.milliseconds(500), .seconds(1)]
         configuration.retry.initialBackoff = .milliseconds(50)
-        configuration.maximumInFlight = 2_000
+        configuration.maximumInFlight = inFlight
         configuration.chunkLinger = .milliseconds(200)
         let producer = try TestKafka.producer()
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(

@@ -128,6 +128,25 @@ struct SalesforceLoaderTests {
         }
     }
 
+    @Test("a 100,000-record backfill goes through Bulk API 2.0 jobs; its failed rows are dead-lettered one by one")
+    func bulkBackfill() async throws {
+        let records = 100_000
+        try await LoaderRig.with { rig in
+            let bad = Set([17, 23_456, 99_999])
+            try await rig.publish((0..<records).map { LoaderRig.account(7_000_000 + $0, name: bad.contains($0) ? String(repeating: "y", count: 256) : nil) })
+            let client = try rig.client()
+            var sink = handler(rig, client: client)
+            sink.bulkThreshold = 5_000
+            try await rig.run(sink, group: TestKafka.uniqueName("loader"), outcomes: records, timeout: .seconds(600), inFlight: 10_000)
+            #expect(try rig.store.count(object: "Account") == records - bad.count)
+            // Collections would need at least 500 calls; each Bulk job costs about seven.
+            #expect(client.budget.calls < 150, "\(client.budget.calls) calls")
+            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: bad.count + 1, timeout: .seconds(5))
+            #expect(Set(dead.compactMap(\.keyString)) == Set(bad.map { String(format: "%010d", 7_000_000 + $0) }))
+            #expect(dead.allSatisfy { $0.headers.first { $0.name == StageHeaders.errorCode }?.value == Array("sf.STRING_TOO_LONG".utf8) })
+        }
+    }
+
     @Test("a JWT bearer login signed with the connected app's key is accepted; a wrong key is refused clearly")
     func jwtBearer() async throws {
         let (keyPath, certificatePath) = try TestRepository.makeCertificate()

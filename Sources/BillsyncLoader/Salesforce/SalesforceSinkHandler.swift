@@ -25,6 +25,9 @@ public struct SalesforceSinkHandler: StageHandler {
     public let resultsTopic: String
     public let alertsTopic: String
     public var recordsPerCall = 200
+    /// From this many records of one object in one batch on, they go through a Bulk API 2.0
+    /// job (a backfill's backlog); below it, through sObject Collections.
+    public var bulkThreshold = 5_000
     /// Rounds of resending records that failed transiently, inside one batch.
     public var transientRounds = 3
     public var backoff: Duration = .milliseconds(200)
@@ -45,7 +48,10 @@ public struct SalesforceSinkHandler: StageHandler {
         self.logger = logger
     }
 
-    public var batchSize: Int { 1_000 }
+    /// Messages handed over at once; the runtime's `maximumInFlight` should be as large, so a
+    /// backfill's backlog arrives in batches big enough for Bulk API jobs.
+    public var maximumBatch = 10_000
+    public var batchSize: Int { maximumBatch }
 
     public func handle(_ batch: [StageMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         var results = [Result<[OutgoingMessage], StageFailure>?](repeating: nil, count: batch.count)
@@ -67,6 +73,11 @@ public struct SalesforceSinkHandler: StageHandler {
                 var ids = Set<String>()
                 for index in remaining {
                     if ids.insert(batch[index].envelope.payload.externalId).inserted { wave.append(index) } else { later.append(index) }
+                }
+                if wave.count >= bulkThreshold {
+                    for (index, result) in await loadInBulk(wave.map { batch[$0] }, alerts: &alerts) { results[wave[index]] = result }
+                    remaining = later
+                    continue
                 }
                 for start in stride(from: 0, to: wave.count, by: recordsPerCall) {
                     let slice = Array(wave[start..<min(start + recordsPerCall, wave.count)])
@@ -105,18 +116,11 @@ public struct SalesforceSinkHandler: StageHandler {
                                                                 records: sent.map { messages[$0].envelope.payload })
                 pending = []
                 for (position, answer) in zip(sent, answers) {
-                    let message = messages[position]
-                    if answer.success {
-                        outcomes.append((position, .success([try result(for: message, outcome: answer.created ? .created : .updated,
-                                                                          recordId: answer.id, errors: [])])))
-                    } else if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) {
+                    if let decided = try decide(messages[position], answer) {
+                        outcomes.append((position, decided))
+                    } else {
                         lastTransient = answer.errors.map(\.code).joined(separator: ",")
                         pending.append(position)
-                    } else {
-                        var failure = StageFailure.permanent("sf.\(answer.errors[0].code)", Self.describe(answer.errors),
-                                                             pointer: answer.errors[0].fields.first.map { "/payload/fields/\($0)" })
-                        failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors)]
-                        outcomes.append((position, .failure(failure)))
                     }
                 }
             } catch SalesforceError.limitExceeded(let message) {
@@ -136,6 +140,54 @@ public struct SalesforceSinkHandler: StageHandler {
         for position in pending {
             outcomes.append((position, .failure(.transient("sf.\(lastTransient.split(separator: ",").first ?? "transient")",
                                                            "still failing after \(transientRounds + 1) calls: \(lastTransient)"))))
+        }
+        return outcomes
+    }
+
+    /// A record's final result, or nil when it failed transiently and should be sent again.
+    func decide(_ message: StageMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure>? {
+        if answer.success {
+            return .success([try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])])
+        }
+        if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) { return nil }
+        var failure = StageFailure.permanent("sf.\(answer.errors[0].code)", Self.describe(answer.errors),
+                                             pointer: answer.errors[0].fields.first.map { "/payload/fields/\($0)" })
+        failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors)]
+        return .failure(failure)
+    }
+
+    /// One Bulk API 2.0 job for records of one object with distinct external ids. Records that
+    /// failed transiently or were not processed go through Collections afterwards; if the job
+    /// itself fails, they all do.
+    func loadInBulk(_ messages: [StageMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
+        var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
+        var leftover: [Int] = []
+        while true {
+            await waitWhileOverBudget(alerts: &alerts)
+            let first = messages[0].envelope.payload
+            do {
+                let job = try await client.bulkUpsert(object: first.object, externalIdField: first.externalIdField,
+                                                      records: messages.map(\.envelope.payload))
+                for (position, message) in messages.enumerated() {
+                    if let answer = job.outcomes[message.envelope.payload.externalId], let decided = try decide(message, answer) {
+                        outcomes.append((position, decided))
+                    } else {
+                        leftover.append(position)
+                    }
+                }
+            } catch SalesforceError.limitExceeded(let message) {
+                await pause(reason: message, alerts: &alerts)
+                continue
+            } catch {
+                logger.warning("bulk job failed; sending its records through Collections", metadata: ["billsync.error": "\(error)"])
+                leftover = Array(messages.indices)
+                outcomes = []
+            }
+            break
+        }
+        for start in stride(from: 0, to: leftover.count, by: recordsPerCall) {
+            let slice = Array(leftover[start..<min(start + recordsPerCall, leftover.count)])
+            for (index, result) in await load(slice.map { messages[$0] }, alerts: &alerts) { outcomes.append((slice[index], result)) }
         }
         return outcomes
     }

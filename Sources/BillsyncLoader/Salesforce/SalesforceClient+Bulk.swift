@@ -1,0 +1,105 @@
+import BillsyncContracts
+import BillsyncCSV
+import Foundation
+
+/// Bulk API 2.0 ingest jobs: for backfills, where one job of thousands of records costs a handful
+/// of API calls instead of one call per 200.
+extension SalesforceClient {
+    /// The outcome of each record of a job, by external id; records Salesforce did not process
+    /// are missing.
+    public struct BulkOutcome: Sendable {
+        public var outcomes: [String: RecordOutcome] = [:]
+        public var calls = 0
+    }
+
+    /// Creates an upsert job, uploads the records as CSV, closes it, waits for it to finish and
+    /// reads its successful and failed results. External ids must be distinct within a job.
+    public func bulkUpsert(object: String, externalIdField: String, records: [CRMUpsert],
+                           pollInterval: Duration = .milliseconds(500), maximumWait: Duration = .seconds(3_600)) async throws -> BulkOutcome {
+        let columns = [externalIdField] + Set(records.flatMap(\.fields.keys)).subtracting([externalIdField]).sorted()
+        var csv = columns.map(Self.csvQuote).joined(separator: ",") + "\n"
+        for record in records {
+            csv += ([record.externalId] + columns.dropFirst().map { record.fields[$0].map(Self.bulkText) ?? "" })
+                .map(Self.csvQuote).joined(separator: ",") + "\n"
+        }
+        let create = try JSONSerialization.data(withJSONObject: [
+            "object": object, "externalIdFieldName": externalIdField, "operation": "upsert", "contentType": "CSV", "lineEnding": "LF",
+        ])
+        let created = try await call("POST", "jobs/ingest", body: create, contentType: "application/json")
+        guard created.status == 200, let job = ((try? JSONSerialization.jsonObject(with: created.body)) as? [String: Any])?["id"] as? String else {
+            throw Self.failure(created)
+        }
+        let uploaded = try await call("PUT", "jobs/ingest/\(job)/batches", body: Data(csv.utf8), contentType: "text/csv")
+        guard uploaded.status == 201 else { throw Self.failure(uploaded) }
+        let closed = try await call("PATCH", "jobs/ingest/\(job)", body: Data(#"{"state":"UploadComplete"}"#.utf8), contentType: "application/json")
+        guard closed.status == 200 else { throw Self.failure(closed) }
+        var result = BulkOutcome(calls: 3)
+        let deadline = ContinuousClock.now.advanced(by: maximumWait)
+        var wait = pollInterval
+        while true {
+            let status = try await call("GET", "jobs/ingest/\(job)", body: nil, contentType: nil)
+            result.calls += 1
+            let state = ((try? JSONSerialization.jsonObject(with: status.body)) as? [String: Any])?["state"] as? String
+            if state == "JobComplete" { break }
+            if state == "Failed" || state == "Aborted" {
+                throw SalesforceError.transient("bulk job \(job) ended \(state ?? "")")
+            }
+            guard ContinuousClock.now < deadline else { throw SalesforceError.transient("bulk job \(job) did not finish in time") }
+            try await Task.sleep(for: wait)
+            // Polls slow down for long jobs: each costs an API call.
+            wait = min(wait * 2, .seconds(30))
+        }
+        for (path, successful) in [("successfulResults", true), ("failedResults", false)] {
+            let answer = try await call("GET", "jobs/ingest/\(job)/\(path)", body: nil, contentType: nil, accept: "text/csv")
+            result.calls += 1
+            guard answer.status == 200 else { throw Self.failure(answer) }
+            var reader = CSVRecordReader(bytes: [UInt8](answer.body))
+            guard case let .success(header)? = reader.next(), let keyColumn = header.fields.firstIndex(of: externalIdField) else { continue }
+            while case let .success(row)? = reader.next() {
+                guard row.fields.count == header.fields.count else { continue }
+                let key = row.fields[keyColumn]
+                if successful {
+                    result.outcomes[key] = RecordOutcome(id: row.fields[0], created: row.fields[1] == "true", errors: [])
+                } else {
+                    result.outcomes[key] = RecordOutcome(id: nil, created: false, errors: Self.bulkErrors(row.fields[1]))
+                }
+            }
+        }
+        return result
+    }
+
+    /// `CODE:message:field,field --` (several separated by spaces) into record errors.
+    static func bulkErrors(_ text: String) -> [CRMLoadResult.RecordError] {
+        let errors = text.components(separatedBy: " --").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.map { entry in
+            let parts = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            let code = String(parts.first ?? "UNKNOWN")
+            let rest = parts.count > 1 ? String(parts[1]) : ""
+            let fields: [String]
+            let message: String
+            if let last = rest.lastIndex(of: ":") {
+                message = String(rest[..<last])
+                fields = rest[rest.index(after: last)...].split(separator: ",").map(String.init)
+            } else {
+                message = rest
+                fields = []
+            }
+            return CRMLoadResult.RecordError(code: code, message: message, fields: fields)
+        }
+        return errors.isEmpty ? [CRMLoadResult.RecordError(code: "UNKNOWN", message: text)] : errors
+    }
+
+    /// A value as Bulk API CSV writes it: `#N/A` empties a field, an empty cell leaves it alone.
+    static func bulkText(_ value: CRMFieldValue) -> String {
+        switch value {
+        case let .string(text): text
+        case let .decimal(decimal): "\(decimal)"
+        case let .bool(bool): bool ? "true" : "false"
+        case .null: "#N/A"
+        }
+    }
+
+    static func csvQuote(_ text: String) -> String {
+        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+}
