@@ -11,6 +11,8 @@ public struct LoaderSettings: Sendable {
     public var probeInterval: Duration = .seconds(60)
     /// Records of one object in one batch from which a Bulk API 2.0 job is used.
     public var bulkThreshold = 5_000
+    /// The billing engine's base URL, for the billing sink.
+    public var billingURL: URL?
 
     public init() {}
 
@@ -36,12 +38,24 @@ public struct LoaderSettings: Sendable {
             }
             probeInterval = .milliseconds(Int(seconds * 1000))
         }
+        if let text = environment["BILLSYNC_LOADER_BILLING_URL"] {
+            guard let url = URL(string: text), url.scheme == "https" || url.scheme == "http" else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_BILLING_URL '\(text)' is not an http(s) URL")
+            }
+            billingURL = url
+        }
         if let text = environment["BILLSYNC_LOADER_BULK_THRESHOLD"] {
             guard let threshold = Int(text), threshold >= 200 else {
                 throw SalesforceError.configuration("BILLSYNC_LOADER_BULK_THRESHOLD '\(text)' is not a number of records of at least 200")
             }
             bulkThreshold = threshold
         }
+    }
+
+    public func billingToken(_ environment: [String: String]) throws -> String? {
+        if let value = environment["BILLSYNC_LOADER_BILLING_TOKEN"], !value.isEmpty { return value }
+        guard let file = environment["BILLSYNC_LOADER_BILLING_TOKEN_FILE"] else { return nil }
+        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     public func postgresURL(_ environment: [String: String]) throws -> String? {

@@ -20,16 +20,18 @@ struct Loader: AsyncParsableCommand {
     )
 
     @Option(help: "A YAML configuration file (BILLSYNC_CONFIG).") var config: String?
-    @Option(help: "salesforce (default) or postgres (BILLSYNC_LOADER_SINK).") var sink: String?
+    @Option(help: "salesforce (default), postgres or billing (BILLSYNC_LOADER_SINK).") var sink: String?
     @Flag(help: "Print the effective configuration, secrets masked, and exit.") var printConfig = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
         let sinkName = sink ?? environment["BILLSYNC_LOADER_SINK"] ?? "salesforce"
-        guard sinkName == "salesforce" || sinkName == "postgres" else { throw ValidationError("sink '\(sinkName)' is not salesforce or postgres") }
-        var configuration = WorkerConfiguration(stage: sinkName == "salesforce" ? "loader" : "loader-postgres",
-                                                inputTopics: ["\(prefix).crm.upserts"], topicPrefix: prefix)
+        let stages = ["salesforce": "loader", "postgres": "loader-postgres", "billing": "loader-billing"]
+        guard let stage = stages[sinkName] else { throw ValidationError("sink '\(sinkName)' is not salesforce, postgres or billing") }
+        // The billing sink takes meter readings from the raw topic (seed 001: readings into billing).
+        var configuration = WorkerConfiguration(stage: stage, inputTopics: [sinkName == "billing" ? "\(prefix).raw.meter-reading" : "\(prefix).crm.upserts"],
+                                                topicPrefix: prefix)
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
         } catch let error as ConfigurationError {
@@ -48,6 +50,16 @@ struct Loader: AsyncParsableCommand {
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "billsync.loader")
         let results = "\(prefix).crm.results"
+        if sinkName == "billing" {
+            guard let url = settings.billingURL else { throw ValidationError("the billing sink needs BILLSYNC_LOADER_BILLING_URL") }
+            guard let token = try settings.billingToken(environment) else {
+                throw ValidationError("the billing sink needs BILLSYNC_LOADER_BILLING_TOKEN or BILLSYNC_LOADER_BILLING_TOKEN_FILE")
+            }
+            try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
+                BillingUploadSinkHandler(baseURL: url, token: token, resultsTopic: results, contracts: contracts)
+            }
+            return
+        }
         if sinkName == "postgres" {
             guard let url = try settings.postgresURL(environment) else {
                 throw ValidationError("the postgres sink needs BILLSYNC_LOADER_POSTGRES_URL or BILLSYNC_LOADER_POSTGRES_URL_FILE")
