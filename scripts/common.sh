@@ -51,7 +51,13 @@ use_postgres() {
     export BILLSYNC_POSTGRES_URL
 }
 
+# Background workers a script started (add their PIDs); stopped first, so none outlives a
+# failed script and holds its ports.
+BILLSYNC_WORKER_PIDS=""
+
 stop_started_services() {
+    for pid in $BILLSYNC_WORKER_PIDS; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in $BILLSYNC_WORKER_PIDS; do wait "$pid" 2>/dev/null || true; done
     if [ "${BILLSYNC_STARTED_BROKER:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi
     if [ "${BILLSYNC_STARTED_POSTGRES:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/postgres.sh" stop; fi
 }

@@ -9,7 +9,7 @@ public struct TopicCatalog: Sendable {
         "financial-transaction", "meter-reading", "tariff", "product",
     ]
     /// Stages that consume and therefore have retry and dead-letter topics.
-    public static let stages = ["transformer", "rollup", "loader", "loader-billing"]
+    public static let stages = ["transformer", "rollup", "loader", "loader-postgres", "loader-billing"]
 
     public var partitions: Int32
     public var prefix: String

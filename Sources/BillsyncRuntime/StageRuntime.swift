@@ -242,30 +242,34 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         recordLag(prepared.chunk)
     }
 
-    /// Calls the handler, retrying transient failures in process with jittered backoff.
+    /// Calls the handler, retrying transient failures in process with jittered backoff. The
+    /// inputs that failed are handed back together, so a sink that pays per call (Salesforce)
+    /// retries them in one call, not one call each.
     /// Returns, per input, the outputs or the last failure with the number of attempts made.
     private func handleWithRetries(_ batch: [Decoded]) async -> [Result<[OutgoingMessage], FailureWithAttempts>] {
         var results = await timedHandle(batch.map(\.input)).map { $0.mapError { FailureWithAttempts($0, 0) } }
         var generator = SystemRandomNumberGenerator()
-        for index in batch.indices {
-            var attempt = 1
-            while case let .failure(failed) = results[index] {
+        var attempt = 1
+        while true {
+            var retrying: [Int] = []
+            for index in batch.indices {
+                guard case let .failure(failed) = results[index], failed.attempts == 0 else { continue }
                 let failure = failed.failure
                 metrics.failed(topic: batch[index].message.topic, failure: failure)
-                let total = batch[index].input.attempt - 1 + attempt
-                guard failure.errorClass == .transient, attempt < configuration.retry.inProcessAttempts,
-                      !Task.isCancelled else {
-                    results[index] = .failure(FailureWithAttempts(failure, total))
-                    break
+                if failure.errorClass == .transient, attempt < configuration.retry.inProcessAttempts, !Task.isCancelled {
+                    retrying.append(index)
+                } else {
+                    results[index] = .failure(FailureWithAttempts(failure, batch[index].input.attempt - 1 + attempt))
                 }
-                try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt, using: &generator))
-                attempt += 1
-                let retried = await timedHandle([batch[index].input])
-                results[index] = retried.first?.mapError { FailureWithAttempts($0, 0) }
-                    ?? .failure(FailureWithAttempts(StageFailure.transient("handler.no-result", "the handler returned no result"), 0))
+            }
+            if retrying.isEmpty { return results }
+            try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt, using: &generator))
+            attempt += 1
+            let retried = await timedHandle(retrying.map { batch[$0].input })
+            for (index, result) in zip(retrying, retried) {
+                results[index] = result.mapError { FailureWithAttempts($0, 0) }
             }
         }
-        return results
     }
 
     struct FailureWithAttempts: Error {

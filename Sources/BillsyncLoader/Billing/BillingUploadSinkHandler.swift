@@ -99,6 +99,7 @@ public struct BillingUploadSinkHandler: StageHandler {
             let key = Self.key(message)
             let status = answer["status"]?.stringValue ?? ""
             let outcome: CRMLoadResult.Outcome = status == "created" ? .created : status == "unchanged" ? .updated : .failed
+            LoaderMetrics.recorded(outcome, sink: .billing, object: object)
             let errors = outcome == .failed
                 ? [CRMLoadResult.RecordError(code: "REJECTED", message: answer["error"]?.stringValue ?? "rejected by the billing engine")] : []
             let payload = CRMLoadResult(object: object, externalIdField: "idempotency_key", externalId: key, sink: .billing,

@@ -64,6 +64,7 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
             do {
                 let created = try await upsert(message.envelope.payload)
                 let upsert = message.envelope.payload
+                LoaderMetrics.recorded(created ? .created : .updated, sink: .postgres, object: upsert.object)
                 let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
                                             sink: .postgres, outcome: created ? .created : .updated, recordId: upsert.externalId,
                                             attempts: message.attempt)

@@ -8,9 +8,6 @@ public final class APIBudget: Sendable {
     /// Of the daily limit, the share the loader may use (the rest is left for people and other integrations).
     public let share: Double
     private let state = Mutex<(used: Int, limit: Int, calls: Int)>((0, 0, 0))
-    private let usedGauge = Gauge(label: "billsync_salesforce_api_used")
-    private let limitGauge = Gauge(label: "billsync_salesforce_api_limit")
-    private let callsCounter = Counter(label: "billsync_salesforce_api_calls_total")
 
     public init(share: Double = 0.8) {
         self.share = share
@@ -18,7 +15,8 @@ public final class APIBudget: Sendable {
 
     /// Reads `api-usage=12/15000` (the header may carry other entries, comma separated).
     public func record(limitInfo: String?) {
-        callsCounter.increment()
+        // Looked up per call (not held): the budget may exist before the metrics system is set up.
+        Counter(label: "billsync_salesforce_api_calls_total").increment()
         state.withLock { $0.calls += 1 }
         guard let limitInfo else { return }
         for entry in limitInfo.split(separator: ",") {
@@ -27,8 +25,8 @@ public final class APIBudget: Sendable {
             let numbers = parts[1].split(separator: "/").compactMap { Int($0) }
             guard numbers.count == 2 else { continue }
             state.withLock { $0.used = numbers[0]; $0.limit = numbers[1] }
-            usedGauge.record(numbers[0])
-            limitGauge.record(numbers[1])
+            Gauge(label: "billsync_salesforce_api_used").record(numbers[0])
+            Gauge(label: "billsync_salesforce_api_limit").record(numbers[1])
         }
     }
 

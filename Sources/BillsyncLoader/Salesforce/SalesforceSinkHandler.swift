@@ -38,6 +38,8 @@ public struct SalesforceSinkHandler: StageHandler {
     public var announce: (@Sendable (OutgoingMessage) async -> Void)?
     let contracts: MessageContracts
     let logger: Logger
+    /// Set on the copy that retries a batch's waiting records, so it does not wait again.
+    var deferredRetry = false
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
 
     public init(client: SalesforceClient, resultsTopic: String, alertsTopic: String, contracts: MessageContracts, logger: Logger) {
@@ -85,6 +87,18 @@ public struct SalesforceSinkHandler: StageHandler {
                 }
                 remaining = later
             }
+        }
+        // Records that waited for another record of this batch (loaded in a later wave) get one
+        // more try together, now that the batch's other records are in.
+        let waiting = results.indices.filter { index in
+            if case let .failure(failure)? = results[index] { return failure.code.hasPrefix("sf.") && Self.dependencyCodes.contains(String(failure.code.dropFirst(3))) }
+            return false
+        }
+        if !waiting.isEmpty, !deferredRetry {
+            var again = self
+            again.deferredRetry = true
+            let retried = await again.handle(waiting.map { batch[$0] })
+            for (index, result) in zip(waiting, retried) { results[index] = result }
         }
         var final = results.map { $0 ?? .failure(.transient("loader.no-result", "no outcome was recorded")) }
         if !alerts.isEmpty, let first = final.firstIndex(where: { (try? $0.get()) != nil }) {
@@ -150,6 +164,13 @@ public struct SalesforceSinkHandler: StageHandler {
             return .success([try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])])
         }
         if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) { return nil }
+        if answer.errors.allSatisfy({ Self.dependencyCodes.contains($0.code) }) {
+            // Typically an update (a bill's amounts) for a record whose creating upsert (the
+            // account, with its Name) comes later: retried after the batch, then by the runtime.
+            var failure = StageFailure.transient("sf.\(answer.errors[0].code)", Self.describe(answer.errors) + " (the record may not exist yet)")
+            failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors, counted: false)]
+            return .failure(failure)
+        }
         var failure = StageFailure.permanent("sf.\(answer.errors[0].code)", Self.describe(answer.errors),
                                              pointer: answer.errors[0].fields.first.map { "/payload/fields/\($0)" })
         failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors)]
@@ -192,6 +213,9 @@ public struct SalesforceSinkHandler: StageHandler {
         return outcomes
     }
 
+    /// Errors of a record that may need another record loaded first.
+    static let dependencyCodes: Set<String> = ["REQUIRED_FIELD_MISSING"]
+
     static let transientCodes: Set<String> = ["UNABLE_TO_LOCK_ROW", "SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "REQUEST_RUNNING_TOO_LONG"]
 
     static func describe(_ errors: [CRMLoadResult.RecordError]) -> String {
@@ -200,7 +224,8 @@ public struct SalesforceSinkHandler: StageHandler {
     }
 
     func result(for message: StageMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
-                errors: [CRMLoadResult.RecordError]) throws -> OutgoingMessage {
+                errors: [CRMLoadResult.RecordError], counted: Bool = true) throws -> OutgoingMessage {
+        if counted { LoaderMetrics.recorded(outcome, sink: .salesforce, object: message.envelope.payload.object) }
         let upsert = message.envelope.payload
         let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
                                     sink: .salesforce, outcome: outcome, recordId: recordId, errors: errors, attempts: message.attempt)
