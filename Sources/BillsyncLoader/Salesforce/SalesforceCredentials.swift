@@ -15,7 +15,7 @@ public enum SalesforceCredentials: Sendable, CustomStringConvertible {
         }
     }
 
-    /// `SALESFORCE_CLIENT_ID` with `SALESFORCE_PRIVATE_KEY[_FILE]` and `SALESFORCE_USERNAME` (JWT),
+    /// `SALESFORCE_CLIENT_ID[_FILE]` with `SALESFORCE_PRIVATE_KEY[_FILE]` and `SALESFORCE_USERNAME` (JWT),
     /// or with `SALESFORCE_CLIENT_SECRET[_FILE]` (client credentials).
     public static func fromEnvironment(_ environment: [String: String]) throws -> SalesforceCredentials {
         func secret(_ name: String) throws -> String? {
@@ -27,8 +27,8 @@ public enum SalesforceCredentials: Sendable, CustomStringConvertible {
                 throw SalesforceError.configuration("\(name)_FILE: cannot read \(file)")
             }
         }
-        guard let clientID = environment["SALESFORCE_CLIENT_ID"], !clientID.isEmpty else {
-            throw SalesforceError.configuration("SALESFORCE_CLIENT_ID is not set")
+        guard let clientID = try secret("SALESFORCE_CLIENT_ID") else {
+            throw SalesforceError.configuration("SALESFORCE_CLIENT_ID (or SALESFORCE_CLIENT_ID_FILE) is not set")
         }
         if let key = try secret("SALESFORCE_PRIVATE_KEY") {
             guard let username = environment["SALESFORCE_USERNAME"], !username.isEmpty else {
