@@ -76,6 +76,8 @@ let package = Package(
                 "BillsyncContracts",
                 "BillsyncRuntime",
                 "BillsyncTransformer",
+                "BillsyncOperations",
+                "BillsyncSandbox",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -85,6 +87,7 @@ let package = Package(
             dependencies: [
                 "BillsyncKafka",
                 "BillsyncContracts",
+                "BillsyncSandbox",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -103,6 +106,7 @@ let package = Package(
             dependencies: [
                 "BillsyncBenchmarks",
                 "BillsyncKafka",
+                "BillsyncSandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

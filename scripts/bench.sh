@@ -2,6 +2,7 @@
 # The benchmark command: builds in release mode, then
 #   scripts/bench.sh [kafka] [--json] [--messages N]   the Kafka binding against rdkafka_performance
 #   scripts/bench.sh transformer [--json] [--records N] the transformer against a raw pipe and Python
+#   scripts/bench.sh loader [--json] [--records N]      the loader into the Salesforce emulator (Collections, Bulk)
 # on the local broker (or KAFKA_BROKERS).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
@@ -10,10 +11,11 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 
 use_broker
 
-swift build -c release --product billsync-bench >&2
+swift build -c release --product billsync-bench --product billsync-loader >&2
 bench="$(swift build -c release --show-bin-path)/billsync-bench"
 case "${1:-kafka}" in
     transformer) shift; "$bench" transformer "$@" ;;
+    loader) shift; "$bench" loader "$@" ;;
     kafka) [ "${1:-}" = kafka ] && shift; "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
     *) "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
 esac

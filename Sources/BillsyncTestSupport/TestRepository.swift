@@ -1,3 +1,4 @@
+import BillsyncSandbox
 import BillsyncContracts
 import Foundation
 
@@ -62,15 +63,5 @@ public enum TestRepository {
     }
 
     /// A TCP port nobody listens on right now (the kernel's choice), for a server a test starts.
-    public static func freePort() -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    public static func freePort() -> Int { SandboxServer.freePort() }
 }

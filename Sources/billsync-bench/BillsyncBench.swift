@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncBenchmarks
 import BillsyncKafka
+import BillsyncSandbox
 import Foundation
 import Logging
 
@@ -9,7 +10,7 @@ struct BillsyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync-bench",
         abstract: "Benchmarks that print figures (never timed tests).",
-        subcommands: [Kafka.self, Transformer.self]
+        subcommands: [Kafka.self, Transformer.self, Loader.self]
     )
 }
 
@@ -64,6 +65,33 @@ struct Transformer: AsyncParsableCommand {
             python: python, pythonScript: root.appendingPathComponent("scripts/bench_python_transformer.py").path,
             schemas: root.appendingPathComponent("Schemas"), mappingFile: root.appendingPathComponent("Deploy/transformer/mapping.yaml"),
             logger: logger)
+        benchmark.records = records
+        let report = try await benchmark.run()
+        await KafkaClients.waitUntilClosed()
+        print(json ? try report.json() : report.table())
+    }
+}
+
+struct Loader: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The loader executable into the Salesforce emulator: Collections and Bulk paths, records/s, API calls per 1,000, memory."
+    )
+
+    @Option(help: "Upsert commands per path.") var records = 20_000
+    @Option(help: "The billsync-loader executable (default: next to this one).") var loader: String?
+    @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
+
+    func run() async throws {
+        try Librdkafka.requireSupportedVersion()
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "billsync.bench")
+        logger.logLevel = .warning
+        let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        let executable = loader ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("billsync-loader").path
+        var benchmark = LoaderBenchmark(
+            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            loaderExecutable: executable,
+            org: try SalesforceOrg(contentsOf: root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path), logger: logger)
         benchmark.records = records
         let report = try await benchmark.run()
         await KafkaClients.waitUntilClosed()

@@ -38,4 +38,21 @@ struct BenchmarkReportTests {
         #expect(row?["meetsTarget"] as? Bool == true)
         #expect(report.table().contains("produce"))
     }
+
+    @Test("a cost figure meets its target at or below it, and the report says so in the table and the JSON")
+    func costFigures() throws {
+        let report = BenchmarkReport(benchmark: "loader", settings: [:], comparisons: [], figures: [
+            BenchmarkFigure(name: "calls per 1,000", value: 5, unit: "calls", target: 5, lowerIsBetter: true),
+            BenchmarkFigure(name: "records/s", value: 3_800, unit: "records/s"),
+        ])
+        #expect(report.meetsAllTargets)
+        let over = BenchmarkReport(benchmark: "loader", settings: [:], comparisons: [], figures: [
+            BenchmarkFigure(name: "calls per 1,000", value: 5.05, unit: "calls", target: 5, lowerIsBetter: true),
+        ])
+        #expect(!over.meetsAllTargets)
+        #expect(over.table().contains("≤ 5.00") && over.table().contains("NO"))
+        let json = try JSONSerialization.jsonObject(with: Data(over.json().utf8)) as? [String: Any]
+        #expect(json?["meetsAllTargets"] as? Bool == false)
+        #expect((json?["figures"] as? [[String: Any]])?.first?["value"] as? Double == 5.05)
+    }
 }

@@ -1,0 +1,154 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncOperations
+import BillsyncSandbox
+import Foundation
+import Logging
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The loader executable against the Salesforce emulator, on the Collections path and on the
+/// Bulk API path: records per second (from its first record loaded to its last), Salesforce API
+/// calls per 1,000 records, and the peak memory of the loader process.
+public struct LoaderBenchmark: Sendable {
+    public var connection: KafkaConnection
+    public var loaderExecutable: String
+    public var org: SalesforceOrg
+    public var records = 20_000
+    public var logger: Logger
+
+    public init(connection: KafkaConnection, loaderExecutable: String, org: SalesforceOrg, logger: Logger) {
+        self.connection = connection
+        self.loaderExecutable = loaderExecutable
+        self.org = org
+        self.logger = logger
+    }
+
+    struct PathFigures {
+        let recordsPerSecond: Double
+        let callsPerThousand: Double
+        let peakMegabytes: Double
+    }
+
+    public func run() async throws -> BenchmarkReport {
+        let collections = try await measure(path: "collections", bulkThreshold: 1_000_000)
+        let bulk = try await measure(path: "bulk", bulkThreshold: 5_000)
+        return BenchmarkReport(
+            benchmark: "loader", settings: ["records": String(records), "object": "Account", "partitions": "2"], comparisons: [],
+            figures: [
+                BenchmarkFigure(name: "Collections: records/s", value: collections.recordsPerSecond, unit: "records/s"),
+                BenchmarkFigure(name: "Collections: API calls per 1,000", value: collections.callsPerThousand, unit: "calls", target: 5, lowerIsBetter: true),
+                BenchmarkFigure(name: "Collections: loader peak RSS", value: collections.peakMegabytes, unit: "MB"),
+                BenchmarkFigure(name: "Bulk: records/s", value: bulk.recordsPerSecond, unit: "records/s"),
+                BenchmarkFigure(name: "Bulk: API calls per 1,000", value: bulk.callsPerThousand, unit: "calls"),
+                BenchmarkFigure(name: "Bulk: loader peak RSS", value: bulk.peakMegabytes, unit: "MB"),
+            ])
+    }
+
+    func measure(path: String, bulkThreshold: Int) async throws -> PathFigures {
+        let prefix = "bench-loader-\(path)-\(UUID().uuidString.prefix(6).lowercased())"
+        let catalog = TopicCatalog(partitions: 2, prefix: prefix)
+        let admin = try KafkaAdmin(connection: connection, logger: logger)
+        try await admin.createTopics(catalog.specifications)
+        try await seed(catalog.upsertCommands)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let port = SandboxServer.freePort()
+        var configuration = SalesforceEmulatorConfiguration()
+        configuration.instanceURL = "http://127.0.0.1:\(port)"
+        let emulator = SalesforceEmulator(store: try SalesforceRecordStore(org: org, path: directory.appendingPathComponent("org.sqlite").path),
+                                          configuration: configuration)
+        var quiet = logger
+        quiet.logLevel = .critical
+        return try await SandboxServer(salesforce: emulator, port: port).serving(logger: quiet) { base in
+            try await runLoader(prefix: prefix, base: base, bulkThreshold: bulkThreshold)
+        }
+    }
+
+    func seed(_ topic: String) async throws {
+        let contracts = try MessageContracts(directory: MessageContracts.defaultDirectory())
+        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
+        let source = MessageSource(system: .billsync, name: "bench")
+        var messages: [KafkaProducerMessage] = []
+        for index in 0..<records {
+            let customer = String(format: "%010d", 10_000_000 + index)
+            let upsert = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: customer, fields: [
+                "Name": .string("Customer \(index)"), "Amount_Due__c": .decimal(Decimal(index % 5_000) / 4),
+                "Last_Bill_Date__c": .string("2026-11-14"), "BillingCity": .string("Melbourne"),
+            ])
+            let envelope = MessageEnvelope(source: source, businessKey: customer, occurredAt: nil, payload: upsert)
+            messages.append(KafkaProducerMessage(topic: topic, key: Array(customer.utf8), value: try contracts.encode(envelope)))
+        }
+        _ = try await producer.sendAll(messages)
+        await producer.shutdown()
+    }
+
+    func runLoader(prefix: String, base: URL, bulkThreshold: Int) async throws -> PathFigures {
+        let metricsPort = SandboxServer.freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: loaderExecutable)
+        var environment = ProcessInfo.processInfo.environment
+        environment["KAFKA_BROKERS"] = connection.bootstrapServers.joined(separator: ",")
+        environment["BILLSYNC_TOPIC_PREFIX"] = prefix
+        environment["BILLSYNC_HTTP_HOST"] = "127.0.0.1"
+        environment["BILLSYNC_HTTP_PORT"] = String(metricsPort)
+        environment["BILLSYNC_LOG_LEVEL"] = "error"
+        environment["BILLSYNC_LOADER_BULK_THRESHOLD"] = String(bulkThreshold)
+        environment["SALESFORCE_LOGIN_URL"] = base.absoluteString
+        environment["SALESFORCE_CLIENT_ID"] = "billsync-sandbox"
+        environment["SALESFORCE_CLIENT_SECRET"] = "sandbox-secret"
+        process.environment = environment
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var first: (count: Int, at: ContinuousClock.Instant)?
+        var last = (count: 0, at: ContinuousClock.now)
+        var calls = 0
+        let deadline = ContinuousClock.now.advanced(by: .seconds(900))
+        while ContinuousClock.now < deadline, process.isRunning {
+            try await Task.sleep(for: .milliseconds(100))
+            guard let metrics = await Self.metrics(port: metricsPort) else { continue }
+            let loaded = Int(metrics["billsync_loader_records_total"] ?? 0)
+            calls = Int(metrics["billsync_salesforce_api_calls_total"] ?? 0)
+            if loaded > 0, first == nil { first = (loaded, .now) }
+            if loaded > last.count { last = (loaded, .now) }
+            if loaded >= records { break }
+        }
+        let peak = Self.peakResidentMegabytes(of: process.processIdentifier)
+        process.terminate()
+        process.waitUntilExit()
+        guard let first, last.count >= records else {
+            throw BenchmarkFailure(description: "the loader loaded \(last.count) of \(records) records")
+        }
+        let seconds = Double((last.at - first.at).components.attoseconds) / 1e18 + Double((last.at - first.at).components.seconds)
+        return PathFigures(recordsPerSecond: seconds > 0 ? Double(last.count - first.count) / seconds : 0,
+                           callsPerThousand: Double(calls) * 1_000 / Double(records), peakMegabytes: peak)
+    }
+
+    struct BenchmarkFailure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Sums of each metric family on a worker's /metrics, by name.
+    static func metrics(port: Int) async -> [String: Double]? {
+        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
+              let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+        var sums: [String: Double] = [:]
+        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
+            let name = parts[0].split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
+            sums[name, default: 0] += value
+        }
+        return sums
+    }
+
+    /// VmHWM: the most memory the process ever had resident.
+    static func peakResidentMegabytes(of pid: Int32) -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kilobytes / 1024
+    }
+
+}
