@@ -209,7 +209,7 @@ let package = Package(
             name: "BillsyncLoaderTests",
             dependencies: [
                 "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
-                "BillsyncTestSupport",
+                "BillsyncTestSupport", "BillsyncOperations", "billsync-loader",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import BillsyncTestSupport
 import BillsyncRuntime
 import Foundation
 import Testing

@@ -1,0 +1,57 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncOperations
+import BillsyncSandbox
+import BillsyncTestSupport
+import Foundation
+import Logging
+import Testing
+
+@Suite("The loader process loses nothing and duplicates nothing when it is killed mid-batch")
+struct LoaderProcessTests {
+    @Test("SIGKILL while calls are in flight, then a restart: the org holds every record exactly once")
+    func killedMidBatch() async throws {
+        let records = 6_000
+        let port = TestRepository.freePort()
+        var configuration = SalesforceEmulatorConfiguration()
+        configuration.instanceURL = "http://127.0.0.1:\(port)"
+        // A slow org, so the kill lands while a call is in flight.
+        configuration.addedLatency = .milliseconds(150)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID().uuidString).sqlite").path
+        let store = try SalesforceRecordStore(org: LoaderRig.org, path: path)
+        let emulator = SalesforceEmulator(store: store, configuration: configuration)
+        let prefix = TestKafka.uniqueName("lk")
+        let catalog = TopicCatalog(partitions: 2, prefix: prefix)
+        try await KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger).createTopics(catalog.specifications)
+        var logger = Logger(label: "kill.test")
+        logger.logLevel = .critical
+        try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in
+            let rig = LoaderRig(base: base, emulator: emulator, store: store, topics: LoaderRig.Topics(
+                upserts: catalog.upsertCommands, results: catalog.loadResults, retry1: catalog.retryTopic(stage: "loader", tier: 1),
+                retry2: catalog.retryTopic(stage: "loader", tier: 2), dlq: catalog.deadLetterTopic(stage: "loader"), alerts: catalog.alerts))
+            try await rig.publish((0..<records).map { LoaderRig.account(8_000_000 + $0) })
+            let environment = ["BILLSYNC_TOPIC_PREFIX": prefix, "SALESFORCE_LOGIN_URL": base.absoluteString,
+                               "SALESFORCE_CLIENT_ID": "billsync-sandbox", "SALESFORCE_CLIENT_SECRET": "sandbox-secret"]
+            let first = try WorkerProcess(executable: "billsync-loader", environment: environment)
+            #expect(await eventually(timeout: .seconds(90)) { ((try? store.count(object: "Account")) ?? 0) >= 1_000 })
+            first.signal(SIGKILL)
+            _ = await first.waitForExit(timeout: .seconds(10))
+            let loadedBeforeKill = try store.count(object: "Account")
+            #expect(loadedBeforeKill < records, "the kill came too late to land mid-run")
+
+            let second = try WorkerProcess(executable: "billsync-loader", environment: environment)
+            #expect(await eventually(timeout: .seconds(120)) { ((try? store.count(object: "Account")) ?? 0) >= records })
+            // What was loaded before the kill and not yet committed is loaded again: as updates.
+            #expect(await eventually(timeout: .seconds(30)) {
+                ((try? await second.metric("billsync_loader_records_total")) ?? 0) + Double(loadedBeforeKill) >= Double(records)
+            })
+            second.signal(SIGTERM)
+            #expect(await second.waitForExit(timeout: .seconds(40)) == 0)
+            #expect(try store.count(object: "Account") == records)
+            for number in stride(from: 0, to: records, by: 997) {
+                #expect(try store.record(object: "Account", externalField: "Billing_Customer_Id__c",
+                                         value: String(format: "%010d", 8_000_000 + number)) != nil)
+            }
+        }
+    }
+}
