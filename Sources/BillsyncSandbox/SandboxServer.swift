@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 
 /// The sandbox's HTTP server: the emulators' routes on one address.
 public struct SandboxServer: Sendable {
@@ -28,22 +29,30 @@ public struct SandboxServer: Sendable {
 
 extension SandboxServer {
     /// Serves while `body` runs (tests, demos): waits until the server accepts connections,
-    /// runs `body` with its base URL, then stops it.
+    /// runs `body` with its base URL, then stops it gracefully. (Cancelling a Hummingbird server
+    /// instead can trap in NIO when a connection was accepted but not yet served:
+    /// apple/swift-nio#3481.)
     public func serving<T: Sendable>(logger: Logger, _ body: @Sendable (URL) async throws -> T) async throws -> T {
-        let application = application(logger: logger)
+        let services = ServiceGroup(services: [application(logger: logger)], logger: logger)
         let base = URL(string: "http://\(host):\(port)")!
-        return try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await application.runService(); return nil }
-            for _ in 0..<200 where !Self.accepts(host: host, port: port) {
-                try await Task.sleep(for: .milliseconds(25))
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            do {
+                for _ in 0..<200 where !Self.accepts(host: host, port: port) {
+                    try await Task.sleep(for: .milliseconds(25))
+                }
+                guard Self.accepts(host: host, port: port) else {
+                    throw SandboxServerError(description: "the sandbox did not start listening on \(host):\(port)")
+                }
+                let result = try await body(base)
+                await services.triggerGracefulShutdown()
+                try await group.waitForAll()
+                return result
+            } catch {
+                await services.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
             }
-            guard Self.accepts(host: host, port: port) else {
-                group.cancelAll()
-                throw SandboxServerError(description: "the sandbox did not start listening on \(host):\(port)")
-            }
-            let result = try await body(base)
-            group.cancelAll()
-            return result
         }
     }
 
