@@ -119,12 +119,18 @@ struct SalesforceLoaderTests {
             let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 3, timeout: .seconds(5))
             #expect(dead.count == 2)
             var codes: [String: String] = [:]
+            var classes: [String: String] = [:]
+            var attempts: [String: Int] = [:]
             for letter in dead {
                 let headers = Dictionary(letter.headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) }, uniquingKeysWith: { $1 })
                 codes[letter.keyString ?? ""] = headers[StageHeaders.errorCode]
-                #expect(headers[StageHeaders.errorClass] == "permanent")
+                classes[letter.keyString ?? ""] = headers[StageHeaders.errorClass]
+                attempts[letter.keyString ?? ""] = headers[StageHeaders.attempts].flatMap { Int($0) }
             }
             #expect(codes == ["0004000100": "sf.REQUIRED_FIELD_MISSING", "0004000101": "sf.STRING_TOO_LONG"])
+            // Too long is final at once; a missing Name only after every retry.
+            #expect(classes == ["0004000100": "transient", "0004000101": "permanent"])
+            #expect(attempts["0004000101"] == 1 && (attempts["0004000100"] ?? 0) > 3)
             let failed = try await results(rig, count: 7).filter { !$0.success }
             #expect(Set(failed.map(\.externalId)) == ["0004000100", "0004000101"])
             #expect(failed.first { $0.externalId == "0004000100" }?.errors.first?.fields == ["Name"])
