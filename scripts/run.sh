@@ -64,7 +64,10 @@ loader_port="${BILLSYNC_LOADER_PORT:-19466}"
 sandbox=$!
 BILLSYNC_WORKER_PIDS="$BILLSYNC_WORKER_PIDS $sandbox"
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$sandbox_port/sandbox/salesforce/Account/count" >/dev/null && break; sleep 0.1; done
-BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$loader_port" BILLSYNC_LOG_LEVEL=warning \
+# Short retry tiers for the sample (production defaults: 30 s, then 5 min), so a record that can
+# never load (a roll-up for an account the transformer refused) reaches the dead-letter topic
+# while this command waits.
+BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_HTTP_PORT="$loader_port" BILLSYNC_LOG_LEVEL=error BILLSYNC_RETRY_TIERS="5s,10s" \
     SALESFORCE_LOGIN_URL="http://127.0.0.1:$sandbox_port" SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \
     "$bin/billsync-loader" &
 loader=$!
@@ -73,9 +76,9 @@ wait_caught_up "$transformer_port"
 wait_caught_up "$rollup_port"
 consumed=$(metric "$transformer_port" billsync_messages_consumed_total)
 processed=$(metric "$transformer_port" billsync_messages_processed_total)
-produced=$(metric "$transformer_port" billsync_messages_produced_total)
+produced=$(metric "$transformer_port" billsync_messages_produced_total 'topic="billsync.crm.upserts"')
 dead=$(metric "$transformer_port" billsync_messages_dead_lettered_total)
-rollups=$(metric "$rollup_port" billsync_messages_produced_total)
+rollups=$(metric "$rollup_port" billsync_messages_produced_total 'topic="billsync.crm.upserts"')
 kill -TERM "$transformer" "$rollup"; wait "$transformer"; wait "$rollup"
 log "transformer: consumed $consumed raw records, $processed transformed, $dead dead-lettered (rule breaks), $produced messages written to billsync.crm.upserts"
 log "hierarchy roll-ups: $rollups C1/C2 total upserts written to billsync.crm.upserts"
