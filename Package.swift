@@ -175,7 +175,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-extractor",
             dependencies: [
-                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka",
+                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,3 +1,4 @@
+import BillsyncRuntime
 import Foundation
 
 /// The loader's own settings beside the runtime's, from the environment.
@@ -53,15 +54,11 @@ public struct LoaderSettings: Sendable {
     }
 
     public func billingToken(_ environment: [String: String]) throws -> String? {
-        if let value = environment["BILLSYNC_LOADER_BILLING_TOKEN"], !value.isEmpty { return value }
-        guard let file = environment["BILLSYNC_LOADER_BILLING_TOKEN_FILE"] else { return nil }
-        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Secrets.read("BILLSYNC_LOADER_BILLING_TOKEN", from: environment)
     }
 
     public func postgresURL(_ environment: [String: String]) throws -> String? {
-        if let value = environment["BILLSYNC_LOADER_POSTGRES_URL"], !value.isEmpty { return value }
-        guard let file = environment["BILLSYNC_LOADER_POSTGRES_URL_FILE"] else { return nil }
-        return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        try Secrets.read("BILLSYNC_LOADER_POSTGRES_URL", from: environment)
     }
 
     public var printable: String {

@@ -2,6 +2,7 @@ import ArgumentParser
 import BillsyncContracts
 import BillsyncExtractor
 import BillsyncKafka
+import BillsyncRuntime
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -65,14 +66,11 @@ struct Extractor: AsyncParsableCommand {
         await KafkaClients.waitUntilClosed()
     }
 
-    /// A secret from `NAME`, else from the file `NAME_FILE` names.
     static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
-        if let value = environment[name], !value.isEmpty { return value }
-        guard let file = environment["\(name)_FILE"] else { return nil }
         do {
-            return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            return try Secrets.read(name, from: environment)
         } catch {
-            throw ValidationError("\(name)_FILE: cannot read \(file)")
+            throw ValidationError("\(error)")
         }
     }
 

@@ -1,3 +1,4 @@
+import BillsyncRuntime
 import Foundation
 
 /// How the loader logs in to Salesforce. Secrets come from the environment or from files,
@@ -19,12 +20,10 @@ public enum SalesforceCredentials: Sendable, CustomStringConvertible {
     /// or with `SALESFORCE_CLIENT_SECRET[_FILE]` (client credentials).
     public static func fromEnvironment(_ environment: [String: String]) throws -> SalesforceCredentials {
         func secret(_ name: String) throws -> String? {
-            if let value = environment[name], !value.isEmpty { return value }
-            guard let file = environment["\(name)_FILE"] else { return nil }
             do {
-                return try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                return try Secrets.read(name, from: environment)
             } catch {
-                throw SalesforceError.configuration("\(name)_FILE: cannot read \(file)")
+                throw SalesforceError.configuration("\(error)")
             }
         }
         guard let clientID = try secret("SALESFORCE_CLIENT_ID") else {
