@@ -160,18 +160,7 @@ final class MessageBuffer: Sendable {
     /// the polling thread wrote).
     func next(_ cursor: inout Cursor, upTo limit: Int) async throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
         while true {
-            if cursor.index < cursor.batch.count {
-                if generation.load(ordering: .acquiring) == cursor.generation {
-                    let end = min(cursor.batch.count, cursor.index + limit)
-                    let messages = cursor.batch[cursor.index..<end]
-                    cursor.index = end
-                    residual.subtract(messages.count, ordering: .relaxed)
-                    handedOut.add(messages.count, ordering: .relaxed)
-                    return messages
-                }
-                try revalidate(&cursor)
-                continue
-            }
+            if let messages = try take(from: &cursor, upTo: limit) { return messages }
             guard let taken = try await takeBatch() else { return [] }
             cursor = taken
         }
@@ -181,29 +170,27 @@ final class MessageBuffer: Sendable {
     /// sequence ended). For a reader that tops up a batch it already holds.
     func nextIfAvailable(_ cursor: inout Cursor, upTo limit: Int) throws(KafkaError) -> ArraySlice<KafkaConsumerMessage> {
         while true {
-            if cursor.index < cursor.batch.count {
-                if generation.load(ordering: .acquiring) == cursor.generation {
-                    let end = min(cursor.batch.count, cursor.index + limit)
-                    let messages = cursor.batch[cursor.index..<end]
-                    cursor.index = end
-                    residual.subtract(messages.count, ordering: .relaxed)
-                    handedOut.add(messages.count, ordering: .relaxed)
-                    return messages
-                }
-                try revalidate(&cursor)
-                continue
-            }
-            let (ready, wake) = state.withLock { state -> (Cursor?, Bool) in
-                guard !state.finished, state.batchesHead < state.batches.count else { return (nil, false) }
-                let batch = Self.dequeue(&state)
-                Self.adopt(batch, into: &state, residual: residual, generation: generation)
-                return (Cursor(batch: batch, index: 0, generation: state.readerGeneration),
-                        Self.shouldWakeFetcher(&state, capacity: capacity))
-            }
-            if wake { roomAvailable.signal() }
-            guard let ready else { return [] }
+            if let messages = try take(from: &cursor, upTo: limit) { return messages }
+            guard let ready = takeBufferedBatch() else { return [] }
             cursor = ready
         }
+    }
+
+    /// Up to `limit` messages still in the cursor's batch (nil when it has none left), after
+    /// dropping those of partitions removed since the cursor was checked.
+    private func take(from cursor: inout Cursor, upTo limit: Int) throws(KafkaError) -> ArraySlice<KafkaConsumerMessage>? {
+        while cursor.index < cursor.batch.count {
+            if generation.load(ordering: .acquiring) == cursor.generation {
+                let end = min(cursor.batch.count, cursor.index + limit)
+                let messages = cursor.batch[cursor.index..<end]
+                cursor.index = end
+                residual.subtract(messages.count, ordering: .relaxed)
+                handedOut.add(messages.count, ordering: .relaxed)
+                return messages
+            }
+            try revalidate(&cursor)
+        }
+        return nil
     }
 
     /// A new iterator continues where the previous one stopped (a `for` loop left with `break`).
@@ -236,8 +223,8 @@ final class MessageBuffer: Sendable {
         cursor = try result.get()
     }
 
-    /// Takes the oldest buffered batch, waiting for one if none is there.
-    private func takeBatch() async throws(KafkaError) -> Cursor? {
+    /// Takes the oldest buffered batch if there is one, without waiting (a finished buffer holds none).
+    private func takeBufferedBatch() -> Cursor? {
         let (ready, wake) = state.withLock { state -> (Cursor?, Bool) in
             guard state.batchesHead < state.batches.count else { return (nil, false) }
             let batch = Self.dequeue(&state)
@@ -246,7 +233,12 @@ final class MessageBuffer: Sendable {
                     Self.shouldWakeFetcher(&state, capacity: capacity))
         }
         if wake { roomAvailable.signal() }
-        if let ready { return ready }
+        return ready
+    }
+
+    /// Takes the oldest buffered batch, waiting for one if none is there.
+    private func takeBatch() async throws(KafkaError) -> Cursor? {
+        if let ready = takeBufferedBatch() { return ready }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: Waiter) in
                 let immediate = state.withLock { state -> Result<Batch?, KafkaError>? in
