@@ -38,9 +38,11 @@ public enum JSONValue: Sendable, Equatable {
 public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     public let text: String
     public let decimal: Decimal
+    /// Made once: every number of every message is read with it.
+    private static let posix = Locale(identifier: "en_US_POSIX")
 
     public init?(text: String) {
-        guard let decimal = Decimal(string: text, locale: Locale(identifier: "en_US_POSIX")) else { return nil }
+        guard let decimal = Decimal(string: text, locale: Self.posix) else { return nil }
         self.text = text
         self.decimal = decimal
     }

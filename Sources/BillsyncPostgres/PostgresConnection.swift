@@ -28,6 +28,13 @@ public struct PostgresRow: Sendable {
 /// One libpq connection, owned by this object (closed in `deinit`). libpq blocks, so every call
 /// runs on the connection's own serial queue, never on Swift's cooperative pool; calls from
 /// several tasks are therefore also serialised, as one connection requires.
+extension PostgresConnection {
+    /// A quoted SQL identifier: configured table and column names are never interpolated raw.
+    public static func quoted(identifier name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
 public final class PostgresConnection: @unchecked Sendable {
     // @unchecked: `connection` is only touched on `queue`.
     private let connection: OpaquePointer

@@ -36,20 +36,30 @@ public final class ChangeSuppression: Sendable {
 
     /// False when exactly these fields were already sent for this record.
     public func isChanged(_ upsert: CRMUpsert) throws -> Bool {
+        try isChanged(upsert, fingerprint: Self.fingerprint(upsert))
+    }
+
+    /// The same, with the fingerprint the caller already computed.
+    public func isChanged(_ upsert: CRMUpsert, fingerprint: String) throws -> Bool {
         let rows = try database.query("SELECT fingerprint FROM sent_fields WHERE object = ? AND external_id = ? AND field_set = ?",
                                       [.text(upsert.object), .text(upsert.externalId), .text(Self.fieldSet(upsert))])
-        return rows.first?.first?.text != Self.fingerprint(upsert)
+        return rows.first?.first?.text != fingerprint
     }
 
     /// Records upserts as sent; call once the broker acknowledged them.
     public func recordSent(_ upserts: [CRMUpsert]) throws {
+        try recordSent(upserts.map { ($0, Self.fingerprint($0)) })
+    }
+
+    /// The same, with fingerprints the caller already computed.
+    public func recordSent(_ upserts: [(upsert: CRMUpsert, fingerprint: String)]) throws {
         guard !upserts.isEmpty else { return }
         let now = Date().formatted(.iso8601)
         try database.transaction { transaction in
-            for upsert in upserts {
+            for (upsert, fingerprint) in upserts {
                 try transaction.query("""
                     INSERT OR REPLACE INTO sent_fields (object, external_id, field_set, fingerprint, sent_at) VALUES (?, ?, ?, ?, ?)
-                    """, [.text(upsert.object), .text(upsert.externalId), .text(Self.fieldSet(upsert)), .text(Self.fingerprint(upsert)), .text(now)])
+                    """, [.text(upsert.object), .text(upsert.externalId), .text(Self.fieldSet(upsert)), .text(fingerprint), .text(now)])
             }
         }
     }

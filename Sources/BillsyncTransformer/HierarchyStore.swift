@@ -112,8 +112,8 @@ public final class HierarchyStore: Sendable {
             """, [.text(accountId)])
         for row in rows {
             // Amounts stay exact: summed as decimals from their text, never as floating point.
-            if let amount = row[1].text.flatMap({ Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }) { totals.amountDue += amount }
-            if let revenue = row[2].text.flatMap({ Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) }) { totals.revenue += revenue }
+            if let amount = row[1].text.flatMap(Money.init(parsing:)) { totals.amountDue += amount.value }
+            if let revenue = row[2].text.flatMap(Money.init(parsing:)) { totals.revenue += revenue.value }
             totals.activeServices += Int(row[3].integer ?? 0)
         }
         return totals

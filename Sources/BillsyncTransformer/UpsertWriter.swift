@@ -28,8 +28,10 @@ public final class UpsertWriter: Sendable {
     /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent.
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
                                            from envelope: MessageEnvelope<Input>, to pending: inout Pending) throws {
-        if let suppression, try !suppression.isChanged(upsert) { return }
-        let identity = "\(upsert.object)|\(upsert.externalId)|\(ChangeSuppression.fingerprint(upsert))"
+        // One fingerprint per upsert serves the suppression store and the unacknowledged set.
+        let fingerprint = ChangeSuppression.fingerprint(upsert)
+        if let suppression, try !suppression.isChanged(upsert, fingerprint: fingerprint) { return }
+        let identity = Self.identity(upsert, fingerprint: fingerprint)
         guard !pending.identities.contains(identity), !unacknowledged.withLock({ $0.contains(identity) }) else { return }
         pending.identities.append(identity)
         let derived = envelope.derived(businessKey: businessKey, index: index, payload: upsert)
@@ -44,12 +46,16 @@ public final class UpsertWriter: Sendable {
 
     /// Records acknowledged upserts, so the same fields are not sent again.
     public func acknowledged(_ outputs: [OutgoingMessage]) throws {
-        let upserts = try outputs.compactMap { output -> CRMUpsert? in
+        let written = try outputs.compactMap { output -> (upsert: CRMUpsert, fingerprint: String)? in
             guard output.topic == outputTopic else { return nil }
-            return try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
+            let upsert = try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
+            return (upsert, ChangeSuppression.fingerprint(upsert))
         }
-        try suppression?.recordSent(upserts)
-        let written = upserts.map { "\($0.object)|\($0.externalId)|\(ChangeSuppression.fingerprint($0))" }
-        unacknowledged.withLock { $0.subtract(written) }
+        try suppression?.recordSent(written)
+        unacknowledged.withLock { $0.subtract(written.map { Self.identity($0.upsert, fingerprint: $0.fingerprint) }) }
+    }
+
+    static func identity(_ upsert: CRMUpsert, fingerprint: String) -> String {
+        "\(upsert.object)|\(upsert.externalId)|\(fingerprint)"
     }
 }

@@ -14,6 +14,26 @@ struct BillsyncBench: AsyncParsableCommand {
     )
 }
 
+/// What every benchmark does around its measurement.
+enum BenchSetup {
+    /// Checks librdkafka, sets up logging (warnings only: the figures go to standard output) and
+    /// the broker connection from KAFKA_BROKERS.
+    static func start() throws -> (Logger, KafkaConnection) {
+        try Librdkafka.requireSupportedVersion()
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "billsync.bench")
+        logger.logLevel = .warning
+        return (logger, KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"))
+    }
+
+    /// Waits for every Kafka client to close, then prints the report as a table or JSON.
+    static func finish(_ report: BenchmarkReport, json: Bool, afterClose: () async -> Void = {}) async throws {
+        await KafkaClients.waitUntilClosed()
+        await afterClose()
+        print(json ? try report.json() : report.table())
+    }
+}
+
 struct Kafka: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Produce and consume throughput of billsync's librdkafka binding against librdkafka's rdkafka_performance."
@@ -26,12 +46,9 @@ struct Kafka: AsyncParsableCommand {
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 
     func run() async throws {
-        try Librdkafka.requireSupportedVersion()
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "billsync.bench")
-        logger.logLevel = .warning
+        let (logger, connection) = try BenchSetup.start()
         var benchmark = KafkaBindingBenchmark(
-            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            connection: connection,
             tool: RdkafkaPerformanceTool(executable: tool),
             logger: logger
         )
@@ -39,9 +56,8 @@ struct Kafka: AsyncParsableCommand {
         benchmark.messageBytes = size
         benchmark.repetitions = repetitions
         let report = try await benchmark.run()
-        await KafkaClients.waitUntilClosed()
-        await KafkaBindingBenchmark.deleteTopics()
-        print(json ? try report.json() : report.table())
+        // Topics go only after every client closed (librdkafka 2.8 crashes on deleted known topics).
+        try await BenchSetup.finish(report, json: json, afterClose: { await KafkaBindingBenchmark.deleteTopics() })
     }
 }
 
@@ -55,20 +71,15 @@ struct Transformer: AsyncParsableCommand {
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 
     func run() async throws {
-        try Librdkafka.requireSupportedVersion()
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "billsync.bench")
-        logger.logLevel = .warning
+        let (logger, connection) = try BenchSetup.start()
         let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         var benchmark = TransformerBenchmark(
-            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            connection: connection,
             python: python, pythonScript: root.appendingPathComponent("scripts/bench_python_transformer.py").path,
             schemas: root.appendingPathComponent("Schemas"), mappingFile: root.appendingPathComponent("Deploy/transformer/mapping.yaml"),
             logger: logger)
         benchmark.records = records
-        let report = try await benchmark.run()
-        await KafkaClients.waitUntilClosed()
-        print(json ? try report.json() : report.table())
+        try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }
 
@@ -82,19 +93,14 @@ struct Loader: AsyncParsableCommand {
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 
     func run() async throws {
-        try Librdkafka.requireSupportedVersion()
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "billsync.bench")
-        logger.logLevel = .warning
+        let (logger, connection) = try BenchSetup.start()
         let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
         let executable = loader ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("billsync-loader").path
         var benchmark = LoaderBenchmark(
-            connection: KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-bench"),
+            connection: connection,
             loaderExecutable: executable,
             org: try SalesforceOrg(contentsOf: root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path), logger: logger)
         benchmark.records = records
-        let report = try await benchmark.run()
-        await KafkaClients.waitUntilClosed()
-        print(json ? try report.json() : report.table())
+        try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }

@@ -35,8 +35,7 @@ public struct BillingAPIExtraction: ExtractionSource {
         self.api = api
         self.entities = entities
         self.sourceName = sourceName
-        publisher = RawPublisher(contracts: contracts, source: MessageSource(system: .billingAPI, name: sourceName),
-                                 rawTopic: { "\(topicPrefix).raw.\($0)" }, deadLetterTopic: "\(topicPrefix).extractor.dlq")
+        publisher = RawPublisher(contracts: contracts, system: .billingAPI, sourceName: sourceName, topicPrefix: topicPrefix)
     }
 
     public var kind: String { "billing-api" }

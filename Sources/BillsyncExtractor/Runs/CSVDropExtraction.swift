@@ -122,8 +122,7 @@ public struct CSVDropExtraction: Sendable {
     /// A rejected row as a dead letter: the row's text as the value, where it came from and why
     /// in the headers.
     func deadLetter(_ rejection: RowRejection, fields: [String], file: CSVDropFolder.DroppedFile) -> KafkaProducerMessage {
-        let text = fields.map { $0.contains(",") || $0.contains("\"") || $0.contains("\n") ? "\"\($0.replacingOccurrences(of: "\"", with: "\"\""))\"" : $0 }
-            .joined(separator: ",")
+        let text = CSVText.row(fields)
         return ExtractorDeadLetter.message(topic: deadLetterTopic, key: "\(file.name):\(rejection.line)", value: Array(text.utf8),
                                            source: sourceName, origin: file.name, line: rejection.line, column: rejection.column,
                                            code: "csv.\(rejection.field)", reason: rejection.description)

@@ -11,6 +11,14 @@ struct RawPublisher: Sendable {
     let rawTopic: @Sendable (String) -> String
     let deadLetterTopic: String
 
+    /// Publishes to `<prefix>.raw.<entity>`, refused records to `<prefix>.extractor.dlq`.
+    init(contracts: MessageContracts, system: MessageSource.System, sourceName: String, topicPrefix: String) {
+        self.contracts = contracts
+        source = MessageSource(system: system, name: sourceName)
+        rawTopic = { "\(topicPrefix).raw.\($0)" }
+        deadLetterTopic = "\(topicPrefix).extractor.dlq"
+    }
+
     /// A message for the record, with an id derived from where it came from and when it
     /// changed, so reading it again (a restart, a backfill) repeats the same id.
     func message(for record: JSONValue, shape: RawRecordShape, origin: String, version: String, counts: inout ExtractionCounts) -> KafkaProducerMessage {

@@ -28,8 +28,7 @@ public struct SQLExtraction: ExtractionSource {
         self.shape = shape
         self.databaseURL = databaseURL
         self.sourceName = sourceName
-        publisher = RawPublisher(contracts: contracts, source: MessageSource(system: .sql, name: sourceName),
-                                 rawTopic: { "\(topicPrefix).raw.\($0)" }, deadLetterTopic: "\(topicPrefix).extractor.dlq")
+        publisher = RawPublisher(contracts: contracts, system: .sql, sourceName: sourceName, topicPrefix: topicPrefix)
     }
 
     public var kind: String { "sql" }

@@ -35,8 +35,8 @@ public struct SQLWatermarkSource: Sendable {
     /// `window` (from inclusive, until exclusive) limits a backfill to a range of the watermark column.
     public func page(after watermark: SQLWatermark?, within window: BackfillWindow? = nil,
                      on connection: PostgresConnection) async throws -> (rows: [PostgresRow], next: SQLWatermark?) {
-        let watermarkExpression = "source.\(Self.identifier(watermarkColumn))"
-        let tieExpression = "source.\(Self.identifier(tieBreakerColumn))"
+        let watermarkExpression = "source.\(PostgresConnection.quoted(identifier: watermarkColumn))"
+        let tieExpression = "source.\(PostgresConnection.quoted(identifier: tieBreakerColumn))"
         let settled = "\(watermarkExpression) < now() - make_interval(secs => \(Double(settleInterval.components.seconds)))"
         var sql = "SELECT * FROM (\(query)) AS source WHERE \(settled)"
         var parameters: [String?] = []
@@ -54,10 +54,5 @@ public struct SQLWatermarkSource: Sendable {
             return (rows, watermark)
         }
         return (rows, SQLWatermark(value: value, tieBreaker: tie))
-    }
-
-    /// A quoted SQL identifier (configuration names columns; they are never interpolated raw).
-    static func identifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -95,16 +95,15 @@ public struct BillingUploadSinkHandler: StageHandler {
             throw StageFailure.transient("billing.answer", "the upload answer does not list one result per record")
         }
         let object = Self.kinds.values.first { $0.kind == kind }?.object ?? "Billing_Upload"
+        let results = LoadResults(sink: .billing, topic: resultsTopic, contracts: contracts)
         return try zip(messages, answers).map { message, answer in
             let key = Self.key(message)
             let status = answer["status"]?.stringValue ?? ""
             let outcome: CRMLoadResult.Outcome = status == "created" ? .created : status == "unchanged" ? .updated : .failed
-            LoaderMetrics.recorded(outcome, sink: .billing, object: object)
             let errors = outcome == .failed
                 ? [CRMLoadResult.RecordError(code: "REJECTED", message: answer["error"]?.stringValue ?? "rejected by the billing engine")] : []
-            let payload = CRMLoadResult(object: object, externalIdField: "idempotency_key", externalId: key, sink: .billing,
-                                        outcome: outcome, recordId: key, errors: errors, attempts: message.attempt)
-            let result = try OutgoingMessage(topic: resultsTopic, message: message.envelope.derived(payload: payload), contracts: contracts)
+            let result = try results.message(for: message, object: object, externalIdField: "idempotency_key", externalId: key,
+                                             outcome: outcome, recordId: key, errors: errors)
             guard outcome == .failed else { return .success([result]) }
             var failure = StageFailure.permanent("billing.rejected", errors[0].message)
             failure.companions = [result]

@@ -39,7 +39,7 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
     /// Creates the schema; done before the first batch is written.
     public func prepare() async throws {
         guard !schemaReady.withLock({ $0 }) else { return }
-        try await database().query("CREATE SCHEMA IF NOT EXISTS \(Self.identifier(schema))")
+        try await database().query("CREATE SCHEMA IF NOT EXISTS \(PostgresConnection.quoted(identifier: schema))")
         schemaReady.withLock { $0 = true }
     }
 
@@ -63,12 +63,8 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
         for message in batch {
             do {
                 let created = try await upsert(message.envelope.payload)
-                let upsert = message.envelope.payload
-                LoaderMetrics.recorded(created ? .created : .updated, sink: .postgres, object: upsert.object)
-                let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
-                                            sink: .postgres, outcome: created ? .created : .updated, recordId: upsert.externalId,
-                                            attempts: message.attempt)
-                results.append(.success([try OutgoingMessage(topic: resultsTopic, message: message.envelope.derived(payload: payload), contracts: contracts)]))
+                results.append(.success([try LoadResults(sink: .postgres, topic: resultsTopic, contracts: contracts).message(
+                    for: message, outcome: created ? .created : .updated, recordId: message.envelope.payload.externalId)]))
             } catch let error as PostgresError where !error.isTransient {
                 results.append(.failure(.permanent("pg.\(error.sqlState ?? "error")", error.message)))
             } catch let error as PostgresError {
@@ -84,17 +80,17 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
 
     /// Returns true when the row was created, false when it was updated.
     func upsert(_ upsert: CRMUpsert) async throws -> Bool {
-        let table = "\(Self.identifier(schema)).\(Self.identifier(upsert.object.lowercased()))"
+        let table = "\(PostgresConnection.quoted(identifier: schema)).\(PostgresConnection.quoted(identifier: upsert.object.lowercased()))"
         let key = upsert.externalIdField.lowercased()
         let fields = upsert.fields.keys.filter { $0.lowercased() != key }.sorted()
         try await ensureColumns(table: table, key: key, upsert: upsert, fields: fields)
-        var columns = [Self.identifier(key)]
+        var columns = [PostgresConnection.quoted(identifier: key)]
         var values = ["$1"]
         var parameters: [String?] = [upsert.externalId]
         for field in fields {
             let value = upsert.fields[field]!
             parameters.append(Self.text(value))
-            columns.append(Self.identifier(field.lowercased()))
+            columns.append(PostgresConnection.quoted(identifier: field.lowercased()))
             values.append("$\(parameters.count)::\(Self.type(of: value))")
         }
         columns.append("billsync_loaded_at")
@@ -102,7 +98,7 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
         let updates = columns.dropFirst().map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
         let rows = try await database().query("""
             INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(values.joined(separator: ", ")))
-            ON CONFLICT (\(Self.identifier(key))) DO UPDATE SET \(updates)
+            ON CONFLICT (\(PostgresConnection.quoted(identifier: key))) DO UPDATE SET \(updates)
             RETURNING (xmax = 0) AS created
             """, parameters)
         return rows.first?["created"] == "t"
@@ -112,13 +108,13 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
         let known = knownColumns.withLock { $0[table] }
         if known == nil {
             try await database().query("""
-                CREATE TABLE IF NOT EXISTS \(table) (\(Self.identifier(key)) text PRIMARY KEY, billsync_loaded_at timestamptz NOT NULL)
+                CREATE TABLE IF NOT EXISTS \(table) (\(PostgresConnection.quoted(identifier: key)) text PRIMARY KEY, billsync_loaded_at timestamptz NOT NULL)
                 """)
         }
         var present = known ?? []
         for field in fields where !present.contains(field.lowercased()) {
             let type = Self.type(of: upsert.fields[field]!)
-            try await database().query("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(Self.identifier(field.lowercased())) \(type)")
+            try await database().query("ALTER TABLE \(table) ADD COLUMN IF NOT EXISTS \(PostgresConnection.quoted(identifier: field.lowercased())) \(type)")
             present.insert(field.lowercased())
         }
         knownColumns.withLock { $0[table] = present }
@@ -139,9 +135,5 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
         case let .bool(bool): bool ? "true" : "false"
         case .null: nil
         }
-    }
-
-    static func identifier(_ name: String) -> String {
-        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

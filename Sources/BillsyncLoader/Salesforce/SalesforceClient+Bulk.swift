@@ -17,10 +17,9 @@ extension SalesforceClient {
     public func bulkUpsert(object: String, externalIdField: String, records: [CRMUpsert],
                            pollInterval: Duration = .milliseconds(500), maximumWait: Duration = .seconds(3_600)) async throws -> BulkOutcome {
         let columns = [externalIdField] + Set(records.flatMap(\.fields.keys)).subtracting([externalIdField]).sorted()
-        var csv = columns.map(Self.csvQuote).joined(separator: ",") + "\n"
+        var csv = CSVText.row(columns) + "\n"
         for record in records {
-            csv += ([record.externalId] + columns.dropFirst().map { record.fields[$0].map(Self.bulkText) ?? "" })
-                .map(Self.csvQuote).joined(separator: ",") + "\n"
+            csv += CSVText.row([record.externalId] + columns.dropFirst().map { record.fields[$0].map(Self.bulkText) ?? "" }) + "\n"
         }
         let create = try JSONSerialization.data(withJSONObject: [
             "object": object, "externalIdFieldName": externalIdField, "operation": "upsert", "contentType": "CSV", "lineEnding": "LF",
@@ -96,10 +95,5 @@ extension SalesforceClient {
         case let .bool(bool): bool ? "true" : "false"
         case .null: "#N/A"
         }
-    }
-
-    static func csvQuote(_ text: String) -> String {
-        text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }

@@ -225,11 +225,8 @@ public struct SalesforceSinkHandler: StageHandler {
 
     func result(for message: StageMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
                 errors: [CRMLoadResult.RecordError], counted: Bool = true) throws -> OutgoingMessage {
-        if counted { LoaderMetrics.recorded(outcome, sink: .salesforce, object: message.envelope.payload.object) }
-        let upsert = message.envelope.payload
-        let payload = CRMLoadResult(object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
-                                    sink: .salesforce, outcome: outcome, recordId: recordId, errors: errors, attempts: message.attempt)
-        return try OutgoingMessage(topic: resultsTopic, message: message.envelope.derived(payload: payload), contracts: contracts)
+        try LoadResults(sink: .salesforce, topic: resultsTopic, contracts: contracts)
+            .message(for: message, outcome: outcome, recordId: recordId, errors: errors, counted: counted)
     }
 
     func waitWhileOverBudget(alerts: inout [OutgoingMessage]) async {
