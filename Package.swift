@@ -60,11 +60,12 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The topics billsync uses and the operator-facing checks built on them.
+        // The topics billsync uses and the operator-facing checks built on them: the round trip,
+        // and the sync report that accounts for every record of a run.
         .target(
             name: "BillsyncOperations",
             dependencies: [
-                "BillsyncKafka",
+                "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

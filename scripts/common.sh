@@ -52,12 +52,33 @@ use_postgres() {
 }
 
 # Background workers a script started (add their PIDs); stopped first, so none outlives a
-# failed script and holds its ports.
+# failed or interrupted script and holds its ports.
 BILLSYNC_WORKER_PIDS=""
 
+# Whether a process runs (an exited child not yet waited for does not).
+alive() {
+    local state
+    state=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${state:0:1}" != Z ]
+}
+
+# Stops these processes: SIGTERM (a worker finishes what it holds, commits and leaves its group),
+# then SIGKILL for any still running after 30 s.
+stop_processes() {
+    local pid
+    for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 1 300); do alive "$pid" || break; sleep 0.1; done
+        if alive "$pid"; then
+            log "process $pid did not stop within 30 s of SIGTERM; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 stop_started_services() {
-    for pid in $BILLSYNC_WORKER_PIDS; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in $BILLSYNC_WORKER_PIDS; do wait "$pid" 2>/dev/null || true; done
+    # shellcheck disable=SC2086 # a list of PIDs
+    stop_processes $BILLSYNC_WORKER_PIDS
     if [ "${BILLSYNC_STARTED_BROKER:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi
     if [ "${BILLSYNC_STARTED_POSTGRES:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/postgres.sh" stop; fi
 }

@@ -203,7 +203,7 @@ public struct BillingFinancialTransaction: MessagePayload {
 public struct BillingMeterReading: MessagePayload {
     public static let messageType = MessageType.billingMeterReading
 
-    public enum Unit: String, Codable, Sendable, Hashable { case kWh, kW, kVArh, kVA, MJ, m3 }
+    public enum Unit: String, Codable, Sendable, Hashable, CaseIterable { case kWh, kW, kVArh, kVA, MJ, m3 }
     /// AEMO quality flags: actual, estimated, final substituted, substituted, null.
     public enum Quality: String, Codable, Sendable, Hashable { case A, E, F, S, N }
 

@@ -20,6 +20,18 @@ public struct TopicCatalog: Sendable {
     }
 
     public func rawTopic(_ entity: String) -> String { "\(prefix).raw.\(entity)" }
+    /// The consumer group of a stage's workers.
+    public func group(of stage: String) -> String { "\(prefix)-\(stage)" }
+
+    /// The topics a stage reads (besides its own retry topics).
+    public func inputs(of stage: String) -> [String] {
+        switch stage {
+        case "transformer": ["account", "bill", "premise", "meter-reading"].map(rawTopic)
+        case "rollup": ["account", "bill", "premise"].map(rawTopic)
+        case "loader-billing": [rawTopic("meter-reading")]
+        default: [upsertCommands]
+        }
+    }
     public var upsertCommands: String { "\(prefix).crm.upserts" }
     public var loadResults: String { "\(prefix).crm.results" }
     public func retryTopic(stage: String, tier: Int) -> String { "\(prefix).\(stage).retry.\(tier)" }

@@ -49,6 +49,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private let metrics: StageMetrics
     private let logger: Logger
     private let pauser: RetryPartitionPauser
+    /// Stamped on every output: which stage wrote it.
+    private let writtenBy: KafkaHeader
 
     public init(
         configuration: StageRuntimeConfiguration,
@@ -71,6 +73,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         self.pauser = RetryPartitionPauser(consumer: consumer, logger: logger)
+        self.writtenBy = KafkaHeader(name: StageHeaders.writtenBy, value: Array(configuration.stage.utf8))
     }
 
     /// True once the consumer took part in a group assignment.
@@ -202,7 +205,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 case let .success(messages):
                     produced += messages
                     outputs.append(contentsOf: messages.map {
-                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers)
+                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers + [writtenBy])
                     })
                     processed[item.message.topic, default: 0] += 1
                 case let .failure(failed):

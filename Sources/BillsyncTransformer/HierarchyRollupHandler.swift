@@ -13,6 +13,9 @@ public struct HierarchyRollupHandler: StageHandler {
     public typealias Input = AnyBillingRecord
 
     public static let inputEntities = ["account", "bill", "premise"]
+    /// Totals are derived from a raw record that the transformer also derives its own upserts
+    /// from (indices 0, 1, …); numbering them from here keeps their message ids apart.
+    static let lineageIndexBase = 1_000_000
 
     public let mapping: MappingDocument.HierarchyMapping
     public let store: HierarchyStore
@@ -38,7 +41,8 @@ public struct HierarchyRollupHandler: StageHandler {
             var pending = UpsertWriter.Pending()
             for (index, parent) in try store.parents(affectedBy: affected).enumerated() {
                 guard let totals = try store.totals(of: parent) else { continue }
-                try writer.add(upsert(totals), index: index, businessKey: totals.customerId, from: last.envelope, to: &pending)
+                try writer.add(upsert(totals), index: Self.lineageIndexBase + index, businessKey: totals.customerId, from: last.envelope,
+                               to: &pending)
             }
             let outputs = writer.commit(pending)
             return batch.indices.map { $0 == batch.count - 1 ? .success(outputs) : .success([]) }

@@ -10,7 +10,7 @@ struct Billsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync",
         abstract: "Operator commands for a billsync fleet. The broker comes from KAFKA_BROKERS (default 127.0.0.1:19092).",
-        subcommands: [Topics.self, Check.self, Mapping.self]
+        subcommands: [Topics.self, Check.self, Mapping.self, Report.self]
     )
 }
 
@@ -48,10 +48,12 @@ struct Topics: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create every topic the fleet uses (existing ones are left alone).")
         @Option(help: "Partitions per topic (a stage scales to at most this many instances).") var partitions: Int32 = 4
+        @Option(help: "Prefix of the fleet's topics (BILLSYNC_TOPIC_PREFIX).")
+        var prefix = ProcessInfo.processInfo.environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
 
         func run() async throws {
             let logger = try startCommand("billsync.topics")
-            let catalog = TopicCatalog(partitions: partitions)
+            let catalog = TopicCatalog(partitions: partitions, prefix: prefix)
             let existing = try await withKafkaClients {
                 let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
                 try await admin.createTopics(catalog.specifications)

@@ -15,8 +15,9 @@ public struct ExtractionCounts: Sendable, Equatable {
     public init() {}
 }
 
-/// One pass over a CSV drop folder: each new file's rows become raw billing messages (account,
-/// bill, premise), bad rows become dead letters naming file, line and column, and the file is
+/// One pass over a CSV drop folder: each new file's rows become raw billing messages (accounts,
+/// bills and premises from an account export, readings from a meter-reading export, told apart
+/// by the header), bad rows become dead letters naming file, line and column, and the file is
 /// filed away only once the broker acknowledged everything it produced.
 public struct CSVDropExtraction: Sendable {
     public var folder: CSVDropFolder
@@ -47,12 +48,12 @@ public struct CSVDropExtraction: Sendable {
         }
         for file in scan.pending {
             var reader = CSVRecordReader(bytes: file.bytes)
-            let mapping: BillingExportMapping
+            let mapping: any CSVExportMapping
             do {
                 guard case let .success(header)? = reader.next() else {
                     throw RowRejection(file: file.name, line: 1, column: 0, field: "(header)", reason: "the file has no header row")
                 }
-                mapping = try BillingExportMapping(header: header, file: file.name)
+                mapping = try CSVExportFormat.mapping(header: header, file: file.name)
             } catch let rejection as RowRejection {
                 logger.error("file cannot be read", metadata: ["billsync.file": "\(file.name)", "billsync.reason": "\(rejection.reason)"])
                 try folder.markFailed(file.url, hash: file.contentHash, reason: rejection.description)
@@ -62,11 +63,13 @@ public struct CSVDropExtraction: Sendable {
             var messages: [KafkaProducerMessage] = []
             while let next = reader.next() {
                 counts.read += 1
-                let row: BillingExportRow
+                let line: Int
+                let records: [ExportRecord]
                 switch next {
                 case let .success(record):
-                    switch mapping.map(record) {
-                    case let .success(mapped): row = mapped
+                    line = record.line
+                    switch mapping.records(of: record) {
+                    case let .success(mapped): records = mapped
                     case let .failure(rejection):
                         messages.append(deadLetter(rejection, fields: record.fields, file: file))
                         counts.rejected += 1
@@ -79,13 +82,13 @@ public struct CSVDropExtraction: Sendable {
                     continue
                 }
                 do {
-                    let published = try envelopes(for: row, file: file)
+                    let published = try records.map { try message(for: $0, line: line, file: file) }
                     messages += published
                     counts.published += published.count
                 } catch let violation as ContractViolation {
                     // The mapping read the row but its values break the raw contract (a value the
                     // mapping does not check): rejected like any other bad row, never a stopped run.
-                    messages.append(deadLetter(RowRejection(file: file.name, line: row.line, column: 0,
+                    messages.append(deadLetter(RowRejection(file: file.name, line: line, column: 0,
                                                             field: violation.pointer?.description ?? "(row)", reason: violation.description),
                                                fields: [], file: file))
                     counts.rejected += 1
@@ -102,21 +105,21 @@ public struct CSVDropExtraction: Sendable {
         return (counts, done)
     }
 
-    /// The row's records as messages. Ids are derived from the file's content and the line, so
-    /// reading the same file again (after a crash before its checkpoint) repeats the same ids.
-    func envelopes(for row: BillingExportRow, file: CSVDropFolder.DroppedFile) throws -> [KafkaProducerMessage] {
-        let source = MessageSource(system: .csvDrop, name: sourceName)
-        func message<Payload: MessagePayload>(_ payload: Payload, entity: String, key: String) throws -> KafkaProducerMessage {
-            let id = UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(entity)")
-            let envelope = MessageEnvelope(id: id, source: source, businessKey: key,
-                                           correlationId: UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(entity)|lineage"),
+    /// A record of a row as a raw message. Ids are derived from the file's content and the line,
+    /// so reading the same file again (after a crash before its checkpoint) repeats the same ids.
+    /// The file and line travel in the headers: a dead letter further down the fleet still says
+    /// which row of which file it came from.
+    func message(for record: ExportRecord, line: Int, file: CSVDropFolder.DroppedFile) throws -> KafkaProducerMessage {
+        func encoded<Payload: MessagePayload>(_ payload: Payload) throws -> [UInt8] {
+            let id = UUID(derivedFrom: "\(file.contentHash)|\(line)|\(record.entity)")
+            let envelope = MessageEnvelope(id: id, source: MessageSource(system: .csvDrop, name: sourceName), businessKey: record.key,
+                                           correlationId: UUID(derivedFrom: "\(file.contentHash)|\(line)|\(record.entity)|lineage"),
                                            occurredAt: nil, payload: payload)
-            return KafkaProducerMessage(topic: rawTopic(entity), key: Array(key.utf8), value: try contracts.encode(envelope))
+            return try contracts.encode(envelope)
         }
-        var messages = [try message(row.account, entity: "account", key: row.account.customerId)]
-        if let bill = row.bill { messages.append(try message(bill, entity: "bill", key: bill.customerId)) }
-        if let premise = row.premise { messages.append(try message(premise, entity: "premise", key: premise.nmi)) }
-        return messages
+        return KafkaProducerMessage(topic: rawTopic(record.entity), key: Array(record.key.utf8), value: try encoded(record.payload),
+                                    headers: [KafkaHeader(name: StageHeaders.originFile, value: Array(file.name.utf8)),
+                                              KafkaHeader(name: StageHeaders.originLine, value: Array(String(line).utf8))])
     }
 
     /// A rejected row as a dead letter: the row's text as the value, where it came from and why

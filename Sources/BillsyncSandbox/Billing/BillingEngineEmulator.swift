@@ -83,6 +83,12 @@ public final class BillingEngineEmulator: Sendable {
                     results.append(["key": key, "status": "rejected", "error": "nmi is required"])
                     continue
                 }
+                // A register reading only grows: a billing engine refuses a negative one rather
+                // than bill a customer a credit for it.
+                if kind == "meter-readings", let reading = record["reading"] as? String, reading.hasPrefix("-") {
+                    results.append(["key": key, "status": "rejected", "error": "reading \(reading) is negative"])
+                    continue
+                }
                 let data = try JSONSerialization.data(withJSONObject: record, options: [.sortedKeys])
                 let new = try store.upload(kind: kind, key: key, json: String(decoding: data, as: UTF8.self))
                 results.append(["key": key, "status": new ? "created" : "unchanged"])

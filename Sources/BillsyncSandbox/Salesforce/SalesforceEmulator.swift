@@ -61,6 +61,10 @@ public struct SalesforceEmulator: Sendable {
         }
         addBulkRoutes(to: router)
         // Read-back for tests and the demo, outside the emulated API and its limits.
+        router.get("sandbox/salesforce/api-usage") { _, _ in
+            let usage = state.usage
+            return json(.ok, ["used": usage.used, "limit": usage.limit], usage: nil)
+        }
         router.get("sandbox/salesforce/:object/count") { _, context in
             let count = try store.count(object: context.parameters.require("object"))
             return json(.ok, ["count": count], usage: nil)

@@ -1,0 +1,109 @@
+import BillsyncKafka
+import Foundation
+
+/// What the sync report knows about a run, read from the fleet's topics: only the fields the
+/// accounting needs (ids, lineage, outcome, reason), so a snapshot of a large run stays small.
+/// Ids are the envelopes' UUIDs as they appear on the wire.
+public struct FleetFacts: Sendable {
+    /// A canonical billing record on a raw topic.
+    public struct RawRecord: Sendable, Hashable {
+        public var id: String
+        /// The message type, e.g. `billing-account`.
+        public var type: String
+        public var businessKey: String
+        public var sourceName: String
+        public var position: Position
+        /// The file and line it was read from, when it came from a file.
+        public var file: String?
+        public var line: Int?
+    }
+
+    /// An upsert command on the upserts topic.
+    public struct Upsert: Sendable, Hashable {
+        public var id: String
+        /// The message it was made from.
+        public var causationId: String
+        public var object: String
+        public var externalId: String
+        /// The stage that wrote it (`transformer`, `rollup`); nil from writers that predate the header.
+        public var writtenBy: String?
+        public var position: Position
+    }
+
+    /// A sink's final word on a record.
+    public struct LoadResult: Sendable, Hashable {
+        public var causationId: String
+        public var sink: String
+        public var object: String
+        public var outcome: String
+    }
+
+    /// A message a stage gave up on, with why.
+    public struct DeadLetter: Sendable, Hashable {
+        public var stage: String
+        /// The id of the message dead-lettered (nil for a file row the extractor refused).
+        public var originalId: String?
+        public var code: String
+        public var reason: String
+        /// Where in the record: a JSON pointer, or the column for a file row.
+        public var field: String?
+        /// The business key or the file and line, for a person to find the record.
+        public var example: String
+        public var source: String?
+        public var file: String?
+        public var line: Int?
+        public var failedAt: String?
+    }
+
+    /// A copy of a message waiting in one of a stage's retry topics.
+    public struct RetryCopy: Sendable, Hashable {
+        public var stage: String
+        public var originalId: String
+        public var position: Position
+    }
+
+    /// Where a message sits.
+    public struct Position: Sendable, Hashable {
+        public var topic: String
+        public var partition: Int32
+        public var offset: Int64
+
+        public init(topic: String, partition: Int32, offset: Int64) {
+            self.topic = topic
+            self.partition = partition
+            self.offset = offset
+        }
+
+        public var topicPartition: KafkaTopicPartition { KafkaTopicPartition(topic: topic, partition: partition) }
+    }
+
+    public var raw: [RawRecord] = []
+    public var upserts: [Upsert] = []
+    public var results: [LoadResult] = []
+    public var deadLetters: [DeadLetter] = []
+    public var retryCopies: [RetryCopy] = []
+    /// Per stage (its consumer group): the next offset it will read, per partition it committed.
+    public var committed: [String: [KafkaTopicPartition: Int64]] = [:]
+    /// Per partition read: the offset the next message will get (its high watermark).
+    public var ends: [KafkaTopicPartition: Int64] = [:]
+    /// Per partition read: the oldest offset still retained.
+    public var starts: [KafkaTopicPartition: Int64] = [:]
+
+    public init() {}
+
+    /// Whether the stage's group has committed past this message, i.e. handled it and wrote its outputs.
+    public func handled(by stage: String, _ position: Position) -> Bool {
+        guard let next = committed[stage]?[position.topicPartition] else { return false }
+        return next > position.offset
+    }
+
+    /// Messages of these topics the stage has not handled yet.
+    public func lag(of stage: String, inputs: [String]) -> Int64 {
+        var lag: Int64 = 0
+        for (partition, end) in ends where inputs.contains(partition.topic) {
+            let next = committed[stage]?[partition] ?? starts[partition] ?? 0
+            lag += max(0, end - next)
+        }
+        return lag
+    }
+}

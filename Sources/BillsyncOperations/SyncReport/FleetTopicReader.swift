@@ -1,0 +1,157 @@
+import BillsyncContracts
+import BillsyncJSON
+import BillsyncKafka
+import Foundation
+import Logging
+
+/// Reads a fleet's topics (raw records, upserts, results, retry and dead-letter topics) from the
+/// beginning, without joining any group, and the stages' committed offsets, into `FleetFacts`.
+/// Kept open, each `refresh` reads only what arrived since the last one.
+public struct FleetTopicReader {
+    let consumer: KafkaConsumer
+    /// Every partition read; the consumer's own assignment is empty until its first poll.
+    let partitions: [KafkaTopicPartition]
+    var iterator: KafkaConsumerMessages.AsyncIterator
+    let queries: [String: KafkaConsumer]
+    let stageInputs: [String: [KafkaTopicPartition]]
+    let topicRoles: [String: Role]
+    var next: [KafkaTopicPartition: Int64] = [:]
+    public private(set) var facts = FleetFacts()
+
+    enum Role {
+        case raw, upserts, results
+        case deadLetters(stage: String)
+        case retry(stage: String)
+    }
+
+    /// Opens the reader on every topic of `catalog` that exists, runs `body` with it, and closes
+    /// it. `stages` are the stages whose committed offsets and lag matter (those that run).
+    public static func reading<Result: Sendable>(
+        connection: KafkaConnection, catalog: TopicCatalog, stages: [String] = TopicCatalog.stages, logger: Logger,
+        _ body: (inout FleetTopicReader) async throws -> Result
+    ) async throws -> Result {
+        let admin = try KafkaAdmin(connection: connection, logger: logger)
+        let existing = Dictionary(try await admin.listTopics().map { ($0.name, $0.partitions.map(\.id)) }, uniquingKeysWith: { a, _ in a })
+        var roles: [String: Role] = [:]
+        for entity in TopicCatalog.billingEntities { roles[catalog.rawTopic(entity)] = .raw }
+        roles[catalog.upsertCommands] = .upserts
+        roles[catalog.loadResults] = .results
+        for stage in TopicCatalog.stages + ["extractor"] { roles[catalog.deadLetterTopic(stage: stage)] = .deadLetters(stage: stage) }
+        for stage in TopicCatalog.stages {
+            for tier in 1...2 { roles[catalog.retryTopic(stage: stage, tier: tier)] = .retry(stage: stage) }
+        }
+        var offsets: [KafkaTopicPartition: Int64] = [:]
+        for (topic, _) in roles {
+            for partition in existing[topic] ?? [] { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
+        }
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "\(catalog.prefix)-report-\(UUID().uuidString.prefix(8))",
+                                                       subscription: .partitions(offsets))
+        configuration.drainTimeout = .milliseconds(100)
+        // Short fetch waits: a refresh ends once a fetch answer newer than its start shows the end.
+        configuration.properties["fetch.wait.max.ms"] = "100"
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        var queries: [String: KafkaConsumer] = [:]
+        var stageInputs: [String: [KafkaTopicPartition]] = [:]
+        for stage in stages {
+            let inputs = catalog.inputs(of: stage) + (1...2).map { catalog.retryTopic(stage: stage, tier: $0) }
+            stageInputs[stage] = inputs.flatMap { topic in (existing[topic] ?? []).map { KafkaTopicPartition(topic: topic, partition: $0) } }
+            let handle = KafkaConsumerConfiguration(connection: connection, groupID: catalog.group(of: stage), subscription: .topics([]))
+            queries[stage] = try KafkaConsumer(configuration: handle, logger: logger)
+        }
+        var reader = FleetTopicReader(consumer: consumer, partitions: Array(offsets.keys), iterator: consumer.messages.makeAsyncIterator(), queries: queries,
+                                      stageInputs: stageInputs, topicRoles: roles)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await consumer.run() }
+            defer { consumer.triggerShutdown() }
+            let result = try await body(&reader)
+            consumer.triggerShutdown()
+            try await group.waitForAll()
+            return result
+        }
+    }
+
+    /// Reads the stages' committed offsets, then every topic up to its end as the broker reports
+    /// it after that moment: whatever a stage committed, its outputs are then in `facts`.
+    public mutating func refresh(timeout: Duration = .seconds(60)) async throws {
+        for (stage, partitions) in stageInputs where !partitions.isEmpty {
+            // A partition the group never committed answers a negative offset (librdkafka's "invalid").
+            facts.committed[stage] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        // A fetch answer (fetch.wait.max.ms is 100 ms) taken after the committed offsets were read.
+        let fresh = started + .milliseconds(300)
+        while true {
+            let batch = try iterator.nextIfAvailable(upTo: 5_000)
+            if !batch.isEmpty {
+                for message in batch { record(message) }
+                consumer.markDone(batch)
+                continue
+            }
+            if clock.now >= fresh, atEnd() { return }
+            guard clock.now - started < timeout else {
+                throw KafkaError(kind: .broker, message: "the fleet's topics were not read to their end within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    mutating func atEnd() -> Bool {
+        for partition in partitions {
+            guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
+            facts.ends[partition] = marks.high
+            facts.starts[partition] = marks.low
+            if max(next[partition] ?? 0, marks.low) < marks.high { return false }
+        }
+        return true
+    }
+
+    mutating func record(_ message: KafkaConsumerMessage) {
+        next[message.topicPartition] = message.offset + 1
+        guard let role = topicRoles[message.topic], let value = message.value else { return }
+        let position = FleetFacts.Position(topic: message.topic, partition: message.partition, offset: message.offset)
+        let json = try? JSONParser.parse(value)
+        let id = json?["id"]?.stringValue
+        switch role {
+        case .raw:
+            guard let json, let id, let type = json["type"]?.stringValue else { return }
+            facts.raw.append(FleetFacts.RawRecord(
+                id: id, type: type, businessKey: json["businessKey"]?.stringValue ?? "", sourceName: json["source"]?["name"]?.stringValue ?? "",
+                position: position, file: message.headers.last(named: StageHeaders.originFile),
+                line: message.headers.last(named: StageHeaders.originLine).flatMap(Int.init)))
+        case .upserts:
+            guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
+            facts.upserts.append(FleetFacts.Upsert(
+                id: id, causationId: cause, object: payload["object"]?.stringValue ?? "", externalId: payload["externalId"]?.stringValue ?? "",
+                writtenBy: message.headers.last(named: StageHeaders.writtenBy), position: position))
+        case .results:
+            guard let json, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
+            facts.results.append(FleetFacts.LoadResult(
+                causationId: cause, sink: payload["sink"]?.stringValue ?? "", object: payload["object"]?.stringValue ?? "",
+                outcome: payload["outcome"]?.stringValue ?? ""))
+        case let .retry(stage):
+            guard let id else { return }
+            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
+        case let .deadLetters(stage):
+            let headers = message.headers
+            let file = headers.last(named: StageHeaders.originFile)
+            let line = headers.last(named: StageHeaders.originLine).flatMap(Int.init)
+            let example = json?["businessKey"]?.stringValue ?? file.map { "\($0) line \(line ?? 0)" } ?? message.keyString ?? "?"
+            facts.deadLetters.append(FleetFacts.DeadLetter(
+                // The extractor's dead letters hold a file row or a source record, not a message.
+                stage: headers.last(named: StageHeaders.stage) ?? stage, originalId: stage == "extractor" ? nil : id,
+                code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
+                field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
+                file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt)))
+        }
+    }
+
+    /// Messages each stage has not handled yet, over its inputs and retry topics.
+    public func lag() -> [String: Int64] {
+        var lag: [String: Int64] = [:]
+        for (stage, partitions) in stageInputs {
+            lag[stage] = facts.lag(of: stage, inputs: Array(Set(partitions.map(\.topic))))
+        }
+        return lag
+    }
+}

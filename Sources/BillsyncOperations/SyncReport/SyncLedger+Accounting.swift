@@ -1,0 +1,110 @@
+import Foundation
+
+extension SyncLedger {
+    /// Which stage plays which part, by the names its consumer group and dead letters carry.
+    public struct Stages: Sendable {
+        public var extractor = "extractor"
+        public var transformer = "transformer"
+        public var rollup = "rollup"
+        public var loader = "loader"
+        public var billing = "loader-billing"
+
+        public init() {}
+    }
+
+    /// Accounts for every raw record of `sources` (all sources when nil). `objects` names the CRM
+    /// object each record type maps to (from the mapping file), for records that never became an
+    /// upsert; `billingTypes` are the record types the billing sink sends back to billing.
+    public init(facts: FleetFacts, sources: Set<String>?, objects: [String: String], stages: Stages = Stages(),
+                billingTypes: Set<String> = ["billing-meter-reading"]) {
+        let raw = facts.raw.filter { sources?.contains($0.sourceName) ?? true }
+        let rawIds = Set(raw.map(\.id))
+        recordsExtracted = rawIds.count
+        let upserts = facts.upserts.filter { rawIds.contains($0.causationId) }
+        let relevant = rawIds.union(upserts.map(\.id))
+        var dead: [String: [String: FleetFacts.DeadLetter]] = [:]
+        var groups: [String: DeadLetterGroup] = [:]
+        for letter in facts.deadLetters {
+            let belongs = letter.originalId.map(relevant.contains)
+                ?? (letter.stage == stages.extractor && (sources == nil || letter.source.map { sources!.contains($0) } == true))
+            guard belongs else { continue }
+            if let id = letter.originalId { dead[letter.stage, default: [:]][id] = letter }
+            if letter.originalId == nil, let file = letter.file {
+                refusedRows[file, default: 0] += 1
+                refusedLines.insert("\(file):\(letter.line ?? 0)")
+            }
+            let groupKey = "\(letter.stage)|\(letter.code)|\(letter.field ?? "")"
+            var group = groups[groupKey] ?? DeadLetterGroup(stage: letter.stage, code: letter.code, field: letter.field, reason: letter.reason)
+            group.count += 1
+            if group.examples.count < 3 { group.examples.append(letter.example) }
+            groups[groupKey] = group
+        }
+        deadLetterGroups = groups.values.sorted { ($0.count, $1.stage, $1.code) > ($1.count, $0.stage, $0.code) }
+        var retries: [String: [String: [FleetFacts.Position]]] = [:]
+        for copy in facts.retryCopies where relevant.contains(copy.originalId) {
+            retries[copy.stage, default: [:]][copy.originalId, default: []].append(copy.position)
+        }
+        var upsertsByCause: [String: [FleetFacts.Upsert]] = [:]
+        for upsert in upserts { upsertsByCause[upsert.causationId, default: []].append(upsert) }
+        var results: [Bool: [String: FleetFacts.LoadResult]] = [:]  // keyed by "is the billing sink"
+        for result in facts.results where relevant.contains(result.causationId) {
+            results[result.sink == "billing", default: [:]][result.causationId] = result
+        }
+
+        /// The stage's part in a message's fate: dead-lettered, a final outcome the caller found,
+        /// retrying, or pending; nil when the stage handled it and nothing came of it.
+        func outcome(at stage: String, id: String, position: FleetFacts.Position, final: Outcome?) -> Outcome? {
+            if dead[stage]?[id] != nil { return .deadLettered(stage: stage) }
+            if let final { return final }
+            if let copies = retries[stage]?[id] {
+                return copies.contains { !facts.handled(by: stage, $0) } ? .retrying(stage: stage) : nil
+            }
+            return facts.handled(by: stage, position) ? nil : .pending(stage: stage)
+        }
+        func loaded(_ result: FleetFacts.LoadResult?, stage: String) -> Outcome? {
+            switch result?.outcome {
+            case "created": .created
+            case "updated": .updated
+            case "failed": .unaccounted(stage: stage, reason: "a failed result without a dead letter")
+            default: nil
+            }
+        }
+        func load(_ upsert: FleetFacts.Upsert) -> Outcome {
+            outcome(at: stages.loader, id: upsert.id, position: upsert.position, final: loaded(results[false]?[upsert.id], stage: stages.loader))
+                ?? .unaccounted(stage: stages.loader, reason: "handled without a load result")
+        }
+
+        var rows: [Flow: Row] = [:]
+        func add(_ entry: Entry, transformed: Bool = false) {
+            var row = rows[entry.flow] ?? Row(flow: entry.flow)
+            if entry.record != nil { row.extracted += 1 }
+            if transformed { row.transformed += 1 }
+            row.count(entry.outcome)
+            rows[entry.flow] = row
+            entries.append(entry)
+        }
+        for record in raw {
+            let own = upsertsByCause[record.id, default: []].filter { $0.writtenBy == nil || $0.writtenBy == stages.transformer }
+            let object = own.first?.object ?? objects[record.type] ?? record.type
+            let entity = record.type.hasPrefix("billing-") ? String(record.type.dropFirst("billing-".count)) : record.type
+            let final = own.map(load).max { $0.severity < $1.severity }
+            let toCRM = outcome(at: stages.transformer, id: record.id, position: record.position, final: final) ?? .unchanged
+            // A record type the mapping has no object for is only checked, never loaded.
+            if objects[record.type] != nil || !own.isEmpty || toCRM != .unchanged {
+                add(Entry(record: record, flow: Flow(object: object, from: entity, direction: .toSalesforce), outcome: toCRM),
+                       transformed: !own.isEmpty)
+            }
+            if billingTypes.contains(record.type) {
+                let toBilling = outcome(at: stages.billing, id: record.id, position: record.position,
+                                        final: loaded(results[true]?[record.id], stage: stages.billing))
+                    ?? .unaccounted(stage: stages.billing, reason: "handled without an upload result")
+                add(Entry(record: record, flow: Flow(object: "billing upload", from: entity, direction: .toBilling), outcome: toBilling))
+            }
+        }
+        for upsert in upserts where upsert.writtenBy == stages.rollup {
+            add(Entry(upsert: upsert, flow: Flow(object: upsert.object, from: "hierarchy totals", direction: .rollup), outcome: load(upsert)),
+                   transformed: true)
+        }
+        self.rows = rows.values.sorted { $0.flow < $1.flow }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+
+/// The run report a person reads at the end of a run: one table of where every record ended,
+/// the dead letters grouped by reason, the API calls, and whether the accounting closes.
+public struct SyncReportText: Sendable {
+    public var ledger: SyncLedger
+    /// Salesforce API calls, as the system of record counted them (nil when unknown).
+    public var apiCalls: Int?
+    public var elapsedSeconds: Double?
+    /// Each expectation with what went wrong (nil when met).
+    public var expectations: [(RecordExpectation, String?)] = []
+    /// Stages that still had messages to handle when the report was taken.
+    public var laggingStages: [String: Int64] = [:]
+
+    public init(ledger: SyncLedger, apiCalls: Int? = nil, elapsedSeconds: Double? = nil) {
+        self.ledger = ledger
+        self.apiCalls = apiCalls
+        self.elapsedSeconds = elapsedSeconds
+    }
+
+    /// Closed: every record final, every stage caught up, every expectation met.
+    public var succeeded: Bool {
+        ledger.isClosed && laggingStages.values.allSatisfy { $0 == 0 } && expectations.allSatisfy { $0.1 == nil }
+    }
+
+    public var rendered: String {
+        var out: [String] = []
+        var table = TextTable(["object", "from", "extracted", "transformed", "unchanged", "created", "updated", "dead-lettered", "retrying",
+                               "unaccounted"], numericColumns: Set(2...9))
+        for row in ledger.rows {
+            let extracted = row.flow.direction == .rollup ? "-" : String(row.extracted)
+            let transformed = row.flow.direction == .toBilling ? "-" : String(row.transformed)
+            table.add([row.flow.object, "\(row.flow.from) \(row.flow.direction.rawValue)", extracted, transformed, String(row.unchanged),
+                       String(row.created), String(row.updated), String(row.deadLettered), String(row.retrying + row.pending),
+                       String(row.unaccounted)])
+        }
+        out.append("Records extracted: \(ledger.recordsExtracted) (a meter reading goes both to Salesforce and back to billing, so it has two lines)")
+        out.append(table.rendered())
+        for (file, count) in ledger.refusedRows.sorted(by: { $0.key < $1.key }) {
+            out.append("\(file): \(count) row\(count == 1 ? "" : "s") refused by the extractor before becoming records (dead-lettered below)")
+        }
+        if !ledger.deadLetterGroups.isEmpty {
+            out.append("")
+            out.append("Dead letters by reason:")
+            var reasons = TextTable(["stage", "code", "field", "count", "reason", "examples"], numericColumns: [3])
+            for group in ledger.deadLetterGroups {
+                reasons.add([group.stage, group.code, group.field ?? "-", String(group.count), Self.shortened(group.reason, to: 70),
+                             group.examples.joined(separator: ", ")])
+            }
+            out.append(reasons.rendered(indent: "  "))
+        }
+        out.append("")
+        if let apiCalls { out.append("Salesforce API calls: \(apiCalls) (as counted by the Salesforce side)") }
+        if let elapsedSeconds { out.append(String(format: "Elapsed: %.1f s", elapsedSeconds)) }
+        if !expectations.isEmpty {
+            let met = expectations.filter { $0.1 == nil }.count
+            var byKind: [String: (met: Int, total: Int, expected: String)] = [:]
+            for (expectation, unmet) in expectations {
+                var entry = byKind[expectation.kind] ?? (0, 0, expectation.expected.rawValue)
+                entry.total += 1
+                if unmet == nil { entry.met += 1 }
+                byKind[expectation.kind] = entry
+            }
+            let kinds = byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.expected) \($0.value.met)/\($0.value.total)" }
+            out.append("Deliberate anomalies ending as expected: \(met) of \(expectations.count) (\(kinds.joined(separator: ", ")))")
+            for case let (_, unmet?) in expectations { out.append("  NOT MET: \(unmet)") }
+        }
+        for (stage, lag) in laggingStages.sorted(by: { $0.key < $1.key }) where lag > 0 {
+            out.append("The \(stage) still had \(lag) message\(lag == 1 ? "" : "s") to handle.")
+        }
+        let open = ledger.open
+        if open.isEmpty && succeeded {
+            out.append("Accounting closes: every extracted record was loaded, left unchanged or dead-lettered with its reason.")
+        } else if !open.isEmpty {
+            out.append("Accounting does NOT close: \(open.count) record\(open.count == 1 ? " is" : "s are") unaccounted for:")
+            for entry in open.prefix(20) { out.append("  \(entry.description) → \(entry.flow.object): \(Self.describe(entry.outcome))") }
+            if open.count > 20 { out.append("  … and \(open.count - 20) more") }
+        } else {
+            out.append("Accounting does NOT close (see above).")
+        }
+        return out.joined(separator: "\n")
+    }
+
+    static func describe(_ outcome: SyncLedger.Outcome) -> String {
+        switch outcome {
+        case let .retrying(stage): "still in the \(stage)'s retry topics"
+        case let .pending(stage): "not yet handled by the \(stage)"
+        case let .unaccounted(stage, reason): "lost at the \(stage): \(reason)"
+        default: "\(outcome)"
+        }
+    }
+
+    static func shortened(_ text: String, to length: Int) -> String {
+        text.count <= length ? text : String(text.prefix(length - 1)) + "…"
+    }
+}
