@@ -11,7 +11,11 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 
 use_broker
 
-swift build -c release --product billsync-bench --product billsync-loader >&2
+# One build per product: `swift build --product a --product b` builds only the last one named.
+for product in billsync-bench billsync-loader; do
+    log "building $product (release; a first build takes several minutes)"
+    swift build -c release --quiet --product "$product" >&2
+done
 bench="$(swift build -c release --show-bin-path)/billsync-bench"
 case "${1:-kafka}" in
     transformer) shift; "$bench" transformer "$@" ;;

@@ -27,7 +27,9 @@ start() {
         exit 1
     fi
     # Memory storage: topics and offsets last as long as the process (Tansu 0.6 has no file storage).
-    nohup "$BILLSYNC_TOOLS/bin/tansu" broker \
+    # A session of its own: a Ctrl-C meant for the script must not stop the broker before the
+    # workers have finished and committed (the script stops it last).
+    nohup setsid "$BILLSYNC_TOOLS/bin/tansu" broker \
         --listener-url "tcp://$ADDRESS" \
         --advertised-listener-url "tcp://$ADDRESS" \
         --storage-engine "memory://tansu/" >"$LOG_FILE" 2>&1 &

