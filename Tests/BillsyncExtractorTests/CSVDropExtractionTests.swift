@@ -51,6 +51,34 @@ struct CSVDropExtractionTests {
         await producer.shutdown()
     }
 
+    @Test("a generated meter-reading export is published to the reading topic, each message naming its file and line")
+    func generatedReadings() async throws {
+        let prefix = TestKafka.uniqueName("m")
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        let topic = "\(prefix).raw.meter-reading"
+        try await admin.createTopics([KafkaTopicSpecification(name: topic, partitions: 2),
+                                      KafkaTopicSpecification(name: "\(prefix).extractor.dlq", partitions: 1)])
+        let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
+        let summary = try SampleDataGenerator(options: SampleDataGenerator.Options(accounts: 50)).writeCSV(to: drop)
+        for other in ["billing_export.csv", "tariffs.csv"] { try FileManager.default.removeItem(at: drop.appendingPathComponent(other)) }
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "meters", contracts: TestRepository.contracts,
+                                           topicPrefix: prefix)
+        let producer = try TestKafka.producer()
+
+        let run = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
+        // A negative reading is a business rule's to refuse, not the shape's: every row is published.
+        #expect(run.counts.read == summary.readingRows)
+        #expect(run.counts.published == summary.readingRows)
+        let messages = try await TestKafka.read(topic, partitions: 2, count: summary.readingRows)
+        #expect(messages.count == summary.readingRows)
+        let readings = try messages.map { try TestRepository.contracts.decode($0.value ?? [], as: BillingMeterReading.self) }
+        #expect(readings.allSatisfy { NationalMeteringIdentifier.isWellFormed($0.payload.nmi) && $0.businessKey == $0.payload.nmi })
+        let lines = Set(messages.compactMap { $0.headers.last(named: StageHeaders.originLine).flatMap(Int.init) })
+        #expect(lines == Set(2...(summary.readingRows + 1)))
+        #expect(messages.allSatisfy { $0.headers.last(named: StageHeaders.originFile) == "meter_readings.csv" })
+        await producer.shutdown()
+    }
+
     @Test("a file without the required columns goes to failed/ with its reason, and nothing is published")
     func unreadableFile() async throws {
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")

@@ -103,6 +103,34 @@ struct CSVExportTests {
         #expect(rejectedLines == expectedLines)
         #expect(rows.count == summary.accountRows)
     }
+
+    @Test("a meter-reading export is recognised by its header and read exactly; a bad unit or date names its column")
+    func meterReadings() throws {
+        let text = "NMI,MeterID,ReadingDate,Reading,Unit,Quality\n6305000123,MTR-1,2026-03-15,1234.567,kwh,a\n6305000123,MTR-1,15/03/2026,1,kWh,A\n6305000123,MTR-1,2026-03-15,1,litres,A\n"
+        var reader = CSVRecordReader(bytes: Array(text.utf8))
+        guard case let .success(header)? = reader.next() else { throw CSVError(line: 1, column: 1, reason: "no header") }
+        let mapping = try CSVExportFormat.mapping(header: header, file: "meter_readings.csv")
+        #expect(mapping is MeterReadingExportMapping)
+        var results: [Result<[ExportRecord], RowRejection>] = []
+        while case let .success(record)? = reader.next() { results.append(mapping.records(of: record)) }
+        let first = try #require(try results[0].get().first)
+        let reading = try #require(first.payload as? BillingMeterReading)
+        #expect(first.entity == "meter-reading" && first.key == "6305000123")
+        #expect(reading.reading == Quantity(parsing: "1234.567") && reading.unit == .kWh && reading.quality == .A)
+        #expect(throws: RowRejection.self) { try results[1].get() }
+        if case let .failure(rejection) = results[1] { #expect(rejection.field == "ReadingDate" && rejection.line == 3 && rejection.column == 3) }
+        if case let .failure(rejection) = results[2] { #expect(rejection.field == "Unit" && rejection.reason.contains("litres")) }
+    }
+
+    @Test("an account export's row yields its account, bill and premise records, each with its business key")
+    func accountExportRecords() throws {
+        let text = CSVExportTests.header + "\n0001234567,ACC-1,Acme Pty Ltd,1523.40,2026-11-14,2026-12-14,63050001234,12 Collins St,Melbourne,VIC,3000,2019-07-01\n"
+        var reader = CSVRecordReader(bytes: Array(text.utf8))
+        guard case let .success(header)? = reader.next(), case let .success(row)? = reader.next() else { throw CSVError(line: 1, column: 1, reason: "unreadable") }
+        let records = try CSVExportFormat.mapping(header: header, file: "export.csv").records(of: row).get()
+        #expect(records.map(\.entity) == ["account", "bill", "premise"])
+        #expect(records.map(\.key) == ["0001234567", "0001234567", "63050001234"])
+    }
 }
 
 @Suite("A drop folder reads each file once, by content, and files it away")
@@ -131,4 +159,3 @@ struct CSVDropFolderTests {
         #expect(scan.pending[0].contentHash.count == 64)
     }
 }
-

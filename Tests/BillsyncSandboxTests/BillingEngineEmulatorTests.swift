@@ -60,16 +60,18 @@ struct BillingEngineEmulatorTests {
         }
     }
 
-    @Test("uploads are idempotent by key and refuse readings without an NMI")
+    @Test("uploads are idempotent by key and refuse readings without an NMI or with a negative reading")
     func uploads() async throws {
         try await RunningEmulator.with { sf in
             let readings: [[String: Any]] = [
                 ["idempotency_key": "MTR-1|2026-11-15", "nmi": "63050001234", "reading": "123.456"],
                 ["idempotency_key": "MTR-2|2026-11-15", "reading": "1"],
+                ["idempotency_key": "MTR-3|2026-11-15", "nmi": "63050001234", "reading": "-4.5"],
             ]
             let first = try await sf.request("POST", "/billing/v1/uploads/meter-readings", json: readings, headers: auth)
             let results = try #require((first.json as? [String: Any])?["results"] as? [[String: String]])
-            #expect(results.map { $0["status"] } == ["created", "rejected"])
+            #expect(results.map { $0["status"] } == ["created", "rejected", "rejected"])
+            #expect(results[2]["error"]?.contains("negative") == true)
             let again = try await sf.request("POST", "/billing/v1/uploads/meter-readings", json: [readings[0]], headers: auth)
             #expect(((again.json as? [String: Any])?["results"] as? [[String: String]])?.first?["status"] == "unchanged")
             #expect(try sf.billingStore.uploadCount(kind: "meter-readings") == 1)
