@@ -50,6 +50,7 @@ let package = Package(
         .target(
             name: "BillsyncRuntime",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncKafka",
                 "BillsyncContracts",
                 .product(name: "Logging", package: "swift-log"),
@@ -60,12 +61,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The topics billsync uses and the operator-facing checks built on them: the round trip,
+        // The topic catalog: every topic's name, partitions, retention and compaction, and which
+        // stage reads which. The only place a topic name is spelled; every worker and the CLI use it.
+        .target(name: "BillsyncTopics", dependencies: ["BillsyncKafka"]),
+        // The operator-facing checks built on the catalog: the round trip,
         // and the sync report that accounts for every record of a run.
         .target(
             name: "BillsyncOperations",
             dependencies: [
-                "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
+                "BillsyncKafka", "BillsyncContracts", "BillsyncJSON", "BillsyncTopics",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -73,6 +77,7 @@ let package = Package(
         .target(
             name: "BillsyncBenchmarks",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncKafka",
                 "BillsyncContracts",
                 "BillsyncRuntime",
@@ -95,6 +100,7 @@ let package = Package(
         .executableTarget(
             name: "billsync",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncKafka",
                 "BillsyncOperations",
                 "BillsyncTransformer",
@@ -138,7 +144,9 @@ let package = Package(
         .target(
             name: "BillsyncExtractor",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL",
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -176,6 +184,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-extractor",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -185,6 +194,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-transformer",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncTransformer", "BillsyncRuntime", "BillsyncContracts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,6 +212,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-loader",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -210,6 +221,7 @@ let package = Package(
         .testTarget(
             name: "BillsyncLoaderTests",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
                 "BillsyncTestSupport", "BillsyncOperations", "billsync-loader",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -219,6 +231,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-passthrough",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -227,6 +240,7 @@ let package = Package(
         .testTarget(
             name: "BillsyncRuntimeTests",
             dependencies: [
+                "BillsyncTopics",
                 "BillsyncRuntime",
                 "BillsyncContracts",
                 "BillsyncKafka",
@@ -238,6 +252,7 @@ let package = Package(
         .testTarget(
             name: "BillsyncExtractorTests",
             dependencies: [
+                "BillsyncTopics", "billsync-extractor",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox",
                 "BillsyncKafka", "BillsyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -267,7 +282,8 @@ let package = Package(
         ),
         .testTarget(
             name: "BillsyncOperationsTests",
-            dependencies: ["BillsyncOperations", "BillsyncBenchmarks", "BillsyncTestSupport"]
+            dependencies: [
+                "BillsyncTopics","BillsyncOperations", "BillsyncBenchmarks", "BillsyncTestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -18,7 +18,6 @@ while [ $# -gt 0 ]; do
         *) echo "usage: $0 [--accounts N]" >&2; exit 2 ;;
     esac
 done
-started=$(date +%s.%N)
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -76,6 +75,7 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_BILLING_LOADER_PORT:-19467}" BILLSYNC_LOADER_BILL
 # Each run is its own source: a broker kept running between runs still has the checkpoint of the
 # previous run's files (same content), which would rightly be skipped.
 source_name="sample-$(date -u +%Y%m%dT%H%M%S)"
+started=$(date +%s.%N)  # the sync's elapsed time: from extraction to the last record's end
 log "extracting $run/drop (source $source_name)"
 "$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
     || { log "the extractor failed; see $logs/extractor.log"; exit 1; }

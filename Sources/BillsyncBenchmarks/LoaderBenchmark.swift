@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncKafka
+import BillsyncTopics
 import BillsyncOperations
 import BillsyncSandbox
 import Foundation

@@ -6,22 +6,71 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// Assembles a worker process around a handler: checks librdkafka, compiles the contracts,
-/// connects the consumer and producer, serves the operations endpoints, and runs it all in a
-/// service group that shuts down gracefully on SIGTERM or SIGINT within `shutdownTimeout`.
+/// What every worker process has, whatever drives it: the contracts, a producer, the metrics
+/// registry behind `/metrics`, its configuration and logger. A driver is built from it.
+public struct WorkerContext: Sendable {
+    public let configuration: WorkerConfiguration
+    public let contracts: MessageContracts
+    public let producer: KafkaProducer
+    public let logger: Logger
+}
+
+/// What makes a worker work: a topic-driven stage (consume → handle → produce) or a
+/// source-driven service (the extractor's schedule), and when it counts as ready.
+public struct WorkerDriver: Sendable {
+    public let service: any Service
+    /// `/readyz`: true once the driver can do its work (a stage: once it joined its group).
+    public let isReady: @Sendable () async -> Bool
+
+    public init(service: any Service, isReady: @escaping @Sendable () async -> Bool) {
+        self.service = service
+        self.isReady = isReady
+    }
+}
+
+/// Assembles a worker process: checks librdkafka, compiles the contracts, connects the producer,
+/// bootstraps metrics, serves `/healthz`, `/readyz` and `/metrics`, and runs it all with its
+/// driver in a service group that shuts down gracefully on SIGTERM or SIGINT within
+/// `shutdownTimeout`: the endpoints first, then the driver (a stage drains, commits and leaves
+/// its group; a source finishes the run in progress), then the producer (flushes).
 ///
-/// Executables call this after bootstrapping logging; all they add is their handler.
+/// Every continuously running executable is built this way; it adds only its handler (a stage)
+/// or its driver (a source), after bootstrapping logging.
 public enum StageWorker {
     public static let version = "0.1.0"
 
+    /// A topic-driven stage around `makeHandler`'s handler.
     public static func run<Handler: StageHandler>(
         configuration: WorkerConfiguration,
         logger: Logger,
         makeHandler: (MessageContracts) throws -> Handler
     ) async throws {
+        try await run(configuration: configuration, logger: logger) { context in
+            let handler = try makeHandler(context.contracts)
+            let runtimeConfiguration = configuration.runtime
+            var consumerConfiguration = KafkaConsumerConfiguration(
+                connection: configuration.connection, groupID: runtimeConfiguration.group,
+                subscription: .topics(runtimeConfiguration.inputTopics + runtimeConfiguration.retryTopics)
+            )
+            consumerConfiguration.properties = configuration.kafkaProperties
+            consumerConfiguration.drainTimeout = configuration.shutdownTimeout / 2
+            let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+            let runtime = StageRuntime(configuration: runtimeConfiguration, handler: handler, contracts: context.contracts,
+                                       consumer: consumer, producer: context.producer,
+                                       metrics: StageMetrics(stage: runtimeConfiguration.stage), logger: logger)
+            return WorkerDriver(service: runtime, isReady: { runtime.hasJoinedGroup })
+        }
+    }
+
+    /// A worker around any driver, e.g. a source-driven one.
+    public static func run(
+        configuration: WorkerConfiguration,
+        logger: Logger,
+        makeDriver: (WorkerContext) async throws -> WorkerDriver
+    ) async throws {
         let outcome: Result<Void, any Error>
         do {
-            try await serve(configuration: configuration, logger: logger, makeHandler: makeHandler)
+            try await serve(configuration: configuration, logger: logger, makeDriver: makeDriver)
             outcome = .success(())
         } catch {
             outcome = .failure(error)
@@ -32,10 +81,10 @@ public enum StageWorker {
         try outcome.get()
     }
 
-    private static func serve<Handler: StageHandler>(
+    private static func serve(
         configuration: WorkerConfiguration,
         logger: Logger,
-        makeHandler: (MessageContracts) throws -> Handler
+        makeDriver: (WorkerContext) async throws -> WorkerDriver
     ) async throws {
         try Librdkafka.requireSupportedVersion()
         let directory = configuration.schemasDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
@@ -45,33 +94,24 @@ public enum StageWorker {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         StageMetrics.recordBuildInfo(version: version, librdkafka: Librdkafka.version)
 
-        let handler = try makeHandler(contracts)
         var producerConfiguration = KafkaProducerConfiguration(connection: configuration.connection)
         producerConfiguration.properties = configuration.kafkaProperties
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let runtimeConfiguration = configuration.runtime
-        var consumerConfiguration = KafkaConsumerConfiguration(
-            connection: configuration.connection, groupID: runtimeConfiguration.group,
-            subscription: .topics(runtimeConfiguration.inputTopics + runtimeConfiguration.retryTopics)
-        )
-        consumerConfiguration.properties = configuration.kafkaProperties
-        consumerConfiguration.drainTimeout = configuration.shutdownTimeout / 2
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        let runtime = StageRuntime(configuration: runtimeConfiguration, handler: handler, contracts: contracts,
-                                   consumer: consumer, producer: producer,
-                                   metrics: StageMetrics(stage: runtimeConfiguration.stage), logger: logger)
+        let driver = try await makeDriver(WorkerContext(configuration: configuration, contracts: contracts, producer: producer, logger: logger))
         let server = OperationsServer(host: configuration.httpHost, port: configuration.httpPort, registry: registry,
-                                      isReady: { runtime.hasJoinedGroup }, logger: logger)
+                                      isReady: driver.isReady, logger: logger)
+        let runtimeConfiguration = configuration.runtime
         logger.info("worker starting", metadata: [
             RuntimeLogKeys.stage: "\(runtimeConfiguration.stage)", "billsync.group": "\(runtimeConfiguration.group)",
             "billsync.http": "\(configuration.httpHost):\(configuration.httpPort)", "librdkafka": "\(Librdkafka.version)",
         ])
-        // Shut down in reverse: the endpoints, then the stage (drain, commit, leave), then the
-        // producer (flush what the stage wrote).
+        // Shut down in reverse: the endpoints, then the driver, then the producer (flush what
+        // the driver wrote).
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: producer),
-                .init(service: runtime, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
+                .init(service: driver.service, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: server),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

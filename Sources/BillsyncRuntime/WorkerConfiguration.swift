@@ -1,4 +1,5 @@
 import BillsyncKafka
+import BillsyncTopics
 import Foundation
 import Logging
 
@@ -33,14 +34,14 @@ public struct WorkerConfiguration: Sendable {
         "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
     ]
 
-    /// The defaults for a stage: billsync's topic names and a group named after the stage.
-    public init(stage: String, inputTopics: [String], topicPrefix: String = "billsync") {
+    /// The defaults for a stage, from the topic catalog: its inputs (unless given), its retry
+    /// and dead-letter topics, and a group named after the stage.
+    public init(stage: Stage, catalog: TopicCatalog = TopicCatalog(), inputTopics: [String]? = nil) {
         brokers = ["127.0.0.1:19092"]
         clientID = "billsync-\(stage)"
         runtime = StageRuntimeConfiguration(
-            stage: stage, group: "\(topicPrefix)-\(stage)", inputTopics: inputTopics,
-            retryTopics: ["\(topicPrefix).\(stage).retry.1", "\(topicPrefix).\(stage).retry.2"],
-            deadLetterTopic: "\(topicPrefix).\(stage).dlq"
+            stage: stage.rawValue, group: catalog.group(of: stage), inputTopics: inputTopics ?? catalog.inputs(of: stage),
+            retryTopics: catalog.retryTopics(stage: stage), deadLetterTopic: catalog.deadLetterTopic(stage: stage)
         )
     }
 

@@ -12,7 +12,6 @@ import Foundation
 public struct HierarchyRollupHandler: StageHandler {
     public typealias Input = AnyBillingRecord
 
-    public static let inputEntities = ["account", "bill", "premise"]
     /// Totals are derived from a raw record that the transformer also derives its own upserts
     /// from (indices 0, 1, …); numbering them from here keeps their message ids apart.
     static let lineageIndexBase = 1_000_000

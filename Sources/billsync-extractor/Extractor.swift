@@ -3,12 +3,15 @@ import BillsyncContracts
 import BillsyncExtractor
 import BillsyncKafka
 import BillsyncRuntime
+import BillsyncTopics
 import Foundation
 import Logging
 import ServiceLifecycle
 
 /// Publishes billing data to the raw topics, on a schedule, from any of three sources in one
-/// process: a CSV drop folder, the billing engine's REST API, an incremental SQL query.
+/// process: a CSV drop folder, the billing engine's REST API, an incremental SQL query. It runs
+/// on the same worker shape as the stages (`/healthz`, `/readyz`, `/metrics`, JSON logs,
+/// graceful shutdown); its schedule drives it instead of a topic.
 /// The broker comes from KAFKA_BROKERS; secrets (the API token, the database URL) only from the
 /// environment or files, never from arguments.
 @main
@@ -18,6 +21,7 @@ struct Extractor: AsyncParsableCommand {
         abstract: "Publish billing data (CSV drops, the billing API, a SQL query) to billsync's raw topics."
     )
 
+    @Option(help: "A YAML configuration file (BILLSYNC_CONFIG): brokers, HTTP port, logging, as for every worker.") var config: String?
     @Option(help: "A CSV drop folder (BILLSYNC_EXTRACTOR_CSV_DIR).") var csvDir: String?
     @Option(help: "The billing engine's base URL (BILLSYNC_EXTRACTOR_API_URL); its token is BILLSYNC_EXTRACTOR_API_TOKEN or BILLSYNC_EXTRACTOR_API_TOKEN_FILE.")
     var billingApiUrl: String?
@@ -31,7 +35,8 @@ struct Extractor: AsyncParsableCommand {
     @Option(help: "once, every 4h, every 30m, or continuous (BILLSYNC_EXTRACTOR_SCHEDULE).") var schedule: String?
     @Option(help: "Backfill: re-read API and SQL changes from this instant (RFC 3339), leaving checkpoints alone.") var backfillFrom: String?
     @Option(help: "Backfill: up to this instant (exclusive).") var backfillUntil: String?
-    @Option(help: "Prefix of billsync's topics.") var topicPrefix = "billsync"
+    @Option(help: "Prefix of billsync's topics (BILLSYNC_TOPIC_PREFIX).")
+    var topicPrefix = ProcessInfo.processInfo.environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -49,21 +54,32 @@ struct Extractor: AsyncParsableCommand {
         case (nil, nil): backfill = nil
         default: throw ValidationError("a backfill needs both --backfill-from and --backfill-until")
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
-        var logger = Logger(label: "billsync.extractor")
-        logger.logLevel = environment["BILLSYNC_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-        do {
-            try Librdkafka.requireSupportedVersion()
-        } catch {
-            throw ValidationError(error.message)
-        }
-        let contracts = try MessageContracts(directory: MessageContracts.defaultDirectory())
-        let sources = try makeSources(environment: environment, contracts: contracts, backfill: backfill)
-        guard !sources.isEmpty else {
+        guard csvDir ?? billingApiUrl ?? sqlQuery ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] ?? environment["BILLSYNC_EXTRACTOR_API_URL"]
+            ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] != nil else {
             throw ValidationError("configure at least one source: --csv-dir, --billing-api-url or --sql-query (or their BILLSYNC_EXTRACTOR_* variables)")
         }
-        try await serve(sources: sources, schedule: backfill == nil ? parsedSchedule : .once, contracts: contracts, logger: logger)
-        await KafkaClients.waitUntilClosed()
+        let catalog = TopicCatalog(prefix: topicPrefix)
+        // The same worker shape as every stage: configuration, JSON logs, metrics and the
+        // operations endpoints; what drives it is its schedule, not a topic.
+        var configuration = WorkerConfiguration(stage: .extractor, catalog: catalog, inputTopics: [])
+        do {
+            try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        let logger = Logger(label: "billsync.extractor")
+        let runSchedule = backfill == nil ? parsedSchedule : .once
+        try await StageWorker.run(configuration: configuration, logger: logger) { context in
+            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill)
+            let checkpoints = try KafkaCheckpointStore(connection: configuration.connection, topic: catalog.checkpoints, logger: logger)
+            let service = ExtractorService(sources: sources, schedule: runSchedule, producer: context.producer, checkpoints: checkpoints,
+                                           reportsTopic: catalog.reports, contracts: context.contracts, logger: logger)
+            logger.info("extractor starting", metadata: [
+                "billsync.sources": "\(sources.map { "\($0.kind):\($0.sourceName)" })", "billsync.schedule": "\(runSchedule)",
+            ])
+            return WorkerDriver(service: service, isReady: { true })
+        }
     }
 
     static func secret(_ name: String, _ environment: [String: String]) throws -> String? {
@@ -111,26 +127,5 @@ struct Extractor: AsyncParsableCommand {
             sources.append(extraction)
         }
         return sources
-    }
-
-    func serve(sources: [any ExtractionSource], schedule: ExtractionSchedule, contracts: MessageContracts, logger: Logger) async throws {
-        let connection = KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-extractor")
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
-        let checkpoints = try KafkaCheckpointStore(connection: connection, topic: "\(topicPrefix).checkpoints", logger: logger)
-        let service = ExtractorService(sources: sources, schedule: schedule, producer: producer, checkpoints: checkpoints,
-                                       reportsTopic: "\(topicPrefix).reports", contracts: contracts, logger: logger)
-        logger.info("extractor starting", metadata: [
-            "billsync.sources": "\(sources.map { "\($0.kind):\($0.sourceName)" })", "billsync.schedule": "\(schedule)",
-        ])
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: producer),
-                .init(service: service, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger
-        ))
-        try await group.run()
-        await checkpoints.close()
     }
 }

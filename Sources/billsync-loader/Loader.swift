@@ -3,6 +3,7 @@ import BillsyncContracts
 import BillsyncKafka
 import BillsyncLoader
 import BillsyncRuntime
+import BillsyncTopics
 import Foundation
 import Logging
 
@@ -25,13 +26,12 @@ struct Loader: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
+        let catalog = TopicCatalog(environment: environment)
         let sinkName = sink ?? environment["BILLSYNC_LOADER_SINK"] ?? "salesforce"
-        let stages = ["salesforce": "loader", "postgres": "loader-postgres", "billing": "loader-billing"]
+        let stages: [String: Stage] = ["salesforce": .loader, "postgres": .loaderPostgres, "billing": .loaderBilling]
         guard let stage = stages[sinkName] else { throw ValidationError("sink '\(sinkName)' is not salesforce, postgres or billing") }
         // The billing sink takes meter readings from the raw topic (seed 001: readings into billing).
-        var configuration = WorkerConfiguration(stage: stage, inputTopics: [sinkName == "billing" ? "\(prefix).raw.meter-reading" : "\(prefix).crm.upserts"],
-                                                topicPrefix: prefix)
+        var configuration = WorkerConfiguration(stage: stage, catalog: catalog)
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
         } catch let error as ConfigurationError {
@@ -49,7 +49,7 @@ struct Loader: AsyncParsableCommand {
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "billsync.loader")
-        let results = "\(prefix).crm.results"
+        let results = catalog.loadResults
         if sinkName == "billing" {
             guard let url = settings.billingURL else { throw ValidationError("the billing sink needs BILLSYNC_LOADER_BILLING_URL") }
             guard let token = try settings.billingToken(environment) else {
@@ -84,7 +84,7 @@ struct Loader: AsyncParsableCommand {
         configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
         configuration.runtime.chunkLinger = .milliseconds(200)
         try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
-            var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: "\(prefix).alerts",
+            var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
                                                 contracts: contracts, logger: logger)
             handler.probeInterval = settings.probeInterval
             handler.bulkThreshold = settings.bulkThreshold

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillsyncRuntime
+import BillsyncTopics
 import Foundation
 import Logging
 
@@ -21,7 +22,8 @@ struct Passthrough: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var configuration = WorkerConfiguration(stage: "passthrough", inputTopics: ["billsync.raw.account"])
+        let catalog = TopicCatalog(environment: ProcessInfo.processInfo.environment)
+        var configuration = WorkerConfiguration(stage: Stage("passthrough"), catalog: catalog, inputTopics: [catalog.rawTopic("account")])
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
         } catch let error as ConfigurationError {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncContracts
 import BillsyncRuntime
+import BillsyncTopics
 import BillsyncTransformer
 import Foundation
 import Logging
@@ -26,17 +27,13 @@ struct Transformer: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let prefix = environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
+        let catalog = TopicCatalog(environment: environment)
         let roleName = role ?? environment["BILLSYNC_TRANSFORMER_ROLE"] ?? "mapping"
         guard roleName == "mapping" || roleName == "rollup" else {
             throw ValidationError("role '\(roleName)' is not mapping or rollup")
         }
         let isRollup = roleName == "rollup"
-        var configuration = WorkerConfiguration(
-            stage: isRollup ? "rollup" : "transformer",
-            inputTopics: (isRollup ? HierarchyRollupHandler.inputEntities : ["account", "bill", "premise", "meter-reading"])
-                .map { "\(prefix).raw.\($0)" },
-            topicPrefix: prefix)
+        var configuration = WorkerConfiguration(stage: isRollup ? .rollup : .transformer, catalog: catalog)
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
         } catch let error as ConfigurationError {
@@ -57,7 +54,7 @@ struct Transformer: AsyncParsableCommand {
             throw ValidationError("\(mappingPath) \(error)")
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
-        let output = "\(prefix).crm.upserts"
+        let output = catalog.upsertCommands
         if isRollup {
             guard let hierarchy = document.hierarchy else {
                 throw ValidationError("\(mappingPath) has no hierarchy section, so the rollup role has nothing to do")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncKafka
 import BillsyncOperations
+import BillsyncTopics
 import BillsyncTransformer
 import Foundation
 import Logging

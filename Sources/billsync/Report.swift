@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncKafka
 import BillsyncOperations
+import BillsyncTopics
 import BillsyncTransformer
 import Foundation
 
@@ -34,7 +35,10 @@ struct Report: AsyncParsableCommand {
         for object in document.objects where objects[object.source.rawValue] == nil { objects[object.source.rawValue] = object.object }
         let expectations = try anomalies.map { try RecordExpectation.load(anomaliesFile: URL(fileURLWithPath: $0)) } ?? []
         let sourceFilter = sources.isEmpty ? nil : Set(sources)
-        let running = stages.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        let running = stages.split(separator: ",").map { Stage(String($0).trimmingCharacters(in: .whitespaces)) }
+        if let unknown = running.first(where: { !TopicCatalog.stages.contains($0) }) {
+            throw ValidationError("--stages: \(unknown) is not a consuming stage (\(TopicCatalog.stages.map(\.rawValue).joined(separator: ", ")))")
+        }
         let (text, exit) = try await withKafkaClients {
             try await FleetTopicReader.reading(connection: environmentConnection, catalog: catalog, stages: running, logger: logger) { reader in
                 var display = ProgressDisplay()

@@ -25,6 +25,22 @@ struct ConfigurationTests {
         #expect(properties["session.timeout.ms"] == "10000")
     }
 
+    @Test("a configured property that would break at-least-once is refused, saying why", arguments: [
+        ("enable.auto.offset.store", "true", false), ("enable.auto.commit", "false", false), ("enable.auto.commit", "false", true),
+    ])
+    func atLeastOnceKeysAreRefused(key: String, value: String, onConnection: Bool) throws {
+        var connection = self.connection
+        if onConnection { connection.properties[key] = value }
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "transformer", subscription: .topics(["raw"]))
+        if !onConnection { configuration.properties[key] = value }
+        let error = #expect(throws: KafkaError.self) {
+            _ = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        }
+        #expect(error?.kind == .configuration)
+        #expect(error?.message.contains(key) == true)
+        #expect(error?.message.contains("at-least-once") == true || error?.message.contains("commits the offsets") == true)
+    }
+
     @Test("an invalid property is rejected with its name, and never with its value")
     func invalidPropertyNamesKeyNotValue() throws {
         var configuration = KafkaProducerConfiguration(connection: connection)

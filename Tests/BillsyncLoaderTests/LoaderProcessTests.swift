@@ -2,6 +2,7 @@ import BillsyncContracts
 import BillsyncKafka
 import BillsyncOperations
 import BillsyncSandbox
+import BillsyncTopics
 import BillsyncTestSupport
 import Foundation
 import Logging
@@ -27,8 +28,8 @@ struct LoaderProcessTests {
         logger.logLevel = .critical
         try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in
             let rig = LoaderRig(base: base, emulator: emulator, store: store, topics: LoaderRig.Topics(
-                upserts: catalog.upsertCommands, results: catalog.loadResults, retry1: catalog.retryTopic(stage: "loader", tier: 1),
-                retry2: catalog.retryTopic(stage: "loader", tier: 2), dlq: catalog.deadLetterTopic(stage: "loader"), alerts: catalog.alerts))
+                upserts: catalog.upsertCommands, results: catalog.loadResults, retry1: catalog.retryTopic(stage: .loader, tier: 1),
+                retry2: catalog.retryTopic(stage: .loader, tier: 2), dlq: catalog.deadLetterTopic(stage: .loader), alerts: catalog.alerts))
             try await rig.publish((0..<records).map { LoaderRig.account(8_000_000 + $0) })
             let environment = ["BILLSYNC_TOPIC_PREFIX": prefix, "SALESFORCE_LOGIN_URL": base.absoluteString,
                                "SALESFORCE_CLIENT_ID": "billsync-sandbox", "SALESFORCE_CLIENT_SECRET": "sandbox-secret"]

@@ -1,5 +1,6 @@
 import BillsyncKafka
 @testable import BillsyncOperations
+import BillsyncTopics
 import Testing
 
 /// A small fleet's topics, written by hand: raw records, upserts, results, dead letters, retry

@@ -1,6 +1,8 @@
 import BillsyncKafka
+import Foundation
 import BillsyncOperations
 import BillsyncTestSupport
+import BillsyncTopics
 import Testing
 
 @Suite("The fleet's topics are created with their settings and carry a round trip")
@@ -16,6 +18,27 @@ struct TopicCatalogTests {
         }
         #expect(byName["billsync.checkpoints"]?.configs["cleanup.policy"] == "compact")
         #expect(byName.count == catalog.specifications.count, "topic names are unique")
+    }
+
+    @Test("no source file outside the catalog spells a topic name")
+    func topicNamesComeFromTheCatalog() throws {
+        // What a hand-typed topic name looks like: a prefix and one of the catalog's suffixes.
+        let spellings = [".raw.", ".crm.upserts", ".crm.results", ".dlq\"", ".retry.1", ".retry.2", ".checkpoints\"", ".alerts\"",
+                         ".reports\"", ".selfcheck\""]
+        let sources = TestRepository.root.appendingPathComponent("Sources")
+        let catalogTarget = sources.appendingPathComponent("BillsyncTopics").path
+        var offenders: [String] = []
+        let files = FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil)?.compactMap { $0 as? URL } ?? []
+        for file in files where file.pathExtension == "swift" && !file.path.hasPrefix(catalogTarget) {
+            let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            for (number, line) in lines.enumerated() {
+                let code = line.components(separatedBy: "//").first ?? ""
+                if spellings.contains(where: { code.contains("\"") && code.contains($0) }) {
+                    offenders.append("\(file.lastPathComponent):\(number + 1): \(line.trimmingCharacters(in: .whitespaces))")
+                }
+            }
+        }
+        #expect(offenders.isEmpty, "topic names spelled outside BillsyncTopics:\n\(offenders.joined(separator: "\n"))")
     }
 
     @Test("the catalog is created on the broker, and creating it again changes nothing")

@@ -1,12 +1,13 @@
 import BillsyncTestSupport
 import BillsyncRuntime
+import BillsyncTopics
 import Foundation
 import Testing
 
 @Suite("Worker configuration comes from YAML and the environment, and bad values are named")
 struct WorkerConfigurationTests {
     func load(_ yaml: String?, _ environment: [String: String] = [:]) throws -> WorkerConfiguration {
-        var configuration = WorkerConfiguration(stage: "transformer", inputTopics: ["billsync.raw.account"])
+        var configuration = WorkerConfiguration(stage: .transformer)
         var file: String?
         if let yaml {
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("billsync-\(UUID().uuidString).yaml")
@@ -17,13 +18,23 @@ struct WorkerConfigurationTests {
         return configuration
     }
 
-    @Test("defaults name the stage's group, retry topics and dead-letter topic")
+    @Test("defaults name the stage's group, inputs, retry topics and dead-letter topic, from the topic catalog")
     func defaults() throws {
         let configuration = try load(nil)
         #expect(configuration.runtime.group == "billsync-transformer")
+        #expect(configuration.runtime.inputTopics == ["billsync.raw.account", "billsync.raw.bill", "billsync.raw.premise", "billsync.raw.meter-reading"])
         #expect(configuration.runtime.retryTopics == ["billsync.transformer.retry.1", "billsync.transformer.retry.2"])
         #expect(configuration.runtime.deadLetterTopic == "billsync.transformer.dlq")
         #expect(configuration.runtime.retry.tiers == [.seconds(30), .seconds(300)])
+    }
+
+    @Test("a topic prefix renames every topic and the group of a stage, several fleets sharing one cluster")
+    func prefixRenamesEverything() {
+        let configuration = WorkerConfiguration(stage: .loaderBilling, catalog: TopicCatalog(prefix: "staging"))
+        #expect(configuration.runtime.group == "staging-loader-billing")
+        #expect(configuration.runtime.inputTopics == ["staging.raw.meter-reading"])
+        let names = configuration.runtime.inputTopics + configuration.runtime.retryTopics + [configuration.runtime.deadLetterTopic]
+        #expect(names.allSatisfy { $0.hasPrefix("staging.") })
     }
 
     @Test("the environment wins over the file")

@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncCSV
 import BillsyncKafka
+import BillsyncTopics
 import Foundation
 import Logging
 
@@ -32,8 +33,9 @@ public struct CSVDropExtraction: Sendable {
         self.folder = folder
         self.sourceName = sourceName
         self.contracts = contracts
-        rawTopic = { "\(topicPrefix).raw.\($0)" }
-        deadLetterTopic = "\(topicPrefix).extractor.dlq"
+        let catalog = TopicCatalog(prefix: topicPrefix)
+        rawTopic = { catalog.rawTopic($0) }
+        deadLetterTopic = catalog.deadLetterTopic(stage: .extractor)
     }
 
     /// Reads every file not in `processed` (content hashes); returns the counts and the hashes of

@@ -2,6 +2,7 @@ import BillsyncContracts
 import BillsyncKafka
 import Foundation
 import Logging
+import Metrics
 import ServiceLifecycle
 
 /// The extractor worker: on its schedule, reads each configured source, publishes, checkpoints
@@ -46,13 +47,24 @@ public final class ExtractorService: Service, Sendable {
             guard let pause = schedule.pause else { return }
             // A shutdown during the pause ends the worker at once; one during a run waits for it.
             do {
-                try await gracefulShutdown()
-                try await Task.sleep(for: pause)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             } catch {
                 return
             }
             if Task.isShuttingDownGracefully { return }
         }
+    }
+
+    /// `/metrics`: records per source and outcome, and when each source last finished a run (a
+    /// missed scheduled run shows as a growing age).
+    static func record(_ counts: ExtractionCounts, source: String) {
+        Counter(label: "billsync_extractor_records_total", dimensions: [("source", source), ("outcome", "published")])
+            .increment(by: counts.published)
+        Counter(label: "billsync_extractor_records_total", dimensions: [("source", source), ("outcome", "rejected")])
+            .increment(by: counts.rejected)
+        Counter(label: "billsync_extractor_runs_total", dimensions: [("source", source)]).increment()
+        Gauge(label: "billsync_extractor_last_run_timestamp_seconds", dimensions: [("source", source)])
+            .record(Date().timeIntervalSince1970)
     }
 
     /// One pass of one source: publish, then checkpoint what the broker acknowledged, then report.
@@ -70,6 +82,7 @@ public final class ExtractorService: Service, Sendable {
                                        occurredAt: nil, payload: report)
         _ = try await producer.send(KafkaProducerMessage(topic: reportsTopic, key: Array(envelope.businessKey.utf8),
                                                          value: try contracts.encode(envelope)))
+        Self.record(counts, source: source.sourceName)
         return counts
     }
 }

@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncKafka
+import BillsyncTopics
 import Foundation
 
 /// Turns shaped records into raw messages, or into dead letters naming the record and the field
@@ -15,8 +16,9 @@ struct RawPublisher: Sendable {
     init(contracts: MessageContracts, system: MessageSource.System, sourceName: String, topicPrefix: String) {
         self.contracts = contracts
         source = MessageSource(system: system, name: sourceName)
-        rawTopic = { "\(topicPrefix).raw.\($0)" }
-        deadLetterTopic = "\(topicPrefix).extractor.dlq"
+        let catalog = TopicCatalog(prefix: topicPrefix)
+        rawTopic = { catalog.rawTopic($0) }
+        deadLetterTopic = catalog.deadLetterTopic(stage: .extractor)
     }
 
     /// A message for the record, with an id derived from where it came from and when it

@@ -49,6 +49,25 @@ public struct KafkaConsumerConfiguration: Sendable {
         self.subscription = subscription
     }
 
+    /// librdkafka properties that would break at-least-once if a user's configuration set them:
+    /// with an automatic offset store, offsets move before the outputs are acknowledged (a crash
+    /// then loses messages); without auto-commit, nothing done is ever committed.
+    public static let reservedProperties: [String: String] = [
+        "enable.auto.offset.store": "billsync stores a message's offset only after its outputs are acknowledged (at-least-once)",
+        "enable.auto.commit": "billsync commits the offsets it stored periodically, before a revoke and on close; set commitInterval instead",
+    ]
+
+    /// Every librdkafka property of the consumer; refuses a user's property that would break
+    /// at-least-once, naming it and why.
+    func validatedLibrdkafkaProperties() throws(KafkaError) -> [String: String] {
+        for key in properties.keys.sorted() + connection.properties.keys.sorted() {
+            if let reason = Self.reservedProperties[key] {
+                throw KafkaError(kind: .configuration, message: "the consumer property \(key) cannot be configured: \(reason)")
+            }
+        }
+        return librdkafkaProperties
+    }
+
     var librdkafkaProperties: [String: String] {
         var result = connection.librdkafkaProperties
         result["group.id"] = groupID

@@ -29,7 +29,7 @@ public final class KafkaConsumer: Sendable {
         }
         let client = try RDKafkaClient(
             type: RD_KAFKA_CONSUMER,
-            properties: configuration.librdkafkaProperties,
+            properties: try configuration.validatedLibrdkafkaProperties(),
             context: context
         )
         // Route every event of the handle through rd_kafka_consumer_poll.

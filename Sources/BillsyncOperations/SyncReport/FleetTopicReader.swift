@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncKafka
+import BillsyncTopics
 import Foundation
 import Logging
 
@@ -12,22 +13,22 @@ public struct FleetTopicReader {
     /// Every partition read; the consumer's own assignment is empty until its first poll.
     let partitions: [KafkaTopicPartition]
     var iterator: KafkaConsumerMessages.AsyncIterator
-    let queries: [String: KafkaConsumer]
-    let stageInputs: [String: [KafkaTopicPartition]]
+    let queries: [Stage: KafkaConsumer]
+    let stageInputs: [Stage: [KafkaTopicPartition]]
     let topicRoles: [String: Role]
     var next: [KafkaTopicPartition: Int64] = [:]
     public private(set) var facts = FleetFacts()
 
     enum Role {
         case raw, upserts, results
-        case deadLetters(stage: String)
-        case retry(stage: String)
+        case deadLetters(stage: Stage)
+        case retry(stage: Stage)
     }
 
     /// Opens the reader on every topic of `catalog` that exists, runs `body` with it, and closes
     /// it. `stages` are the stages whose committed offsets and lag matter (those that run).
     public static func reading<Result: Sendable>(
-        connection: KafkaConnection, catalog: TopicCatalog, stages: [String] = TopicCatalog.stages, logger: Logger,
+        connection: KafkaConnection, catalog: TopicCatalog, stages: [Stage] = TopicCatalog.stages, logger: Logger,
         _ body: (inout FleetTopicReader) async throws -> Result
     ) async throws -> Result {
         let admin = try KafkaAdmin(connection: connection, logger: logger)
@@ -36,9 +37,9 @@ public struct FleetTopicReader {
         for entity in TopicCatalog.billingEntities { roles[catalog.rawTopic(entity)] = .raw }
         roles[catalog.upsertCommands] = .upserts
         roles[catalog.loadResults] = .results
-        for stage in TopicCatalog.stages + ["extractor"] { roles[catalog.deadLetterTopic(stage: stage)] = .deadLetters(stage: stage) }
+        for stage in TopicCatalog.stages + [.extractor] { roles[catalog.deadLetterTopic(stage: stage)] = .deadLetters(stage: stage) }
         for stage in TopicCatalog.stages {
-            for tier in 1...2 { roles[catalog.retryTopic(stage: stage, tier: tier)] = .retry(stage: stage) }
+            for retry in catalog.retryTopics(stage: stage) { roles[retry] = .retry(stage: stage) }
         }
         var offsets: [KafkaTopicPartition: Int64] = [:]
         for (topic, _) in roles {
@@ -50,10 +51,10 @@ public struct FleetTopicReader {
         // Short fetch waits: a refresh ends once a fetch answer newer than its start shows the end.
         configuration.properties["fetch.wait.max.ms"] = "100"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        var queries: [String: KafkaConsumer] = [:]
-        var stageInputs: [String: [KafkaTopicPartition]] = [:]
+        var queries: [Stage: KafkaConsumer] = [:]
+        var stageInputs: [Stage: [KafkaTopicPartition]] = [:]
         for stage in stages {
-            let inputs = catalog.inputs(of: stage) + (1...2).map { catalog.retryTopic(stage: stage, tier: $0) }
+            let inputs = catalog.inputs(of: stage) + catalog.retryTopics(stage: stage)
             stageInputs[stage] = inputs.flatMap { topic in (existing[topic] ?? []).map { KafkaTopicPartition(topic: topic, partition: $0) } }
             let handle = KafkaConsumerConfiguration(connection: connection, groupID: catalog.group(of: stage), subscription: .topics([]))
             queries[stage] = try KafkaConsumer(configuration: handle, logger: logger)
@@ -75,7 +76,7 @@ public struct FleetTopicReader {
     public mutating func refresh(timeout: Duration = .seconds(60)) async throws {
         for (stage, partitions) in stageInputs where !partitions.isEmpty {
             // A partition the group never committed answers a negative offset (librdkafka's "invalid").
-            facts.committed[stage] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
+            facts.committed[stage.rawValue] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -131,7 +132,7 @@ public struct FleetTopicReader {
                 outcome: payload["outcome"]?.stringValue ?? ""))
         case let .retry(stage):
             guard let id else { return }
-            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
+            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage.rawValue, originalId: id, position: position))
         case let .deadLetters(stage):
             let headers = message.headers
             let file = headers.last(named: StageHeaders.originFile)
@@ -139,7 +140,7 @@ public struct FleetTopicReader {
             let example = json?["businessKey"]?.stringValue ?? file.map { "\($0) line \(line ?? 0)" } ?? message.keyString ?? "?"
             facts.deadLetters.append(FleetFacts.DeadLetter(
                 // The extractor's dead letters hold a file row or a source record, not a message.
-                stage: headers.last(named: StageHeaders.stage) ?? stage, originalId: stage == "extractor" ? nil : id,
+                stage: headers.last(named: StageHeaders.stage) ?? stage.rawValue, originalId: stage == .extractor ? nil : id,
                 code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
                 field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
                 file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt)))
@@ -150,7 +151,7 @@ public struct FleetTopicReader {
     public func lag() -> [String: Int64] {
         var lag: [String: Int64] = [:]
         for (stage, partitions) in stageInputs {
-            lag[stage] = facts.lag(of: stage, inputs: Array(Set(partitions.map(\.topic))))
+            lag[stage.rawValue] = facts.lag(of: stage.rawValue, inputs: Array(Set(partitions.map(\.topic))))
         }
         return lag
     }

@@ -1,13 +1,14 @@
+import BillsyncTopics
 import Foundation
 
 extension SyncLedger {
     /// Which stage plays which part, by the names its consumer group and dead letters carry.
     public struct Stages: Sendable {
-        public var extractor = "extractor"
-        public var transformer = "transformer"
-        public var rollup = "rollup"
-        public var loader = "loader"
-        public var billing = "loader-billing"
+        public var extractor = Stage.extractor.rawValue
+        public var transformer = Stage.transformer.rawValue
+        public var rollup = Stage.rollup.rawValue
+        public var loader = Stage.loader.rawValue
+        public var billing = Stage.loaderBilling.rawValue
 
         public init() {}
     }

@@ -51,7 +51,7 @@ public struct SyncReportText: Sendable {
         }
         out.append("")
         if let apiCalls { out.append("Salesforce API calls: \(apiCalls) (as counted by the Salesforce side)") }
-        if let elapsedSeconds { out.append(String(format: "Elapsed: %.1f s", elapsedSeconds)) }
+        if let elapsedSeconds { out.append(String(format: "Elapsed: %.1f s from extraction to the last record's end", elapsedSeconds)) }
         if !expectations.isEmpty {
             let met = expectations.filter { $0.1 == nil }.count
             var byKind: [String: (met: Int, total: Int, expected: String)] = [:]

@@ -1,7 +1,10 @@
 import BillsyncKafka
 
-/// The topics a billsync fleet uses, created up front so partitions and retention are chosen,
-/// not left to a broker's auto-create defaults.
+/// The topics a billsync fleet uses: the one place their names are spelled, with their
+/// partitions, retention and compaction, and which stage reads which. Every worker and the CLI
+/// take their topic names from here, so a prefix (several environments on one cluster) changes
+/// all of them at once. Created up front so partitions and retention are chosen, not left to a
+/// broker's auto-create defaults.
 public struct TopicCatalog: Sendable {
     /// Billing entities the extractor publishes, one raw topic each.
     public static let billingEntities = [
@@ -9,7 +12,13 @@ public struct TopicCatalog: Sendable {
         "financial-transaction", "meter-reading", "tariff", "product",
     ]
     /// Stages that consume and therefore have retry and dead-letter topics.
-    public static let stages = ["transformer", "rollup", "loader", "loader-postgres", "loader-billing"]
+    public static let stages: [Stage] = [.transformer, .rollup, .loader, .loaderPostgres, .loaderBilling]
+    /// Raw entities the transformer maps (those the mapping file has objects for).
+    public static let transformerEntities = ["account", "bill", "premise", "meter-reading"]
+    /// Raw entities the roll-up role keeps hierarchy facts from.
+    public static let rollupEntities = ["account", "bill", "premise"]
+    /// Raw entities the billing sink sends back to the billing engine.
+    public static let billingUploadEntities = ["meter-reading"]
 
     public var partitions: Int32
     public var prefix: String
@@ -19,23 +28,34 @@ public struct TopicCatalog: Sendable {
         self.prefix = prefix
     }
 
+    /// The prefix from BILLSYNC_TOPIC_PREFIX (default `billsync`).
+    public init(environment: [String: String]) {
+        self.init(prefix: environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync")
+    }
+
     public func rawTopic(_ entity: String) -> String { "\(prefix).raw.\(entity)" }
     /// The consumer group of a stage's workers.
-    public func group(of stage: String) -> String { "\(prefix)-\(stage)" }
+    public func group(of stage: Stage) -> String { "\(prefix)-\(stage.rawValue)" }
 
     /// The topics a stage reads (besides its own retry topics).
-    public func inputs(of stage: String) -> [String] {
+    public func inputs(of stage: Stage) -> [String] {
         switch stage {
-        case "transformer": ["account", "bill", "premise", "meter-reading"].map(rawTopic)
-        case "rollup": ["account", "bill", "premise"].map(rawTopic)
-        case "loader-billing": [rawTopic("meter-reading")]
-        default: [upsertCommands]
+        case .transformer: Self.transformerEntities.map(rawTopic)
+        case .rollup: Self.rollupEntities.map(rawTopic)
+        case .loaderBilling: Self.billingUploadEntities.map(rawTopic)
+        case .loader, .loaderPostgres: [upsertCommands]
+        default: []
         }
     }
     public var upsertCommands: String { "\(prefix).crm.upserts" }
     public var loadResults: String { "\(prefix).crm.results" }
-    public func retryTopic(stage: String, tier: Int) -> String { "\(prefix).\(stage).retry.\(tier)" }
-    public func deadLetterTopic(stage: String) -> String { "\(prefix).\(stage).dlq" }
+    /// The stage's retry topic of a tier (1, 2): where a failed message waits its delay.
+    public func retryTopic(stage: Stage, tier: Int) -> String { "\(prefix).\(stage.rawValue).retry.\(tier)" }
+    /// The stage's retry topics, one per tier.
+    public func retryTopics(stage: Stage) -> [String] { (1...Self.retryTiers).map { retryTopic(stage: stage, tier: $0) } }
+    public func deadLetterTopic(stage: Stage) -> String { "\(prefix).\(stage.rawValue).dlq" }
+    /// Retry tiers every consuming stage has (30 s, then 5 min by default).
+    public static let retryTiers = 2
     public var checkpoints: String { "\(prefix).checkpoints" }
     public var alerts: String { "\(prefix).alerts" }
     public var reports: String { "\(prefix).reports" }
@@ -50,12 +70,13 @@ public struct TopicCatalog: Sendable {
         topics.append(.retained(name: upsertCommands, partitions: partitions, for: .seconds(7 * 86_400)))
         topics.append(.retained(name: loadResults, partitions: partitions, for: .seconds(14 * 86_400)))
         for stage in Self.stages {
-            topics.append(.retained(name: retryTopic(stage: stage, tier: 1), partitions: partitions, for: .seconds(7 * 86_400)))
-            topics.append(.retained(name: retryTopic(stage: stage, tier: 2), partitions: partitions, for: .seconds(7 * 86_400)))
+            for retry in retryTopics(stage: stage) {
+                topics.append(.retained(name: retry, partitions: partitions, for: .seconds(7 * 86_400)))
+            }
             topics.append(.retained(name: deadLetterTopic(stage: stage), partitions: partitions, for: .seconds(30 * 86_400)))
         }
         // The extractor consumes nothing, so it has no retry topics; its rejected rows wait here.
-        topics.append(.retained(name: deadLetterTopic(stage: "extractor"), partitions: partitions, for: .seconds(30 * 86_400)))
+        topics.append(.retained(name: deadLetterTopic(stage: .extractor), partitions: partitions, for: .seconds(30 * 86_400)))
         topics.append(.compacted(name: checkpoints, partitions: 1))
         topics.append(.retained(name: alerts, partitions: 1, for: .seconds(30 * 86_400)))
         topics.append(.retained(name: reports, partitions: 1, for: .seconds(90 * 86_400)))
