@@ -29,22 +29,12 @@ public struct BillingExportRow: Sendable, Hashable {
 /// export is expected in ISO form, and guessing would put wrong data in the CRM).
 public struct BillingExportMapping: Sendable {
     public static let requiredColumns = ["CustomerID", "Name"]
-    private let columns: [String: Int]
-    private let headerWidth: Int
-    public let file: String
+    private let columns: CSVHeaderColumns
+    public var file: String { columns.file }
 
     /// Fails (the whole file) when a required column is missing.
     public init(header: CSVRecord, file: String) throws(RowRejection) {
-        var columns: [String: Int] = [:]
-        for (index, name) in header.fields.enumerated() {
-            columns[name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()] = index
-        }
-        for required in Self.requiredColumns where columns[required.lowercased()] == nil {
-            throw RowRejection(file: file, line: header.line, column: 0, field: required, reason: "the header has no \(required) column")
-        }
-        self.columns = columns
-        self.headerWidth = header.fields.count
-        self.file = file
+        columns = try CSVHeaderColumns(header: header, file: file, required: Self.requiredColumns)
     }
 
     public func map(_ record: CSVRecord) -> Result<BillingExportRow, RowRejection> {
@@ -56,18 +46,10 @@ public struct BillingExportMapping: Sendable {
     }
 
     private func mapRow(_ record: CSVRecord) throws(RowRejection) -> BillingExportRow {
-        func value(_ column: String) -> String? {
-            guard let index = columns[column.lowercased()], index < record.fields.count else { return nil }
-            let text = record.fields[index].trimmingCharacters(in: .whitespacesAndNewlines)
-            return text.isEmpty ? nil : text
-        }
-        func reject(_ column: String, _ reason: String) -> RowRejection {
-            RowRejection(file: file, line: record.line, column: (columns[column.lowercased()] ?? -1) + 1, field: column, reason: reason)
-        }
-        func required(_ column: String) throws(RowRejection) -> String {
-            guard let text = value(column) else { throw reject(column, "is empty") }
-            return text
-        }
+        let row = try columns.row(record)
+        func value(_ column: String) -> String? { row.value(column) }
+        func reject(_ column: String, _ reason: String) -> RowRejection { row.reject(column, reason) }
+        func required(_ column: String) throws(RowRejection) -> String { try row.required(column) }
         func money(_ column: String) throws(RowRejection) -> Money? {
             guard let text = value(column) else { return nil }
             let integerDigits = text.drop { $0 == "-" }.prefix { $0 != "." }.count
@@ -80,10 +62,6 @@ public struct BillingExportMapping: Sendable {
             guard let text = value(column) else { return nil }
             guard let date = LocalDate(parsing: text) else { throw reject(column, "'\(text)' is not a YYYY-MM-DD date") }
             return date
-        }
-        guard record.fields.count <= headerWidth else {
-            throw RowRejection(file: file, line: record.line, column: headerWidth + 1, field: "(row)",
-                               reason: "the row has \(record.fields.count) fields, the header \(headerWidth)")
         }
         let customerId = try required("CustomerID")
         guard customerId.count <= 12, customerId.allSatisfy({ $0.isASCII && $0.isNumber }) else {

@@ -9,22 +9,12 @@ import Foundation
 /// not by the shape of the record.
 public struct MeterReadingExportMapping: Sendable {
     public static let requiredColumns = ["MeterID", "NMI", "ReadingDate", "Reading", "Unit", "Quality"]
-    private let columns: [String: Int]
-    private let headerWidth: Int
-    public let file: String
+    private let columns: CSVHeaderColumns
+    public var file: String { columns.file }
 
     /// Fails (the whole file) when a required column is missing.
     public init(header: CSVRecord, file: String) throws(RowRejection) {
-        var columns: [String: Int] = [:]
-        for (index, name) in header.fields.enumerated() {
-            columns[name.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()] = index
-        }
-        for required in Self.requiredColumns where columns[required.lowercased()] == nil {
-            throw RowRejection(file: file, line: header.line, column: 0, field: required, reason: "the header has no \(required) column")
-        }
-        self.columns = columns
-        headerWidth = header.fields.count
-        self.file = file
+        columns = try CSVHeaderColumns(header: header, file: file, required: Self.requiredColumns)
     }
 
     public func map(_ record: CSVRecord) -> Result<BillingMeterReading, RowRejection> {
@@ -36,19 +26,9 @@ public struct MeterReadingExportMapping: Sendable {
     }
 
     private func reading(_ record: CSVRecord) throws(RowRejection) -> BillingMeterReading {
-        func reject(_ column: String, _ reason: String) -> RowRejection {
-            RowRejection(file: file, line: record.line, column: (columns[column.lowercased()] ?? -1) + 1, field: column, reason: reason)
-        }
-        func required(_ column: String) throws(RowRejection) -> String {
-            guard let index = columns[column.lowercased()], index < record.fields.count else { throw reject(column, "is empty") }
-            let text = record.fields[index].trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !text.isEmpty else { throw reject(column, "is empty") }
-            return text
-        }
-        guard record.fields.count <= headerWidth else {
-            throw RowRejection(file: file, line: record.line, column: headerWidth + 1, field: "(row)",
-                               reason: "the row has \(record.fields.count) fields, the header \(headerWidth)")
-        }
+        let row = try columns.row(record)
+        func reject(_ column: String, _ reason: String) -> RowRejection { row.reject(column, reason) }
+        func required(_ column: String) throws(RowRejection) -> String { try row.required(column) }
         let meterId = try required("MeterID")
         let nmi = try required("NMI")
         guard NationalMeteringIdentifier.isWellFormed(nmi) else { throw reject("NMI", "'\(nmi)' is not an NMI") }
