@@ -10,7 +10,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
 
 ports=("${BILLSYNC_SANDBOX_PORT:-18090}" "${BILLSYNC_TRANSFORMER_PORT:-19464}" "${BILLSYNC_ROLLUP_PORT:-19465}"
-       "${BILLSYNC_LOADER_PORT:-19466}" "${BILLSYNC_BILLING_LOADER_PORT:-19467}")
+       "${BILLSYNC_LOADER_PORT:-19466}" "${BILLSYNC_BILLING_LOADER_PORT:-19467}" "${BILLSYNC_EXTRACTOR_PORT:-19468}")
 interrupt_broker_port=19093
 port_open() {
     python3 - "$1" <<'PY'
@@ -22,6 +22,13 @@ PY
 
 log "check 1: Ctrl-C during a run stops everything it started"
 out="$BILLSYNC_RUN_DIR/interrupted-run.log"
+# Whatever happens below, nothing of the interrupted run outlives this check.
+leader=""
+cleanup() {
+    if [ -n "$leader" ]; then kill -KILL -- "-$leader" 2>/dev/null || true; fi
+    BILLSYNC_BROKER_PORT=$interrupt_broker_port BILLSYNC_RUN_DIR="$BILLSYNC_RUN_DIR/interrupted" bash scripts/broker.sh stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 # As a terminal starts a command: its own session and process group, SIGINT not ignored (a
 # background job of this script would inherit SIGINT ignored); Ctrl-C is SIGINT to that group.
 env -u KAFKA_BROKERS BILLSYNC_BROKER_PORT=$interrupt_broker_port BILLSYNC_RUN_DIR="$BILLSYNC_RUN_DIR/interrupted" \
@@ -48,6 +55,7 @@ for port in "${ports[@]}" "$interrupt_broker_port"; do
     if port_open "$port"; then log "port $port is still taken after the interrupted run"; exit 1; fi
 done
 [ "$status" -eq 130 ] || { log "the interrupted run exited $status, not 130 (interrupted)"; exit 1; }
+leader=""
 log "check 1 passed: exit 130, no process left, ports ${ports[*]} $interrupt_broker_port free"
 
 log "check 2: the run's short form, right after, closes its accounting"

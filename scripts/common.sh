@@ -31,13 +31,14 @@ mkdir -p "$BILLSYNC_RUN_DIR"
 # script exits. Exports KAFKA_BROKERS either way.
 use_broker() {
     BILLSYNC_STARTED_BROKER=0
+    # Installed first, so that an interruption while the broker starts still stops it.
+    trap 'stop_started_services' EXIT
     if [ -z "${KAFKA_BROKERS:-}" ]; then
         # A broker left running on purpose (scripts/broker.sh start) is used and left running.
         bash "$BILLSYNC_ROOT/scripts/broker.sh" status || BILLSYNC_STARTED_BROKER=1
         KAFKA_BROKERS=$(bash "$BILLSYNC_ROOT/scripts/broker.sh" start)
     fi
     export KAFKA_BROKERS
-    trap 'stop_started_services' EXIT
 }
 
 # Uses BILLSYNC_POSTGRES_URL when set; otherwise starts billsync's own PostgreSQL server and stops
@@ -77,6 +78,8 @@ stop_processes() {
 }
 
 stop_started_services() {
+    # A second Ctrl-C must not cut the clean-up short and leave the broker running.
+    trap '' INT TERM
     # shellcheck disable=SC2086 # a list of PIDs
     stop_processes $BILLSYNC_WORKER_PIDS
     if [ "${BILLSYNC_STARTED_BROKER:-0}" = 1 ]; then bash "$BILLSYNC_ROOT/scripts/broker.sh" stop; fi

@@ -77,28 +77,32 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_BILLING_LOADER_PORT:-19467}" BILLSYNC_LOADER_BILL
 source_name="sample-$(date -u +%Y%m%dT%H%M%S)"
 started=$(date +%s.%N)  # the sync's elapsed time: from extraction to the last record's end
 log "extracting $run/drop (source $source_name)"
-"$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
+BILLSYNC_HTTP_PORT="${BILLSYNC_EXTRACTOR_PORT:-19468}" "$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
     || { log "the extractor failed; see $logs/extractor.log"; exit 1; }
 
 report=(env BILLSYNC_LOG_LEVEL=warning "$bin/billsync" report --source "$source_name-csv" --stages transformer,rollup,loader,loader-billing)
 log "following the run until every record has ended (loaded, unchanged or dead-lettered)"
 settled=0
 "${report[@]}" --wait || settled=$?
+finished=$(date +%s.%N)
 [ "$settled" -eq 0 ] || log "the run did not settle (exit $settled); the table below says which records are open"
 
 # Stop the workers as an orchestrator would (SIGTERM: they finish, commit and leave their groups),
 # then read the API calls from the Salesforce side, the system of record.
+# shellcheck disable=SC2086 # a list of PIDs
 stop_processes $workers
-api_calls=$(curl -sf "$sandbox/sandbox/salesforce/api-usage" | tr -d ' ' | sed -n 's/.*"used":\([0-9]*\).*/\1/p')
-elapsed=$(awk -v from="$started" -v to="$(date +%s.%N)" 'BEGIN { printf "%.1f", to - from }')
+for pid in $workers; do BILLSYNC_WORKER_PIDS=${BILLSYNC_WORKER_PIDS/ $pid/}; done
+api_calls=$(curl -sf "$sandbox/sandbox/salesforce/api-usage" | tr -d ' ' | sed -n 's/.*"used":\([0-9]*\).*/\1/p' || true)
+elapsed=$(awk -v from="$started" -v to="$finished" 'BEGIN { printf "%.1f", to - from }')
 echo
 status=0
 "${report[@]}" --anomalies "$run/generated/anomalies.json" --api-calls "${api_calls:-0}" --elapsed "$elapsed" || status=$?
 counts=""
 for object in Account Service_Point__c Meter_Reading__c; do
-    counts="$counts $object=$(curl -sf "$sandbox/sandbox/salesforce/$object/count" | tr -dc '0-9')"
+    counts="$counts $object=$(curl -sf "$sandbox/sandbox/salesforce/$object/count" | tr -dc '0-9' || true)"
 done
-echo "Salesforce emulator holds:$counts; billing engine received $(curl -sf "$sandbox/sandbox/billing/uploads/meter-readings/count" | tr -dc '0-9') meter-reading uploads"
+uploads=$(curl -sf "$sandbox/sandbox/billing/uploads/meter-readings/count" | tr -dc '0-9' || true)
+echo "Salesforce emulator holds:$counts; billing engine received ${uploads:-?} meter-reading uploads"
 echo
 echo "sample data:  $run/generated (anomalies.json lists the deliberate bad rows)"
 echo "drop folder:  $run/drop (processed/ holds the files read)"

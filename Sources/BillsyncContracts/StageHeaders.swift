@@ -16,8 +16,9 @@ public enum StageHeaders {
     public static let firstFailedAt = "billsync.first-failed-at"
     public static let lastFailedAt = "billsync.last-failed-at"
     public static let worker = "billsync.worker"
-    /// On every message a stage writes: which stage wrote it (lineage, e.g. a roll-up's totals
-    /// against the transformer's own upserts on the same topic).
+    /// On every output a stage's handler writes (not on retry copies and dead letters, which keep
+    /// the original's headers): which stage wrote it, e.g. a roll-up's totals against the
+    /// transformer's own upserts on the same topic.
     public static let writtenBy = "billsync.written-by"
     /// When a message in a retry topic may be tried again (milliseconds since 1970).
     public static let dueAt = "billsync.retry.due-at"

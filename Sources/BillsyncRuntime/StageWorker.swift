@@ -21,10 +21,14 @@ public struct WorkerDriver: Sendable {
     public let service: any Service
     /// `/readyz`: true once the driver can do its work (a stage: once it joined its group).
     public let isReady: @Sendable () async -> Bool
+    /// Runs once the service group has stopped, before the process waits for its Kafka clients
+    /// to close: where a driver releases what it holds beside the worker's producer.
+    public let stopped: @Sendable () async -> Void
 
-    public init(service: any Service, isReady: @escaping @Sendable () async -> Bool) {
+    public init(service: any Service, isReady: @escaping @Sendable () async -> Bool, stopped: @escaping @Sendable () async -> Void = {}) {
         self.service = service
         self.isReady = isReady
+        self.stopped = stopped
     }
 }
 
@@ -118,6 +122,12 @@ public enum StageWorker {
             logger: logger
         )
         groupConfiguration.maximumGracefulShutdownDuration = configuration.shutdownTimeout
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await driver.stopped()
+            throw error
+        }
+        await driver.stopped()
     }
 }

@@ -78,7 +78,7 @@ struct Extractor: AsyncParsableCommand {
             logger.info("extractor starting", metadata: [
                 "billsync.sources": "\(sources.map { "\($0.kind):\($0.sourceName)" })", "billsync.schedule": "\(runSchedule)",
             ])
-            return WorkerDriver(service: service, isReady: { true })
+            return WorkerDriver(service: service, isReady: { true }, stopped: { await checkpoints.close() })
         }
     }
 

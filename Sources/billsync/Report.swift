@@ -35,6 +35,8 @@ struct Report: AsyncParsableCommand {
         for object in document.objects where objects[object.source.rawValue] == nil { objects[object.source.rawValue] = object.object }
         let expectations = try anomalies.map { try RecordExpectation.load(anomaliesFile: URL(fileURLWithPath: $0)) } ?? []
         let sourceFilter = sources.isEmpty ? nil : Set(sources)
+        let transformed = Set(TopicCatalog.transformerEntities.map { "billing-\($0)" })
+        let uploaded = Set(TopicCatalog.billingUploadEntities.map { "billing-\($0)" })
         let running = stages.split(separator: ",").map { Stage(String($0).trimmingCharacters(in: .whitespaces)) }
         if let unknown = running.first(where: { !TopicCatalog.stages.contains($0) }) {
             throw ValidationError("--stages: \(unknown) is not a consuming stage (\(TopicCatalog.stages.map(\.rawValue).joined(separator: ", ")))")
@@ -47,7 +49,9 @@ struct Report: AsyncParsableCommand {
                 var lastChange = clock.now
                 while true {
                     try await reader.refresh()
-                    let ledger = SyncLedger(facts: reader.facts, sources: sourceFilter, objects: objects)
+                    let ledger = SyncLedger(facts: reader.facts, sources: sourceFilter, objects: objects,
+                                            transformedTypes: running.contains(.transformer) ? transformed : [],
+                                            billingTypes: running.contains(.loaderBilling) ? uploaded : [])
                     var report = SyncReportText(ledger: ledger, apiCalls: apiCalls, elapsedSeconds: elapsed)
                     report.laggingStages = reader.lag()
                     report.expectations = expectations.map { ($0, $0.unmet(in: ledger)) }

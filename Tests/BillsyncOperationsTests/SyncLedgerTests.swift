@@ -143,6 +143,25 @@ struct SyncLedgerTests {
         #expect(ledger.rows.first { $0.flow.direction == .toSalesforce }?.created == 1)
     }
 
+    @Test("a PostgreSQL replica's result says nothing about Salesforce: the upsert stays pending at the loader")
+    func resultsAreReadPerSink() {
+        var fleet = FleetScript()
+        fleet.raw("r1", key: "001")
+        fleet.upsert("u1", from: "r1")
+        fleet.caughtUp("transformer", on: "raw.billing-account")
+        fleet.result(for: "u1", "created", sink: "postgres")
+        #expect(fleet.ledger().entries.map(\.outcome) == [.pending(stage: "loader")])
+    }
+
+    @Test("records of a type no running stage reads are counted apart, and do not hold the account open")
+    func unroutedTypesAreCountedApart() {
+        var fleet = FleetScript()
+        fleet.raw("c1", type: "billing-contact", key: "001")
+        let ledger = fleet.ledger()
+        #expect(ledger.unrouted == ["billing-contact": 1])
+        #expect(ledger.entries.isEmpty && ledger.isClosed)
+    }
+
     @Test("records of other runs and rows other sources refused are left out")
     func otherRunsAreLeftOut() {
         var fleet = FleetScript()

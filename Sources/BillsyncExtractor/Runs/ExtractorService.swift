@@ -7,7 +7,9 @@ import ServiceLifecycle
 
 /// The extractor worker: on its schedule, reads each configured source, publishes, checkpoints
 /// what the broker acknowledged, and publishes a run summary per source. On SIGTERM it finishes
-/// the run in progress (so its checkpoints match what was published) and stops.
+/// the run in progress (so its checkpoints match what was published; within the worker's
+/// `shutdown.timeout`, after which the run is cancelled and repeated from its last checkpoint
+/// next time) and stops.
 public final class ExtractorService: Service, Sendable {
     let sources: [any ExtractionSource]
     let schedule: ExtractionSchedule

@@ -71,8 +71,11 @@ public struct FleetTopicReader {
         }
     }
 
-    /// Reads the stages' committed offsets, then every topic up to its end as the broker reports
-    /// it after that moment: whatever a stage committed, its outputs are then in `facts`.
+    /// Reads the stages' committed offsets, then every topic up to its end as the fetch answers
+    /// report it, waiting 300 ms for answers newer than the offsets: whatever a stage committed,
+    /// its outputs are then normally in `facts`. A fetch answer that came too early only makes a
+    /// record look lost until the next refresh, so `--wait` corrects it; the final report is
+    /// taken after the workers stopped.
     public mutating func refresh(timeout: Duration = .seconds(60)) async throws {
         for (stage, partitions) in stageInputs where !partitions.isEmpty {
             // A partition the group never committed answers a negative offset (librdkafka's "invalid").

@@ -32,7 +32,7 @@ public struct StageProgress: Sendable, Hashable {
             switch stage {
             case stages.loader:
                 handled = upserts.filter { facts.handled(by: stage, $0.position) }.count
-                written = facts.results.filter { $0.sink != "billing" && upsertIds.contains($0.causationId) }.count
+                written = facts.results.filter { $0.sink == "salesforce" && upsertIds.contains($0.causationId) }.count
             case stages.billing:
                 handled = raw.filter { $0.type == "billing-meter-reading" && facts.handled(by: stage, $0.position) }.count
                 written = facts.results.filter { $0.sink == "billing" && rawIds.contains($0.causationId) }.count

@@ -15,9 +15,13 @@ extension SyncLedger {
 
     /// Accounts for every raw record of `sources` (all sources when nil). `objects` names the CRM
     /// object each record type maps to (from the mapping file), for records that never became an
-    /// upsert; `billingTypes` are the record types the billing sink sends back to billing.
+    /// upsert. `transformedTypes` are the record types the transformer reads, `billingTypes` those
+    /// the billing sink sends back (empty when it does not run); records of other types are not
+    /// read by any running stage and only counted (`unrouted`). `sink` is the results' sink name
+    /// of the loader stage.
     public init(facts: FleetFacts, sources: Set<String>?, objects: [String: String], stages: Stages = Stages(),
-                billingTypes: Set<String> = ["billing-meter-reading"]) {
+                transformedTypes: Set<String> = ["billing-account", "billing-bill", "billing-premise", "billing-meter-reading"],
+                billingTypes: Set<String> = ["billing-meter-reading"], sink: String = "salesforce") {
         let raw = facts.raw.filter { sources?.contains($0.sourceName) ?? true }
         let rawIds = Set(raw.map(\.id))
         recordsExtracted = rawIds.count
@@ -47,9 +51,10 @@ extension SyncLedger {
         }
         var upsertsByCause: [String: [FleetFacts.Upsert]] = [:]
         for upsert in upserts { upsertsByCause[upsert.causationId, default: []].append(upsert) }
-        var results: [Bool: [String: FleetFacts.LoadResult]] = [:]  // keyed by "is the billing sink"
+        // Keyed by sink: a PostgreSQL replica's result says nothing about Salesforce.
+        var results: [String: [String: FleetFacts.LoadResult]] = [:]
         for result in facts.results where relevant.contains(result.causationId) {
-            results[result.sink == "billing", default: [:]][result.causationId] = result
+            results[result.sink, default: [:]][result.causationId] = result
         }
 
         /// The stage's part in a message's fate: dead-lettered, a final outcome the caller found,
@@ -71,7 +76,7 @@ extension SyncLedger {
             }
         }
         func load(_ upsert: FleetFacts.Upsert) -> Outcome {
-            outcome(at: stages.loader, id: upsert.id, position: upsert.position, final: loaded(results[false]?[upsert.id], stage: stages.loader))
+            outcome(at: stages.loader, id: upsert.id, position: upsert.position, final: loaded(results[sink]?[upsert.id], stage: stages.loader))
                 ?? .unaccounted(stage: stages.loader, reason: "handled without a load result")
         }
 
@@ -85,19 +90,22 @@ extension SyncLedger {
             entries.append(entry)
         }
         for record in raw {
+            guard transformedTypes.contains(record.type) || billingTypes.contains(record.type) else {
+                unrouted[record.type, default: 0] += 1
+                continue
+            }
             let own = upsertsByCause[record.id, default: []].filter { $0.writtenBy == nil || $0.writtenBy == stages.transformer }
             let object = own.first?.object ?? objects[record.type] ?? record.type
             let entity = record.type.hasPrefix("billing-") ? String(record.type.dropFirst("billing-".count)) : record.type
             let final = own.map(load).max { $0.severity < $1.severity }
             let toCRM = outcome(at: stages.transformer, id: record.id, position: record.position, final: final) ?? .unchanged
-            // A record type the mapping has no object for is only checked, never loaded.
-            if objects[record.type] != nil || !own.isEmpty || toCRM != .unchanged {
+            if transformedTypes.contains(record.type) {
                 add(Entry(record: record, flow: Flow(object: object, from: entity, direction: .toSalesforce), outcome: toCRM),
                        transformed: !own.isEmpty)
             }
             if billingTypes.contains(record.type) {
                 let toBilling = outcome(at: stages.billing, id: record.id, position: record.position,
-                                        final: loaded(results[true]?[record.id], stage: stages.billing))
+                                        final: loaded(results["billing"]?[record.id], stage: stages.billing))
                     ?? .unaccounted(stage: stages.billing, reason: "handled without an upload result")
                 add(Entry(record: record, flow: Flow(object: "billing upload", from: entity, direction: .toBilling), outcome: toBilling))
             }

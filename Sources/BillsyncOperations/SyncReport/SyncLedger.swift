@@ -124,6 +124,8 @@ public struct SyncLedger: Sendable {
     public var entries: [Entry] = []
     /// File rows the extractor refused before they became records, per file.
     public var refusedRows: [String: Int] = [:]
+    /// Records of types no running stage reads (e.g. contacts while no stage maps them), by type.
+    public var unrouted: [String: Int] = [:]
     /// `file:line` of every row the extractor refused.
     public var refusedLines: Set<String> = []
     public var deadLetterGroups: [DeadLetterGroup] = []

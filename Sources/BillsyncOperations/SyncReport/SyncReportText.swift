@@ -36,6 +36,9 @@ public struct SyncReportText: Sendable {
         }
         out.append("Records extracted: \(ledger.recordsExtracted) (a meter reading goes both to Salesforce and back to billing, so it has two lines)")
         out.append(table.rendered())
+        for (type, count) in ledger.unrouted.sorted(by: { $0.key < $1.key }) {
+            out.append("\(type): \(count) record\(count == 1 ? "" : "s") published that no running stage reads")
+        }
         for (file, count) in ledger.refusedRows.sorted(by: { $0.key < $1.key }) {
             out.append("\(file): \(count) row\(count == 1 ? "" : "s") refused by the extractor before becoming records (dead-lettered below)")
         }
