@@ -1,6 +1,6 @@
 /// A stage of the fleet: the name its consumer group, its retry and dead-letter topics, its
 /// metrics and the `billsync.stage` header of its dead letters carry.
-public struct Stage: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct Stage: RawRepresentable, Hashable, Sendable, Comparable, CustomStringConvertible, ExpressibleByStringLiteral {
     public let rawValue: String
 
     public init(rawValue: String) {
@@ -8,6 +8,10 @@ public struct Stage: RawRepresentable, Hashable, Sendable, Comparable, CustomStr
     }
 
     public init(_ name: String) {
+        self.init(rawValue: name)
+    }
+
+    public init(stringLiteral name: String) {
         self.init(rawValue: name)
     }
 

@@ -35,8 +35,8 @@ struct Report: AsyncParsableCommand {
         for object in document.objects where objects[object.source.rawValue] == nil { objects[object.source.rawValue] = object.object }
         let expectations = try anomalies.map { try RecordExpectation.load(anomaliesFile: URL(fileURLWithPath: $0)) } ?? []
         let sourceFilter = sources.isEmpty ? nil : Set(sources)
-        let transformed = Set(TopicCatalog.transformerEntities.map { "billing-\($0)" })
-        let uploaded = Set(TopicCatalog.billingUploadEntities.map { "billing-\($0)" })
+        let transformed = Set(TopicCatalog.transformerEntities.map(SyncLedger.recordType))
+        let uploaded = Set(TopicCatalog.billingUploadEntities.map(SyncLedger.recordType))
         let running = stages.split(separator: ",").map { Stage(String($0).trimmingCharacters(in: .whitespaces)) }
         if let unknown = running.first(where: { !TopicCatalog.stages.contains($0) }) {
             throw ValidationError("--stages: \(unknown) is not a consuming stage (\(TopicCatalog.stages.map(\.rawValue).joined(separator: ", ")))")
@@ -52,20 +52,23 @@ struct Report: AsyncParsableCommand {
                     let ledger = SyncLedger(facts: reader.facts, sources: sourceFilter, objects: objects,
                                             transformedTypes: running.contains(.transformer) ? transformed : [],
                                             billingTypes: running.contains(.loaderBilling) ? uploaded : [])
-                    var report = SyncReportText(ledger: ledger, apiCalls: apiCalls, elapsedSeconds: elapsed)
-                    report.laggingStages = reader.lag()
-                    report.expectations = expectations.map { ($0, $0.unmet(in: ledger)) }
-                    guard wait else { return (report.rendered, report.succeeded ? 0 : 1) }
-                    let progress = StageProgress.of(reader.facts, ledger: ledger, sources: sourceFilter, lag: report.laggingStages)
+                    let lag = reader.lag()
+                    guard wait else {
+                        var report = SyncReportText(ledger: ledger, apiCalls: apiCalls, elapsedSeconds: elapsed)
+                        report.laggingStages = lag
+                        report.expectations = RecordExpectation.check(expectations, in: ledger)
+                        return (report.rendered, report.succeeded ? 0 : 1)
+                    }
+                    let progress = StageProgress.of(reader.facts, ledger: ledger, lag: lag)
                     if progress != last { lastChange = clock.now }
                     display.show(progress.map(\.line), changed: progress != last)
                     last = progress
-                    let settled = ledger.isClosed && report.laggingStages.values.allSatisfy { $0 == 0 } && !reader.facts.raw.isEmpty
+                    let settled = ledger.isClosed && lag.values.allSatisfy { $0 == 0 } && !ledger.records.isEmpty
                     if settled { return ("", 0) }
                     if clock.now - lastChange > .seconds(settleTimeout) {
                         return ("no progress for \(Int(settleTimeout)) s; \(ledger.open.count) records not final yet", 3)
                     }
-                    try await Task.sleep(for: .seconds(1))
+                    try await Task.sleep(for: .seconds(1))  // the progress lines' refresh rate
                 }
             }
         }

@@ -25,7 +25,7 @@ private struct FleetScript {
     }
 
     @discardableResult
-    mutating func upsert(_ id: String, from cause: String, object: String = "Account", by stage: String = "transformer") -> FleetFacts.Upsert {
+    mutating func upsert(_ id: String, from cause: String, object: String = "Account", by stage: Stage = .transformer) -> FleetFacts.Upsert {
         let upsert = FleetFacts.Upsert(id: id, causationId: cause, object: object, externalId: id, writtenBy: stage, position: position("upserts"))
         facts.upserts.append(upsert)
         return upsert
@@ -35,14 +35,14 @@ private struct FleetScript {
         facts.results.append(FleetFacts.LoadResult(causationId: cause, sink: sink, object: "Account", outcome: outcome))
     }
 
-    mutating func deadLetter(_ id: String?, stage: String, code: String, field: String? = nil, file: String? = nil, line: Int? = nil) {
+    mutating func deadLetter(_ id: String?, stage: Stage, code: String, field: String? = nil, file: String? = nil, line: Int? = nil) {
         facts.deadLetters.append(FleetFacts.DeadLetter(stage: stage, originalId: id, code: code, reason: "\(code) on \(field ?? "-")",
                                                        field: field, example: id ?? "\(file ?? "") line \(line ?? 0)", source: "run-1",
                                                        file: file, line: line, failedAt: nil))
     }
 
     /// The stage committed everything written so far to this topic.
-    mutating func caughtUp(_ stage: String, on topic: String) {
+    mutating func caughtUp(_ stage: Stage, on topic: String) {
         facts.committed[stage, default: [:]][KafkaTopicPartition(topic: topic, partition: 0)] = offsets[topic, default: 0]
     }
 

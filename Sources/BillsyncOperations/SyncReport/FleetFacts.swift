@@ -1,4 +1,5 @@
 import BillsyncKafka
+import BillsyncTopics
 import Foundation
 
 /// What the sync report knows about a run, read from the fleet's topics: only the fields the
@@ -26,7 +27,7 @@ public struct FleetFacts: Sendable {
         public var object: String
         public var externalId: String
         /// The stage that wrote it (`transformer`, `rollup`); nil from writers that predate the header.
-        public var writtenBy: String?
+        public var writtenBy: Stage?
         public var position: Position
     }
 
@@ -40,7 +41,7 @@ public struct FleetFacts: Sendable {
 
     /// A message a stage gave up on, with why.
     public struct DeadLetter: Sendable, Hashable {
-        public var stage: String
+        public var stage: Stage
         /// The id of the message dead-lettered (nil for a file row the extractor refused).
         public var originalId: String?
         public var code: String
@@ -57,7 +58,7 @@ public struct FleetFacts: Sendable {
 
     /// A copy of a message waiting in one of a stage's retry topics.
     public struct RetryCopy: Sendable, Hashable {
-        public var stage: String
+        public var stage: Stage
         public var originalId: String
         public var position: Position
     }
@@ -83,7 +84,7 @@ public struct FleetFacts: Sendable {
     public var deadLetters: [DeadLetter] = []
     public var retryCopies: [RetryCopy] = []
     /// Per stage (its consumer group): the next offset it will read, per partition it committed.
-    public var committed: [String: [KafkaTopicPartition: Int64]] = [:]
+    public var committed: [Stage: [KafkaTopicPartition: Int64]] = [:]
     /// Per partition read: the offset the next message will get (its high watermark).
     public var ends: [KafkaTopicPartition: Int64] = [:]
     /// Per partition read: the oldest offset still retained.
@@ -92,13 +93,13 @@ public struct FleetFacts: Sendable {
     public init() {}
 
     /// Whether the stage's group has committed past this message, i.e. handled it and wrote its outputs.
-    public func handled(by stage: String, _ position: Position) -> Bool {
+    public func handled(by stage: Stage, _ position: Position) -> Bool {
         guard let next = committed[stage]?[position.topicPartition] else { return false }
         return next > position.offset
     }
 
     /// Messages of these topics the stage has not handled yet.
-    public func lag(of stage: String, inputs: [String]) -> Int64 {
+    public func lag(of stage: Stage, inputs: [String]) -> Int64 {
         var lag: Int64 = 0
         for (partition, end) in ends where inputs.contains(partition.topic) {
             let next = committed[stage]?[partition] ?? starts[partition] ?? 0

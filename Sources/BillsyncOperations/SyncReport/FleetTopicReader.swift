@@ -79,7 +79,7 @@ public struct FleetTopicReader {
     public mutating func refresh(timeout: Duration = .seconds(60)) async throws {
         for (stage, partitions) in stageInputs where !partitions.isEmpty {
             // A partition the group never committed answers a negative offset (librdkafka's "invalid").
-            facts.committed[stage.rawValue] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
+            facts.committed[stage] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -96,6 +96,7 @@ public struct FleetTopicReader {
             guard clock.now - started < timeout else {
                 throw KafkaError(kind: .broker, message: "the fleet's topics were not read to their end within \(timeout)")
             }
+            // Nothing signals "the fetch answer's watermark moved": the end can only be checked for.
             try await Task.sleep(for: .milliseconds(20))
         }
     }
@@ -127,7 +128,7 @@ public struct FleetTopicReader {
             guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.upserts.append(FleetFacts.Upsert(
                 id: id, causationId: cause, object: payload["object"]?.stringValue ?? "", externalId: payload["externalId"]?.stringValue ?? "",
-                writtenBy: message.headers.last(named: StageHeaders.writtenBy), position: position))
+                writtenBy: message.headers.last(named: StageHeaders.writtenBy).map(Stage.init(rawValue:)), position: position))
         case .results:
             guard let json, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.results.append(FleetFacts.LoadResult(
@@ -135,7 +136,7 @@ public struct FleetTopicReader {
                 outcome: payload["outcome"]?.stringValue ?? ""))
         case let .retry(stage):
             guard let id else { return }
-            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage.rawValue, originalId: id, position: position))
+            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
         case let .deadLetters(stage):
             let headers = message.headers
             let file = headers.last(named: StageHeaders.originFile)
@@ -143,7 +144,7 @@ public struct FleetTopicReader {
             let example = json?["businessKey"]?.stringValue ?? file.map { "\($0) line \(line ?? 0)" } ?? message.keyString ?? "?"
             facts.deadLetters.append(FleetFacts.DeadLetter(
                 // The extractor's dead letters hold a file row or a source record, not a message.
-                stage: headers.last(named: StageHeaders.stage) ?? stage.rawValue, originalId: stage == .extractor ? nil : id,
+                stage: headers.last(named: StageHeaders.stage).map(Stage.init(rawValue:)) ?? stage, originalId: stage == .extractor ? nil : id,
                 code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
                 field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
                 file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt)))
@@ -151,10 +152,10 @@ public struct FleetTopicReader {
     }
 
     /// Messages each stage has not handled yet, over its inputs and retry topics.
-    public func lag() -> [String: Int64] {
-        var lag: [String: Int64] = [:]
+    public func lag() -> [Stage: Int64] {
+        var lag: [Stage: Int64] = [:]
         for (stage, partitions) in stageInputs {
-            lag[stage.rawValue] = facts.lag(of: stage.rawValue, inputs: Array(Set(partitions.map(\.topic))))
+            lag[stage] = facts.lag(of: stage, inputs: Array(Set(partitions.map(\.topic))))
         }
         return lag
     }

@@ -31,12 +31,39 @@ public struct RecordExpectation: Sendable, Hashable, Decodable {
         return try JSONDecoder().decode(Summary.self, from: Data(contentsOf: url)).anomalies
     }
 
+    /// Each expectation with what went wrong (nil when it was met); the ledger's entries are
+    /// indexed once for all of them.
+    public static func check(_ expectations: [RecordExpectation], in ledger: SyncLedger) -> [(RecordExpectation, String?)] {
+        let index = RowIndex(ledger)
+        return expectations.map { ($0, $0.unmet(in: index)) }
+    }
+
     /// Whether the ledger shows this row ending as expected; nil when it does, else what happened.
     public func unmet(in ledger: SyncLedger) -> String? {
-        let fromRow = ledger.entries.filter { $0.record?.file == file && $0.record?.line == line }
+        unmet(in: RowIndex(ledger))
+    }
+
+    /// The ledger's entries by file row, and by file and key into Salesforce.
+    struct RowIndex {
+        let ledger: SyncLedger
+        var byRow: [String: [SyncLedger.Entry]] = [:]
+        var byKey: [String: [SyncLedger.Entry]] = [:]
+
+        init(_ ledger: SyncLedger) {
+            self.ledger = ledger
+            for entry in ledger.entries {
+                guard let record = entry.record, let file = record.file else { continue }
+                byRow["\(file):\(record.line ?? 0)", default: []].append(entry)
+                if entry.flow.direction == .toSalesforce { byKey["\(file)|\(record.businessKey)", default: []].append(entry) }
+            }
+        }
+    }
+
+    func unmet(in index: RowIndex) -> String? {
+        let fromRow = index.byRow["\(file):\(line)"] ?? []
         switch expected {
         case .rejected:
-            if ledger.refusedLines.contains("\(file):\(line)") { return nil }
+            if index.ledger.refusedLines.contains("\(file):\(line)") { return nil }
             if fromRow.contains(where: \.outcome.isDeadLettered) { return nil }
             return "\(file) line \(line) (\(kind)) should have been dead-lettered; its records ended \(Self.describe(fromRow))"
         case .cleaned:
@@ -44,9 +71,7 @@ public struct RecordExpectation: Sendable, Hashable, Decodable {
             if !loaded.isEmpty { return nil }
             return "\(file) line \(line) (\(kind)) should have been loaded as \(businessKey ?? "?"); its records ended \(Self.describe(fromRow))"
         case .deduplicated:
-            let same = ledger.entries.filter {
-                $0.record?.file == file && $0.record?.businessKey == businessKey && $0.flow.direction == .toSalesforce
-            }
+            let same = index.byKey["\(file)|\(businessKey ?? "")"] ?? []
             let lines = Set(same.compactMap(\.record?.line))
             let repeatChangedNothing = same.contains { $0.outcome == .unchanged }
             let allFinal = same.allSatisfy { $0.outcome.isFinal && !$0.outcome.isDeadLettered }

@@ -2,15 +2,10 @@ import BillsyncTopics
 import Foundation
 
 extension SyncLedger {
-    /// Which stage plays which part, by the names its consumer group and dead letters carry.
-    public struct Stages: Sendable {
-        public var extractor = Stage.extractor.rawValue
-        public var transformer = Stage.transformer.rawValue
-        public var rollup = Stage.rollup.rawValue
-        public var loader = Stage.loader.rawValue
-        public var billing = Stage.loaderBilling.rawValue
-
-        public init() {}
+    /// A raw entity's message type (`meter-reading` → `billing-meter-reading`), and back.
+    public static func recordType(_ entity: String) -> String { "billing-\(entity)" }
+    static func entity(ofRecordType type: String) -> String {
+        type.hasPrefix("billing-") ? String(type.dropFirst("billing-".count)) : type
     }
 
     /// Accounts for every raw record of `sources` (all sources when nil). `objects` names the CRM
@@ -19,19 +14,21 @@ extension SyncLedger {
     /// the billing sink sends back (empty when it does not run); records of other types are not
     /// read by any running stage and only counted (`unrouted`). `sink` is the results' sink name
     /// of the loader stage.
-    public init(facts: FleetFacts, sources: Set<String>?, objects: [String: String], stages: Stages = Stages(),
-                transformedTypes: Set<String> = ["billing-account", "billing-bill", "billing-premise", "billing-meter-reading"],
-                billingTypes: Set<String> = ["billing-meter-reading"], sink: String = "salesforce") {
+    public init(facts: FleetFacts, sources: Set<String>?, objects: [String: String],
+                transformedTypes: Set<String> = Set(TopicCatalog.transformerEntities.map(recordType)),
+                billingTypes: Set<String> = Set(TopicCatalog.billingUploadEntities.map(recordType)), sink: String = "salesforce") {
         let raw = facts.raw.filter { sources?.contains($0.sourceName) ?? true }
         let rawIds = Set(raw.map(\.id))
         recordsExtracted = rawIds.count
         let upserts = facts.upserts.filter { rawIds.contains($0.causationId) }
+        records = raw
+        self.upserts = upserts
         let relevant = rawIds.union(upserts.map(\.id))
-        var dead: [String: [String: FleetFacts.DeadLetter]] = [:]
+        var dead: [Stage: [String: FleetFacts.DeadLetter]] = [:]
         var groups: [String: DeadLetterGroup] = [:]
         for letter in facts.deadLetters {
             let belongs = letter.originalId.map(relevant.contains)
-                ?? (letter.stage == stages.extractor && (sources == nil || letter.source.map { sources!.contains($0) } == true))
+                ?? (letter.stage == Stage.extractor && (sources == nil || letter.source.map { sources!.contains($0) } == true))
             guard belongs else { continue }
             if let id = letter.originalId { dead[letter.stage, default: [:]][id] = letter }
             if letter.originalId == nil, let file = letter.file {
@@ -45,7 +42,7 @@ extension SyncLedger {
             groups[groupKey] = group
         }
         deadLetterGroups = groups.values.sorted { ($0.count, $1.stage, $1.code) > ($1.count, $0.stage, $0.code) }
-        var retries: [String: [String: [FleetFacts.Position]]] = [:]
+        var retries: [Stage: [String: [FleetFacts.Position]]] = [:]
         for copy in facts.retryCopies where relevant.contains(copy.originalId) {
             retries[copy.stage, default: [:]][copy.originalId, default: []].append(copy.position)
         }
@@ -59,7 +56,7 @@ extension SyncLedger {
 
         /// The stage's part in a message's fate: dead-lettered, a final outcome the caller found,
         /// retrying, or pending; nil when the stage handled it and nothing came of it.
-        func outcome(at stage: String, id: String, position: FleetFacts.Position, final: Outcome?) -> Outcome? {
+        func outcome(at stage: Stage, id: String, position: FleetFacts.Position, final: Outcome?) -> Outcome? {
             if dead[stage]?[id] != nil { return .deadLettered(stage: stage) }
             if let final { return final }
             if let copies = retries[stage]?[id] {
@@ -67,7 +64,7 @@ extension SyncLedger {
             }
             return facts.handled(by: stage, position) ? nil : .pending(stage: stage)
         }
-        func loaded(_ result: FleetFacts.LoadResult?, stage: String) -> Outcome? {
+        func loaded(_ result: FleetFacts.LoadResult?, stage: Stage) -> Outcome? {
             switch result?.outcome {
             case "created": .created
             case "updated": .updated
@@ -76,8 +73,8 @@ extension SyncLedger {
             }
         }
         func load(_ upsert: FleetFacts.Upsert) -> Outcome {
-            outcome(at: stages.loader, id: upsert.id, position: upsert.position, final: loaded(results[sink]?[upsert.id], stage: stages.loader))
-                ?? .unaccounted(stage: stages.loader, reason: "handled without a load result")
+            outcome(at: Stage.loader, id: upsert.id, position: upsert.position, final: loaded(results[sink]?[upsert.id], stage: Stage.loader))
+                ?? .unaccounted(stage: Stage.loader, reason: "handled without a load result")
         }
 
         var rows: [Flow: Row] = [:]
@@ -94,23 +91,23 @@ extension SyncLedger {
                 unrouted[record.type, default: 0] += 1
                 continue
             }
-            let own = upsertsByCause[record.id, default: []].filter { $0.writtenBy == nil || $0.writtenBy == stages.transformer }
+            let own = upsertsByCause[record.id, default: []].filter { $0.writtenBy == nil || $0.writtenBy == Stage.transformer }
             let object = own.first?.object ?? objects[record.type] ?? record.type
-            let entity = record.type.hasPrefix("billing-") ? String(record.type.dropFirst("billing-".count)) : record.type
+            let entity = Self.entity(ofRecordType: record.type)
             let final = own.map(load).max { $0.severity < $1.severity }
-            let toCRM = outcome(at: stages.transformer, id: record.id, position: record.position, final: final) ?? .unchanged
+            let toCRM = outcome(at: Stage.transformer, id: record.id, position: record.position, final: final) ?? .unchanged
             if transformedTypes.contains(record.type) {
                 add(Entry(record: record, flow: Flow(object: object, from: entity, direction: .toSalesforce), outcome: toCRM),
                        transformed: !own.isEmpty)
             }
             if billingTypes.contains(record.type) {
-                let toBilling = outcome(at: stages.billing, id: record.id, position: record.position,
-                                        final: loaded(results["billing"]?[record.id], stage: stages.billing))
-                    ?? .unaccounted(stage: stages.billing, reason: "handled without an upload result")
+                let toBilling = outcome(at: Stage.loaderBilling, id: record.id, position: record.position,
+                                        final: loaded(results["billing"]?[record.id], stage: Stage.loaderBilling))
+                    ?? .unaccounted(stage: Stage.loaderBilling, reason: "handled without an upload result")
                 add(Entry(record: record, flow: Flow(object: "billing upload", from: entity, direction: .toBilling), outcome: toBilling))
             }
         }
-        for upsert in upserts where upsert.writtenBy == stages.rollup {
+        for upsert in upserts where upsert.writtenBy == Stage.rollup {
             add(Entry(upsert: upsert, flow: Flow(object: upsert.object, from: "hierarchy totals", direction: .rollup), outcome: load(upsert)),
                    transformed: true)
         }

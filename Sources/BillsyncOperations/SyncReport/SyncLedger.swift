@@ -1,3 +1,4 @@
+import BillsyncTopics
 import Foundation
 
 /// The accounting of one run: where every extracted record ended, per CRM object and direction.
@@ -11,10 +12,10 @@ import Foundation
 public struct SyncLedger: Sendable {
     public enum Outcome: Sendable, Hashable {
         case created, updated, unchanged
-        case deadLettered(stage: String)
-        case retrying(stage: String)
-        case pending(stage: String)
-        case unaccounted(stage: String, reason: String)
+        case deadLettered(stage: Stage)
+        case retrying(stage: Stage)
+        case pending(stage: Stage)
+        case unaccounted(stage: Stage, reason: String)
 
         /// Whether nothing more will happen to the record.
         public var isFinal: Bool {
@@ -110,7 +111,7 @@ public struct SyncLedger: Sendable {
 
     /// Dead letters of one stage with one error code on one field.
     public struct DeadLetterGroup: Sendable, Hashable {
-        public var stage: String
+        public var stage: Stage
         public var code: String
         public var field: String?
         public var count = 0
@@ -119,6 +120,9 @@ public struct SyncLedger: Sendable {
     }
 
     public var rows: [Row] = []
+    /// The run's raw records, and the upserts made from them.
+    public var records: [FleetFacts.RawRecord] = []
+    public var upserts: [FleetFacts.Upsert] = []
     /// Distinct raw records of the run (a record in two flows counts once).
     public var recordsExtracted = 0
     public var entries: [Entry] = []

@@ -1,3 +1,4 @@
+import BillsyncTopics
 import Foundation
 
 /// The run report a person reads at the end of a run: one table of where every record ended,
@@ -10,7 +11,7 @@ public struct SyncReportText: Sendable {
     /// Each expectation with what went wrong (nil when met).
     public var expectations: [(RecordExpectation, String?)] = []
     /// Stages that still had messages to handle when the report was taken.
-    public var laggingStages: [String: Int64] = [:]
+    public var laggingStages: [Stage: Int64] = [:]
 
     public init(ledger: SyncLedger, apiCalls: Int? = nil, elapsedSeconds: Double? = nil) {
         self.ledger = ledger
@@ -47,7 +48,7 @@ public struct SyncReportText: Sendable {
             out.append("Dead letters by reason:")
             var reasons = TextTable(["stage", "code", "field", "count", "reason", "examples"], numericColumns: [3])
             for group in ledger.deadLetterGroups {
-                reasons.add([group.stage, group.code, group.field ?? "-", String(group.count), Self.shortened(group.reason, to: 70),
+                reasons.add([group.stage.rawValue, group.code, group.field ?? "-", String(group.count), Self.shortened(group.reason, to: 70),
                              group.examples.joined(separator: ", ")])
             }
             out.append(reasons.rendered(indent: "  "))
