@@ -252,6 +252,7 @@ let package = Package(
         .testTarget(
             name: "BillsyncExtractorTests",
             dependencies: [
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 "BillsyncTopics", "billsync-extractor",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox",
                 "BillsyncKafka", "BillsyncTestSupport",

@@ -2,6 +2,8 @@ import BillsyncContracts
 import BillsyncExtractor
 import BillsyncKafka
 import BillsyncTestSupport
+import BillsyncTopics
+import ServiceLifecycleTestKit
 import Foundation
 import Testing
 
@@ -50,5 +52,47 @@ struct ExtractorServiceTests {
         #expect(first_.counts == SyncReport.Counts(read: 2, published: 2, rejected: 1))
         #expect(second_.counts == SyncReport.Counts(read: 0, published: 0, rejected: 0))
         #expect(first_.stage == "extractor" && first_.source == "drop")
+    }
+
+    @Test("a schedule runs again only when its pause has passed on the clock, and a shutdown during the pause ends it at once",
+          arguments: [ExtractionSchedule.every(.seconds(4 * 3_600)), .continuously(pause: .seconds(10))])
+    func scheduleRunsAgainAfterItsPause(schedule: ExtractionSchedule) async throws {
+        let prefix = TestKafka.uniqueName("s")
+        let catalog = TopicCatalog(partitions: 1, prefix: prefix)
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        try await admin.createTopics(catalog.specifications)
+        let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        try Data("CustomerID,Name\n0000000001,One\n".utf8).write(to: drop.appendingPathComponent("monday.csv"))
+        let producer = try TestKafka.producer()
+        let checkpoints = try KafkaCheckpointStore(connection: TestKafka.connection, topic: catalog.checkpoints, logger: TestKafka.logger)
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: TestRepository.contracts,
+                                           topicPrefix: prefix)
+        let clock = ManualClock()
+        let service = ExtractorService(extraction: extraction, schedule: schedule, producer: producer, checkpoints: checkpoints,
+                                       reportsTopic: catalog.reports, logger: TestKafka.logger, clock: clock)
+        let pause = try #require(schedule.pause)
+
+        try await testGracefulShutdown { shutdown in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                await clock.waitForSleeps(1)  // the first run is done and the service pauses
+                try Data("CustomerID,Name\n0000000002,Two\n".utf8).write(to: drop.appendingPathComponent("tuesday.csv"))
+                clock.advance(by: pause - .seconds(1))
+                // Not due yet: the one pause has not ended, so no second run has started.
+                #expect(clock.sleeping == 1 && clock.sleepsStarted == 1)
+                clock.advance(by: .seconds(1))
+                await clock.waitForSleeps(2)  // the second run is done
+                let reports = try await TestKafka.read(catalog.reports, partitions: 1, count: 2)
+                let counts = try reports.map { try TestRepository.contracts.decode($0.value ?? [], as: SyncReport.self).payload.counts }
+                #expect(counts == [SyncReport.Counts(read: 1, published: 1, rejected: 0), SyncReport.Counts(read: 1, published: 1, rejected: 0)])
+                // A shutdown during the pause ends the service without the clock moving.
+                shutdown.triggerGracefulShutdown()
+                try await group.waitForAll()
+                #expect(clock.sleeping == 0)
+            }
+        }
+        await producer.shutdown()
+        await checkpoints.close()
     }
 }

@@ -18,9 +18,13 @@ public final class ExtractorService: Service, Sendable {
     let reportsTopic: String
     let contracts: MessageContracts
     let logger: Logger
+    /// Times the pause between runs; tests pass a clock they advance.
+    let clock: any Clock<Duration>
 
     public init(sources: [any ExtractionSource], schedule: ExtractionSchedule, producer: KafkaProducer,
-                checkpoints: KafkaCheckpointStore, reportsTopic: String, contracts: MessageContracts, logger: Logger) {
+                checkpoints: KafkaCheckpointStore, reportsTopic: String, contracts: MessageContracts, logger: Logger,
+                clock: any Clock<Duration> = ContinuousClock()) {
+        self.clock = clock
         self.sources = sources
         self.schedule = schedule
         self.producer = producer
@@ -31,9 +35,10 @@ public final class ExtractorService: Service, Sendable {
     }
 
     public convenience init(extraction: CSVDropExtraction, schedule: ExtractionSchedule, producer: KafkaProducer,
-                            checkpoints: KafkaCheckpointStore, reportsTopic: String, logger: Logger) {
+                            checkpoints: KafkaCheckpointStore, reportsTopic: String, logger: Logger,
+                            clock: any Clock<Duration> = ContinuousClock()) {
         self.init(sources: [extraction], schedule: schedule, producer: producer, checkpoints: checkpoints,
-                  reportsTopic: reportsTopic, contracts: extraction.contracts, logger: logger)
+                  reportsTopic: reportsTopic, contracts: extraction.contracts, logger: logger, clock: clock)
     }
 
     public func run() async throws {
@@ -49,7 +54,7 @@ public final class ExtractorService: Service, Sendable {
             guard let pause = schedule.pause else { return }
             // A shutdown during the pause ends the worker at once; one during a run waits for it.
             do {
-                try await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
+                try await cancelWhenGracefulShutdown { [clock] in try await clock.sleep(for: pause) }
             } catch {
                 return
             }
