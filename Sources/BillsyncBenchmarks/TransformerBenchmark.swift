@@ -90,12 +90,12 @@ public struct TransformerBenchmark: Sendable {
     }
 
     struct CountingHandler: StageHandler {
-        typealias Input = AnyBillingRecord
+        typealias Input = MessageEnvelope<AnyBillingRecord>
         let inner: TransformerHandler
         let progress: Progress
         var batchSize: Int { inner.batchSize }
 
-        func handle(_ batch: [StageMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
             await inner.handle(batch)
         }
 

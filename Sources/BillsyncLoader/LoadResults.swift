@@ -12,7 +12,7 @@ struct LoadResults: Sendable {
 
     /// `counted: false` for a provisional failure that may still be retried (it is only written
     /// if it ends in the dead-letter topic, and counted there).
-    func message<Input: MessagePayload>(for message: StageMessage<Input>, object: String, externalIdField: String, externalId: String,
+    func message<Payload: MessagePayload>(for message: ContractMessage<Payload>, object: String, externalIdField: String, externalId: String,
                                         outcome: CRMLoadResult.Outcome, recordId: String?, errors: [CRMLoadResult.RecordError] = [],
                                         counted: Bool = true) throws -> OutgoingMessage {
         if counted {
@@ -25,7 +25,7 @@ struct LoadResults: Sendable {
     }
 
     /// The result of an upsert command.
-    func message(for message: StageMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
+    func message(for message: ContractMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
                  errors: [CRMLoadResult.RecordError] = [], counted: Bool = true) throws -> OutgoingMessage {
         let upsert = message.envelope.payload
         return try self.message(for: message, object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,

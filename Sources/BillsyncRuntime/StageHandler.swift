@@ -1,27 +1,79 @@
 import BillsyncContracts
 import BillsyncKafka
+import Foundation
 import Logging
 
-/// A validated input message, with where it came from.
-public struct StageMessage<Payload: MessagePayload>: Sendable {
-    public let envelope: MessageEnvelope<Payload>
+/// What a handler reads from its topics: a contract message, validated against its schema
+/// before the handler sees it (`MessageEnvelope<Payload>`), or a record as it is
+/// (`KafkaConsumerMessage`: key, value bytes, headers, topic, partition, offset, timestamp),
+/// for workers that read what others could not handle: the alerter and the redrive read
+/// dead letters, whose values are whatever failed, a raw CSV row included.
+public protocol StageInput: Sendable {
+    /// The input read from a consumed record; throws when the record can never be this input
+    /// (poison: it is dead-lettered at once).
+    static func decode(_ record: KafkaConsumerMessage, contracts: MessageContracts) throws(ContractViolation) -> Self
+    /// Carried into the logs of everything done for this input.
+    var correlationID: String? { get }
+}
+
+/// A contract message as a handler's input.
+public protocol ContractInput: StageInput {
+    associatedtype Payload: MessagePayload
+}
+
+extension MessageEnvelope: StageInput, ContractInput {
+    public static func decode(_ record: KafkaConsumerMessage, contracts: MessageContracts) throws(ContractViolation) -> Self {
+        try contracts.decode(record.value ?? [], as: Payload.self)
+    }
+
+    public var correlationID: String? { correlationId.uuidString }
+}
+
+extension KafkaConsumerMessage: StageInput {
+    /// Every record is a valid record.
+    public static func decode(_ record: KafkaConsumerMessage, contracts _: MessageContracts) -> KafkaConsumerMessage { record }
+
+    public var correlationID: String? {
+        headers.last { $0.name == StageHeaders.correlationID }?.value.map { String(decoding: $0, as: UTF8.self) }
+    }
+}
+
+/// An input message, with where it came from.
+public struct StageMessage<Input: StageInput>: Sendable {
+    public let input: Input
     public let topic: String
     public let partition: Int32
     public let offset: Int64
     /// 1 for a first delivery; more when it came back from a retry topic.
     public let attempt: Int
+    /// How far behind the stage was on every partition it reads when this message was taken.
+    public let lag: StageLag
     /// Carries the message's correlation id.
     public let logger: Logger
 
-    public init(envelope: MessageEnvelope<Payload>, topic: String, partition: Int32, offset: Int64, attempt: Int = 1, logger: Logger) {
-        self.envelope = envelope
+    public init(input: Input, topic: String, partition: Int32, offset: Int64, attempt: Int = 1,
+                lag: StageLag = StageLag(), logger: Logger) {
+        self.input = input
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.attempt = attempt
+        self.lag = lag
         self.logger = logger
     }
 }
+
+extension StageMessage where Input: ContractInput {
+    /// The validated contract message.
+    public var envelope: Input { input }
+
+    public init(envelope: Input, topic: String, partition: Int32, offset: Int64, attempt: Int = 1, logger: Logger) {
+        self.init(input: envelope, topic: topic, partition: partition, offset: offset, attempt: attempt, logger: logger)
+    }
+}
+
+/// A contract message as handed to a handler.
+public typealias ContractMessage<Payload: MessagePayload> = StageMessage<MessageEnvelope<Payload>>
 
 /// A message a handler wants produced; the runtime writes it and waits for the broker before
 /// the input counts as done.
@@ -52,7 +104,8 @@ public struct OutgoingMessage: Sendable {
 /// A handler receives up to `batchSize` messages at once (the loader sends 200 records in one
 /// Salesforce call) and answers for each one separately, so one bad record never fails its batch.
 public protocol StageHandler: Sendable {
-    associatedtype Input: MessagePayload
+    /// What it reads: `MessageEnvelope<SomePayload>` (validated) or `KafkaConsumerMessage` (as it is).
+    associatedtype Input: StageInput
 
     /// Messages handed over at once. The default is 1.
     var batchSize: Int { get }

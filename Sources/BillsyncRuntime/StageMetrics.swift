@@ -56,15 +56,29 @@ public final class StageMetrics: Sendable {
         handlerDuration.recordNanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
     }
 
-    func lag(topic: String, partition: Int32, messages: Int64) {
-        let key = "\(topic)|\(partition)"
-        let gauge = gauges.withLock { cache in
+    private func gauge(_ name: String, _ dimensions: [(String, String)]) -> Gauge {
+        let key = name + dimensions.map { "|\($0.0)=\($0.1)" }.joined()
+        return gauges.withLock { cache in
             if let gauge = cache[key] { return gauge }
-            let gauge = Gauge(label: "billsync_consumer_lag", dimensions: [("stage", stage), ("topic", topic), ("partition", String(partition))])
+            let gauge = Gauge(label: name, dimensions: [("stage", stage)] + dimensions)
             cache[key] = gauge
             return gauge
         }
-        gauge.record(Double(max(0, messages)))
+    }
+
+    /// `billsync_consumer_lag` (messages behind the high watermark) and
+    /// `billsync_consumer_lag_seconds` (age of the oldest message in hand), per partition.
+    func lag(_ lag: StageLag) {
+        for (partition, value) in lag.partitions {
+            let dimensions = [("topic", partition.topic), ("partition", String(partition.partition))]
+            gauge("billsync_consumer_lag", dimensions).record(Double(value.messages))
+            gauge("billsync_consumer_lag_seconds", dimensions).record(value.oldestUnprocessedAge.timeInterval)
+        }
+    }
+
+    /// Retry partitions paused until their next message is due.
+    func deferredPartitions(_ count: Int) {
+        gauge("billsync_retry_partitions_waiting", []).record(Double(count))
     }
 
     /// A constant 1 whose labels say what is running.

@@ -22,6 +22,9 @@ public struct StageRuntimeConfiguration: Sendable {
     /// there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
     public var chunkLinger: Duration = .zero
+    /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
+    /// age growing.
+    public var lagReportInterval: Duration = .seconds(5)
     /// Names this process in dead-letter headers (host and pid by default).
     public var worker = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
@@ -49,6 +52,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private let metrics: StageMetrics
     private let logger: Logger
     private let pauser: RetryPartitionPauser
+    private let lagTracker: StageLagTracker
+    private let clock: WallClock
     /// Stamped on every output: which stage wrote it.
     private let writtenBy: KafkaHeader
 
@@ -59,6 +64,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         consumer: KafkaConsumer,
         producer: KafkaProducer,
         metrics: StageMetrics,
+        clock: WallClock = .system,
         logger: Logger
     ) {
         precondition(configuration.retryTopics.count == configuration.retry.tiers.count,
@@ -72,27 +78,47 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         self.producer = producer
         self.metrics = metrics
         self.logger = logger
-        self.pauser = RetryPartitionPauser(consumer: consumer, logger: logger)
+        self.clock = clock
+        self.pauser = RetryPartitionPauser(consumer: consumer, clock: clock, metrics: metrics, logger: logger)
+        self.lagTracker = StageLagTracker(watermarks: { consumer.cachedWatermarks(for: $0) })
         self.writtenBy = KafkaHeader(name: StageHeaders.writtenBy, value: Array(configuration.stage.utf8))
     }
 
     /// True once the consumer took part in a group assignment.
     public var hasJoinedGroup: Bool { consumer.hasJoinedGroup }
 
+    /// Messages behind, and the age of the oldest in hand, on every partition worked on.
+    public var lag: StageLag { lagTracker.snapshot(now: clock.now) }
+
+    /// Retry partitions paused until their next message is due.
+    public var waitingRetryPartitions: Set<KafkaTopicPartition> { pauser.deferredPartitions }
+
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.consumer.run() }
             group.addTask {
-                do {
-                    try await self.process()
-                } catch {
-                    // Stop fetching so nothing more is read that cannot be handled; what was not
-                    // marked done is read again after a restart.
-                    self.consumer.triggerShutdown()
-                    throw error
+                // The timers live as long as processing does.
+                try await withThrowingTaskGroup(of: Void.self) { timers in
+                    timers.addTask { await self.pauser.run() }
+                    timers.addTask { await self.reportLagPeriodically() }
+                    defer { timers.cancelAll() }
+                    do {
+                        try await self.process()
+                    } catch {
+                        // Stop fetching so nothing more is read that cannot be handled; what was
+                        // not marked done is read again after a restart.
+                        self.consumer.triggerShutdown()
+                        throw error
+                    }
                 }
             }
-            group.addTask { await self.pauser.run() }
+        }
+    }
+
+    private func reportLagPeriodically() async {
+        while !Task.isCancelled {
+            do { try await clock.sleep(for: configuration.lagReportInterval) } catch { return }
+            metrics.lag(lag)
         }
     }
 
@@ -100,7 +126,6 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private func process() async throws {
         var iterator = consumer.messages.makeAsyncIterator()
         logger.info("stage started", metadata: ["billsync.inputs": "\(configuration.inputTopics)"])
-        defer { pauser.finish() }
         // A chunk's acknowledgements are awaited in a task of their own while the next chunk is
         // fetched and handled: the broker's round trip overlaps with work instead of adding to
         // it. Each completion waits for the one before, so chunks are marked done in order, and
@@ -160,33 +185,44 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         var produced: [OutgoingMessage] = []
         var done: [KafkaConsumerMessage] = []
         var decoded: [Decoded] = []
-        var deferredPartitions = Set<KafkaTopicPartition>()
+        // Per partition held back: its first message not due yet, its due time, and what
+        // followed it in the chunk (read again with it once it is due).
+        var heldBack: [KafkaTopicPartition: (due: Date, messages: [KafkaConsumerMessage])] = [:]
         // Counted per topic and recorded once per chunk: a metric lookup per message costs more
         // than the rest of the bookkeeping.
         var consumed: [String: Int] = [:]
         var processed: [String: Int] = [:]
-        let now = Date()
+        let now = clock.now
+        lagTracker.taken(chunk)
+        let lag = lagTracker.snapshot(now: now)
         for message in chunk {
             let partition = message.topicPartition
-            if deferredPartitions.contains(partition) { continue }
+            if heldBack[partition] != nil {
+                heldBack[partition]!.messages.append(message)
+                continue
+            }
             consumed[message.topic, default: 0] += 1
             let history = FailureHistory(headers: message.headers)
-            if configuration.retryTopics.contains(message.topic), let due = history.dueAt,
-               Double(due) / 1000 > now.timeIntervalSince1970 {
-                // Not due yet: wait for it without holding up other partitions.
-                deferredPartitions.insert(partition)
-                try await pauser.defer(partition, offset: message.offset, until: Date(timeIntervalSince1970: Double(due) / 1000))
-                continue
+            if configuration.retryTopics.contains(message.topic), let dueAt = history.dueAt {
+                let due = Date(timeIntervalSince1970: Double(dueAt) / 1000)
+                if due > now {
+                    // Not due yet: wait for it without holding up other partitions.
+                    heldBack[partition] = (due, [message])
+                    consumed[message.topic, default: 0] -= 1
+                    continue
+                }
             }
             var messageLogger = logger
             messageLogger[metadataKey: RuntimeLogKeys.topic] = "\(message.topic)"
             messageLogger[metadataKey: RuntimeLogKeys.offset] = "\(message.partition):\(message.offset)"
             do throws(ContractViolation) {
-                let envelope = try contracts.decode(message.value ?? [], as: Handler.Input.self)
-                messageLogger[metadataKey: RuntimeLogKeys.correlationID] = "\(envelope.correlationId.uuidString)"
+                let input = try Handler.Input.decode(message, contracts: contracts)
+                if let correlationID = input.correlationID {
+                    messageLogger[metadataKey: RuntimeLogKeys.correlationID] = "\(correlationID)"
+                }
                 decoded.append(Decoded(message: message, input: StageMessage(
-                    envelope: envelope, topic: message.topic, partition: message.partition, offset: message.offset,
-                    attempt: history.attempts + 1, logger: messageLogger)))
+                    input: input, topic: message.topic, partition: message.partition, offset: message.offset,
+                    attempt: history.attempts + 1, lag: lag, logger: messageLogger)))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
                 // and the messages behind it carry on.
@@ -197,6 +233,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 outputs.append(route(message, failure: failure, attempts: history.attempts + 1))
                 done.append(message)
             }
+        }
+        for (partition, held) in heldBack {
+            lagTracker.handedBack(partition, from: held.messages[0].offset)
+            try await pauser.holdBack(held.messages, until: held.due)
         }
         for batch in decoded.chunked(into: max(1, handler.batchSize)).map(Array.init) {
             let results = await handleWithRetries(batch)
@@ -242,7 +282,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         }
         if !prepared.produced.isEmpty { try await handler.acknowledged(prepared.produced) }
         consumer.markDone(prepared.done)
-        recordLag(prepared.chunk)
+        lagTracker.finished(prepared.done)
+        metrics.lag(lag)
     }
 
     /// Calls the handler, retrying transient failures in process with jittered backoff. The
@@ -266,7 +307,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 }
             }
             if retrying.isEmpty { return results }
-            try? await Task.sleep(for: configuration.retry.backoff(afterAttempt: attempt, using: &generator))
+            try? await clock.sleep(for: configuration.retry.backoff(afterAttempt: attempt, using: &generator))
             attempt += 1
             let retried = await timedHandle(retrying.map { batch[$0].input })
             for (index, result) in zip(retrying, retried) {
@@ -299,10 +340,9 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     /// The next retry topic for a transient failure, or the dead-letter topic.
     private func route(_ message: KafkaConsumerMessage, failure: StageFailure, attempts: Int) -> KafkaProducerMessage {
         let tier = configuration.retryTopics.firstIndex(of: message.topic).map { $0 + 1 } ?? 0
-        let now = Date()
+        let now = clock.now
         if failure.errorClass == .transient, tier < configuration.retryTopics.count {
-            let delay = configuration.retry.tiers[tier]
-            let due = now.addingTimeInterval(Double(delay.components.seconds) + Double(delay.components.attoseconds) / 1e18)
+            let due = now.addingTimeInterval(configuration.retry.tiers[tier].timeInterval)
             metrics.retried(topic: message.topic, code: failure.code)
             return KafkaProducerMessage(
                 topic: configuration.retryTopics[tier], key: message.key, value: message.value,
@@ -314,16 +354,6 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             topic: configuration.deadLetterTopic, key: message.key, value: message.value,
             headers: FailureHistory.headers(for: message, failure: failure, attempts: attempts, stage: configuration.stage,
                                             group: configuration.group, worker: configuration.worker, now: now, dueAt: nil))
-    }
-
-    private func recordLag(_ chunk: ArraySlice<KafkaConsumerMessage>) {
-        var last: [KafkaTopicPartition: Int64] = [:]
-        for message in chunk { last[message.topicPartition] = message.offset }
-        for (partition, offset) in last {
-            if let watermarks = consumer.cachedWatermarks(for: partition) {
-                metrics.lag(topic: partition.topic, partition: partition.partition, messages: watermarks.high - offset - 1)
-            }
-        }
     }
 }
 

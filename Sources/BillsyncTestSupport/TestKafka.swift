@@ -81,3 +81,45 @@ extension TestKafka {
         }
     }
 }
+
+extension TestKafka {
+    /// Every message a topic holds now, from the beginning to the end that the reader's own
+    /// fetch answers report (their high watermarks, newer than the call). For counting what a
+    /// stopped worker wrote: what it had acknowledged is all there, so no wait for "nothing
+    /// more" is needed.
+    public static func readToEnd(_ topic: String, partitions: Int32, timeout: Duration = .seconds(60)) async throws -> [KafkaConsumerMessage] {
+        var offsets: [KafkaTopicPartition: Int64] = [:]
+        for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: uniqueName("reader"), subscription: .partitions(offsets))
+        configuration.drainTimeout = .milliseconds(100)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
+        let partitionsRead = Array(offsets.keys)
+        return try await withThrowingTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
+            group.addTask { try await consumer.run(); return nil }
+            group.addTask {
+                defer { consumer.triggerShutdown() }
+                var iterator = consumer.messages.makeAsyncIterator()
+                var received: [KafkaConsumerMessage] = []
+                var next: [KafkaTopicPartition: Int64] = [:]
+                let reachedEnd = await eventually(timeout: timeout, every: .milliseconds(10)) {
+                    while let batch = try? iterator.nextIfAvailable(upTo: 10_000), !batch.isEmpty {
+                        received.append(contentsOf: batch)
+                        for message in batch { next[message.topicPartition] = message.offset + 1 }
+                        consumer.markDone(batch)
+                    }
+                    return partitionsRead.allSatisfy { partition in
+                        guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
+                        return max(next[partition] ?? 0, marks.low) >= marks.high
+                    }
+                }
+                guard reachedEnd else {
+                    throw KafkaError(kind: .broker, message: "\(topic) was not read to its end within \(timeout)")
+                }
+                return received
+            }
+            var result: [KafkaConsumerMessage] = []
+            for try await messages in group { if let messages { result = messages } }
+            return result
+        }
+    }
+}

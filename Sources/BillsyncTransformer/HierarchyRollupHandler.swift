@@ -10,7 +10,7 @@ import Foundation
 /// run this role as a single replica (its consumer group then owns every partition). A second
 /// replica would split the facts and write partial totals.
 public struct HierarchyRollupHandler: StageHandler {
-    public typealias Input = AnyBillingRecord
+    public typealias Input = MessageEnvelope<AnyBillingRecord>
 
     /// Totals are derived from a raw record that the transformer also derives its own upserts
     /// from (indices 0, 1, …); numbering them from here keeps their message ids apart.
@@ -28,7 +28,7 @@ public struct HierarchyRollupHandler: StageHandler {
 
     public var batchSize: Int { 500 }
 
-    public func handle(_ batch: [StageMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+    public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         guard let last = batch.last else { return [] }
         do {
             var affected = Set<String>()

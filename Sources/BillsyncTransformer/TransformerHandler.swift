@@ -6,7 +6,7 @@ import Foundation
 /// keyed by the record's business key; a record that breaks a rule goes to the dead-letter topic
 /// naming the rule and field; an upsert identical to the last one sent is not sent again.
 public struct TransformerHandler: StageHandler {
-    public typealias Input = AnyBillingRecord
+    public typealias Input = MessageEnvelope<AnyBillingRecord>
 
     public let mapper: RecordMapper
     public let writer: UpsertWriter
@@ -18,7 +18,7 @@ public struct TransformerHandler: StageHandler {
 
     public var batchSize: Int { 200 }
 
-    public func handle(_ batch: [StageMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+    public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         batch.map { message in
             var pending = UpsertWriter.Pending()
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {

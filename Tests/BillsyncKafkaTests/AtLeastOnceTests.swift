@@ -57,6 +57,53 @@ struct AtLeastOnceTests {
         #expect(total == 40, "committed offsets \(committed) should cover all 40 messages")
     }
 
+    @Test("held-back messages are read again from the first of them, and what came before them is still committed")
+    func heldBackMessagesAreReadAgain() async throws {
+        let topic = try await TestKafka.createTopics("holdback", partitions: 1)[0]
+        let group = TestKafka.uniqueName("holdback")
+        try await TestKafka.seed(topic, count: 10, key: { _ in "k" })
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await consumer.run() }
+            var iterator = consumer.messages.makeAsyncIterator()
+            var received: [KafkaConsumerMessage] = []
+            while received.count < 10 { received += try await iterator.next(upTo: 10 - received.count) }
+            #expect(try await consumer.holdBack(Array(received[5...])))
+            consumer.markDone(received[..<5])
+            #expect(consumer.outstandingMessages == 0)
+            try await consumer.commit()
+            #expect(try await consumer.committedOffsets(for: [partition])[partition] == 5)
+            try await consumer.resume([partition])
+            var again: [KafkaConsumerMessage] = []
+            while again.count < 5 { again += try await iterator.next(upTo: 5 - again.count) }
+            #expect(again.map(\.offset) == [5, 6, 7, 8, 9])
+            consumer.markDone(again)
+            consumer.triggerShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("holding back messages of a consumer that is shutting down is not an error; they are read again after it")
+    func holdBackDuringShutdown() async throws {
+        let topic = try await TestKafka.createTopics("holdback-stop", partitions: 1)[0]
+        let group = TestKafka.uniqueName("holdback-stop")
+        try await TestKafka.seed(topic, count: 3, key: { _ in "k" })
+        let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await consumer.run() }
+            let received = try await collect(3, from: consumer.messages)
+            try #require(received.count == 3)
+            consumer.markDone(received[0])
+            consumer.triggerShutdown()
+            #expect(try await consumer.holdBack(Array(received[1...])) == false)
+            try await tasks.waitForAll()
+        }
+        let next = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
+        let partition = KafkaTopicPartition(topic: topic, partition: 0)
+        #expect(try await next.committedOffsets(for: [partition])[partition] == 1)
+    }
+
     @Test("offsets for a timestamp point at the first message produced after it")
     func offsetsForTimestamp() async throws {
         let topic = try await TestKafka.createTopics("times", partitions: 1)[0]
@@ -64,9 +111,9 @@ struct AtLeastOnceTests {
         _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: "k", value: "early-\($0)") })
         // Timestamps have millisecond resolution; the gap keeps "before" and "after" apart whether
         // the broker indexes the producer's timestamp (Kafka) or its own receive time (Tansu).
-        try await Task.sleep(for: .milliseconds(20))
+        await timestampsMovePast(Date())
         let boundary = Date()
-        try await Task.sleep(for: .milliseconds(20))
+        await timestampsMovePast(boundary)
         _ = try await producer.sendAll((0..<5).map { KafkaProducerMessage(topic: topic, key: "k", value: "late-\($0)") })
         await producer.shutdown()
 
@@ -75,4 +122,10 @@ struct AtLeastOnceTests {
         let offsets = try await consumer.offsets(forTimestamp: boundary, in: [partition])
         #expect(offsets[partition] == 5)
     }
+}
+
+/// Returns once the wall clock has moved a few milliseconds past `instant`, so messages produced
+/// after it carry later timestamps (millisecond resolution) than those before.
+private func timestampsMovePast(_ instant: Date) async {
+    while Date().timeIntervalSince(instant) < 0.005 { await Task.yield() }
 }

@@ -10,7 +10,7 @@ import Testing
 
 @Suite("Meter readings go back to the billing engine once each, however often they are sent")
 struct BillingUploadLoaderTests {
-    func reading(_ number: Int, nmi: String = "6305000123") -> StageMessage<AnyBillingRecord> {
+    func reading(_ number: Int, nmi: String = "6305000123") -> ContractMessage<AnyBillingRecord> {
         var envelope = MessageEnvelope(id: UUID(derivedFrom: "reading-\(number)"), source: MessageSource(system: .sql, name: "mdm"),
                                        businessKey: "MTR-\(number)", occurredAt: nil, payload: AnyBillingRecord(fields: .object(JSONObject([
                                            "meterId": .string("MTR-\(number)"), "nmi": .string(nmi), "readingDate": .string("2026-11-15"),

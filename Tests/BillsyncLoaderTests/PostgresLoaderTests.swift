@@ -14,7 +14,7 @@ struct PostgresLoaderTests {
         ProcessInfo.processInfo.environment["BILLSYNC_POSTGRES_URL"] ?? "postgresql://billsync@127.0.0.1:15432/billsync"
     }
 
-    func message(_ upsert: CRMUpsert, offset: Int64) -> StageMessage<CRMUpsert> {
+    func message(_ upsert: CRMUpsert, offset: Int64) -> ContractMessage<CRMUpsert> {
         StageMessage(envelope: MessageEnvelope(source: MessageSource(system: .billsync, name: "test"), businessKey: upsert.externalId,
                                                occurredAt: nil, payload: upsert),
                      topic: "upserts", partition: 0, offset: offset, logger: Logger(label: "test"))

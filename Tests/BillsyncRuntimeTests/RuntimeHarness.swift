@@ -3,6 +3,7 @@ import BillsyncKafka
 import BillsyncRuntime
 import BillsyncTestSupport
 import Foundation
+import Logging
 import Synchronization
 
 /// Topics, contracts and messages for one runtime test, each test with its own topics.
@@ -68,9 +69,26 @@ struct RuntimeHarness {
         try await TestKafka.read(topic, partitions: partitions, count: count, timeout: timeout)
     }
 
-    /// Checks that nothing (more) arrives on a topic within `wait`.
-    func count(_ topic: String, wait: Duration) async throws -> Int {
-        try await read(topic, count: Int.max, timeout: wait).count
+    /// Everything a topic holds now: for counting what stopped workers wrote.
+    func readToEnd(_ topic: String) async throws -> [KafkaConsumerMessage] {
+        try await TestKafka.readToEnd(topic, partitions: partitions)
+    }
+
+    /// Writes accounts straight into a retry topic, as a stage would after a failure, due at `dueAt`.
+    func seedRetries(_ indices: some Sequence<Int>, tier: Int = 0, dueAt: Date) async throws {
+        let producer = try TestKafka.producer()
+        var messages: [KafkaProducerMessage] = []
+        for index in indices {
+            let account = try Self.account(index)
+            let headers = [
+                KafkaHeader(name: StageHeaders.originTopic, value: Array(input.utf8)),
+                KafkaHeader(name: StageHeaders.attempts, value: Array("1".utf8)),
+                KafkaHeader(name: StageHeaders.dueAt, value: Array(String(Int64(dueAt.timeIntervalSince1970 * 1000)).utf8)),
+            ]
+            messages.append(KafkaProducerMessage(topic: retryTopics[tier], key: Array(account.key.utf8), value: account.value, headers: headers))
+        }
+        _ = try await producer.sendAll(messages)
+        await producer.shutdown()
     }
 
     /// Runs a runtime with its own producer and consumer until `body` returns, then shuts it down gracefully.
@@ -78,16 +96,25 @@ struct RuntimeHarness {
         _ handler: Handler, configuration: StageRuntimeConfiguration, metrics: StageMetrics? = nil,
         body: @escaping @Sendable () async throws -> Void
     ) async throws {
+        try await run(handler, configuration: configuration, metrics: metrics) { (_: StageRuntime<Handler>) in try await body() }
+    }
+
+    /// The same, handing `body` the runtime; on `clock`, logging to `logger` (consumer included).
+    func run<Handler: StageHandler>(
+        _ handler: Handler, configuration: StageRuntimeConfiguration, metrics: StageMetrics? = nil,
+        clock: WallClock = .system, logger: Logger = TestKafka.logger,
+        body: @escaping @Sendable (StageRuntime<Handler>) async throws -> Void
+    ) async throws {
         let producer = try TestKafka.producer()
         let consumer = try KafkaConsumer(
             configuration: TestKafka.consumerConfiguration(group: configuration.group, topics: [input] + retryTopics),
-            logger: TestKafka.logger)
+            logger: logger)
         let runtime = StageRuntime(configuration: configuration, handler: handler, contracts: Self.contracts,
                                    consumer: consumer, producer: producer,
-                                   metrics: metrics ?? StageMetrics(stage: stage), logger: TestKafka.logger)
+                                   metrics: metrics ?? StageMetrics(stage: stage), clock: clock, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run() }
-            try await body()
+            try await body(runtime)
             consumer.triggerShutdown()
             try await group.waitForAll()
         }
@@ -97,7 +124,7 @@ struct RuntimeHarness {
 
 /// A handler that fails as scripted, per customer id, and counts its attempts.
 final class ScriptedHandler: RecordHandler, Sendable {
-    typealias Input = BillingAccount
+    typealias Input = MessageEnvelope<BillingAccount>
 
     let output: String
     private let attempts = Mutex<[String: Int]>([:])
@@ -110,7 +137,7 @@ final class ScriptedHandler: RecordHandler, Sendable {
 
     func attempts(of customerId: String) -> Int { attempts.withLock { $0[customerId] ?? 0 } }
 
-    func handle(_ message: StageMessage<BillingAccount>) async throws -> [OutgoingMessage] {
+    func handle(_ message: ContractMessage<BillingAccount>) async throws -> [OutgoingMessage] {
         let customerId = message.envelope.payload.customerId
         let attempt = attempts.withLock { counts in
             counts[customerId, default: 0] += 1

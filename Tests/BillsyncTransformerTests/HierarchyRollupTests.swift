@@ -28,7 +28,7 @@ struct HierarchyRollupTests {
                 writer: UpsertWriter(suppression: try ChangeSuppression(path: path), outputTopic: "upserts", contracts: contracts))
         }
 
-        func message(_ type: MessageType, _ fields: [String: JSONValue]) -> StageMessage<AnyBillingRecord> {
+        func message(_ type: MessageType, _ fields: [String: JSONValue]) -> ContractMessage<AnyBillingRecord> {
             var object = JSONObject()
             for key in fields.keys.sorted() { object[key] = fields[key] }
             var envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: "k", occurredAt: nil,
@@ -38,24 +38,24 @@ struct HierarchyRollupTests {
             return StageMessage(envelope: envelope, topic: type.rawValue, partition: 0, offset: offset, logger: Logger(label: "test"))
         }
 
-        func account(_ entry: (id: String, customer: String, parent: String?, level: String?)) -> StageMessage<AnyBillingRecord> {
+        func account(_ entry: (id: String, customer: String, parent: String?, level: String?)) -> ContractMessage<AnyBillingRecord> {
             message(.billingAccount, ["accountId": .string(entry.id), "customerId": .string(entry.customer),
                                       "parentAccountId": entry.parent.map(JSONValue.string) ?? .null,
                                       "hierarchyLevel": entry.level.map(JSONValue.string) ?? .null])
         }
 
-        func bill(_ account: String, _ amount: String, revenue: String, date: String) -> StageMessage<AnyBillingRecord> {
+        func bill(_ account: String, _ amount: String, revenue: String, date: String) -> ContractMessage<AnyBillingRecord> {
             message(.billingBill, ["accountId": .string(account), "amountDue": .string(amount),
                                    "fiscalYearToDateRevenue": .string(revenue), "lastBillDate": .string(date)])
         }
 
-        func premise(_ nmi: String, _ account: String, active: Bool) -> StageMessage<AnyBillingRecord> {
+        func premise(_ nmi: String, _ account: String, active: Bool) -> ContractMessage<AnyBillingRecord> {
             message(.billingPremise, ["nmi": .string(nmi), "accountId": .string(account), "active": .bool(active)])
         }
 
         /// Handles a batch, acknowledges its outputs as the runtime would, and returns the
         /// totals written per customer id.
-        func run(_ batch: [StageMessage<AnyBillingRecord>]) async throws -> [String: [String: CRMFieldValue]] {
+        func run(_ batch: [ContractMessage<AnyBillingRecord>]) async throws -> [String: [String: CRMFieldValue]] {
             let results = await handler.handle(batch)
             #expect(results.count == batch.count)
             let outputs = try results.flatMap { try $0.get() }

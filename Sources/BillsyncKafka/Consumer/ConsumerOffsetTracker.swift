@@ -104,7 +104,21 @@ struct ConsumerOffsetTracker {
         return result
     }
 
-    /// Drops all knowledge of these partitions (revoked, lost, or sought elsewhere).
+    /// Forgets what was delivered of a partition from `offset` on, because it will be delivered
+    /// again (the partition was re-positioned there). What came before stays tracked, so done
+    /// marks still arriving for it keep moving the committable position up to `offset`.
+    mutating func rewind(_ partition: KafkaTopicPartition, to offset: Int64) {
+        guard let state = state(of: partition, creating: false) else { return }
+        var end = state.delivered.count
+        while end > state.head, state.delivered[end - 1] >= offset { end -= 1 }
+        let dropped = state.delivered.count - end
+        guard dropped > 0 else { return }
+        state.delivered.removeSubrange(end...)
+        state.doneAhead = state.doneAhead.filter { $0 < offset }
+        pendingCount -= dropped
+    }
+
+    /// Drops all knowledge of these partitions (revoked or lost).
     mutating func forget<Partitions: Sequence>(_ forgotten: Partitions) where Partitions.Element == KafkaTopicPartition {
         for partition in forgotten {
             if let state = partitions.removeValue(forKey: partition) {

@@ -18,6 +18,9 @@ final class ConsumerSession: Sendable {
         var failure: KafkaError?
         var commandsClosed = false
         var joinedGroup = false
+        /// Moves on every revoke: a command prepared before one must not act on a partition
+        /// that was given back (and perhaps assigned again) meanwhile.
+        var assignmentEpoch: UInt64 = 0
     }
 
     let buffer: MessageBuffer
@@ -196,6 +199,7 @@ final class ConsumerSession: Sendable {
             }
             buffer.removeAll(in: partitions)
             state.withLock { state in
+                state.assignmentEpoch += 1
                 state.tracker.forget(partitions)
                 state.assignment.subtract(partitions)
             }
@@ -212,10 +216,29 @@ final class ConsumerSession: Sendable {
         }
     }
 
-    /// Forgets what was delivered for partitions that were re-positioned by a seek.
-    func forgetDelivered(_ partitions: Set<KafkaTopicPartition>) {
-        buffer.removeAll(in: partitions)
-        state.withLock { $0.tracker.forget(partitions) }
+    /// Takes back handed-out messages of one partition that will be read again, not marked
+    /// done: they no longer count as outstanding and nothing from the first of them on is
+    /// committed. Returns the assignment epoch, so the re-positioning that follows on the
+    /// polling thread can tell whether the partition changed hands meanwhile.
+    func release(_ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, from offset: Int64) -> UInt64 {
+        let epoch = state.withLock { state in
+            state.tracker.rewind(partition, to: offset)
+            return state.assignmentEpoch
+        }
+        buffer.messagesFinished(messages.count)
+        return epoch
+    }
+
+    /// On the polling thread: whether the partition is still ours since `epoch`.
+    func owns(_ partition: KafkaTopicPartition, since epoch: UInt64) -> Bool {
+        state.withLock { $0.assignmentEpoch == epoch && $0.assignment.contains(partition) }
+    }
+
+    /// On the polling thread, after a seek: forgets what was fetched of the partition from
+    /// `offset` on (buffered or tracked); it is fetched again.
+    func rewound(_ partition: KafkaTopicPartition, to offset: Int64) {
+        buffer.removeAll(in: [partition])
+        state.withLock { $0.tracker.rewind(partition, to: offset) }
     }
 
     private func handleConsumeError(_ code: rd_kafka_resp_err_t, message: UnsafePointer<rd_kafka_message_t>) {

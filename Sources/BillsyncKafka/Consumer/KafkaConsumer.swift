@@ -2,6 +2,7 @@ import CRdKafka
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Reads messages as a member of a consumer group, at least once.
 ///
@@ -120,19 +121,45 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Moves the read position of an owned partition; what was fetched before is discarded.
-    public func seek(_ partition: KafkaTopicPartition, to offset: Int64) async throws(KafkaError) {
+    /// Hands back messages to be read again later instead of being marked done (a retry that
+    /// is not due yet, and what follows it), and pauses their partition on the first of them
+    /// until `resume(_:)`. `messages` are handed-out messages of one partition, in offset order.
+    ///
+    /// They stop counting as outstanding at once, so a shutdown does not wait for them; what
+    /// came before them in the partition is still committed as it is marked done.
+    ///
+    /// Returns false when there is nothing to hold back because the partition is no longer
+    /// this member's: the consumer is shutting down, or the partition was revoked (and perhaps
+    /// assigned again) since the messages were handed out. Its next owner reads them again
+    /// from the last commit. Throws only when librdkafka refuses to re-position a partition
+    /// this member still owns.
+    @discardableResult
+    public func holdBack(_ messages: [KafkaConsumerMessage]) async throws(KafkaError) -> Bool {
+        guard let first = messages.first else { return true }
+        let partition = first.topicPartition
+        let offset = first.offset
         let session = self.session
-        try await onPollingThread { client throws(KafkaError) in
-            let list = RDKafkaTopicPartitionList([partition], offsets: [partition: offset])
-            if let error = rd_kafka_seek_partitions(client, list.pointer, 10_000) {
-                throw KafkaError(consuming: error, context: "seek \(partition) to \(offset) failed")
+        let epoch = session.release(messages, of: partition, from: offset)
+        let held = Mutex(false)
+        do {
+            try await onPollingThread { client throws(KafkaError) in
+                guard session.owns(partition, since: epoch) else { return }
+                let list = RDKafkaTopicPartitionList([partition], offsets: [partition: offset])
+                let paused = rd_kafka_pause_partitions(client, list.pointer)
+                guard paused == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(code: paused, context: "pause \(partition) failed") }
+                if let error = rd_kafka_seek_partitions(client, list.pointer, 10_000) {
+                    throw KafkaError(consuming: error, context: "seek \(partition) to \(offset) failed")
+                }
+                if let failed = list.elements.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
+                    throw KafkaError(code: failed.error, context: "seek \(partition) to \(offset) failed")
+                }
+                session.rewound(partition, to: offset)
+                held.withLock { $0 = true }
             }
-            if let failed = list.elements.first(where: { $0.error != RD_KAFKA_RESP_ERR_NO_ERROR }) {
-                throw KafkaError(code: failed.error, context: "seek \(partition) to \(offset) failed")
-            }
-            session.forgetDelivered([partition])
+        } catch where error.kind == .shutdown {
+            return false
         }
+        return held.withLock { $0 }
     }
 
     /// The offsets this consumer's group has committed (`KafkaOffset.invalid` where none).

@@ -12,7 +12,7 @@ import FoundationNetworking
 /// of booked twice. Each record's outcome goes to the results topic; a record the engine rejects
 /// is dead-lettered with its reason; 429s, 5xx and timeouts are retried.
 public struct BillingUploadSinkHandler: StageHandler {
-    public typealias Input = AnyBillingRecord
+    public typealias Input = MessageEnvelope<AnyBillingRecord>
 
     /// Upload kind per raw record type, and the name its results are filed under.
     public static let kinds: [MessageType: (kind: String, object: String)] = [
@@ -36,7 +36,7 @@ public struct BillingUploadSinkHandler: StageHandler {
 
     public var batchSize: Int { recordsPerCall }
 
-    public func handle(_ batch: [StageMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+    public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         var results = [Result<[OutgoingMessage], StageFailure>?](repeating: nil, count: batch.count)
         var byKind: [String: [Int]] = [:]
         for (index, message) in batch.enumerated() {
@@ -60,9 +60,9 @@ public struct BillingUploadSinkHandler: StageHandler {
     }
 
     /// The idempotency key: the message id, kept across retries and redrives.
-    static func key(_ message: StageMessage<AnyBillingRecord>) -> String { message.envelope.id.uuidString.lowercased() }
+    static func key(_ message: ContractMessage<AnyBillingRecord>) -> String { message.envelope.id.uuidString.lowercased() }
 
-    func upload(kind: String, _ messages: [StageMessage<AnyBillingRecord>]) async throws -> [Result<[OutgoingMessage], StageFailure>] {
+    func upload(kind: String, _ messages: [ContractMessage<AnyBillingRecord>]) async throws -> [Result<[OutgoingMessage], StageFailure>] {
         var records: [JSONValue] = []
         for message in messages {
             guard case var .object(fields) = message.envelope.payload.fields else { continue }

@@ -14,7 +14,7 @@ import Synchronization
 /// startup. A record the database refuses (a value of the wrong type for its column) is
 /// dead-lettered with PostgreSQL's SQLSTATE and message; a lost connection is retried.
 public final class PostgresSinkHandler: StageHandler, Sendable {
-    public typealias Input = CRMUpsert
+    public typealias Input = MessageEnvelope<CRMUpsert>
 
     public let schema: String
     public let resultsTopic: String
@@ -52,7 +52,7 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
         }
     }
 
-    public func handle(_ batch: [StageMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+    public func handle(_ batch: [ContractMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         do {
             try await prepare()
         } catch {

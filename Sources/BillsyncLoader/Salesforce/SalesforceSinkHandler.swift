@@ -19,7 +19,7 @@ import Metrics
 /// Records of one external id in one batch are sent in separate calls, in order, so the last
 /// change is the one that stays.
 public struct SalesforceSinkHandler: StageHandler {
-    public typealias Input = CRMUpsert
+    public typealias Input = MessageEnvelope<CRMUpsert>
 
     public let client: SalesforceClient
     public let resultsTopic: String
@@ -55,7 +55,7 @@ public struct SalesforceSinkHandler: StageHandler {
     public var maximumBatch = 10_000
     public var batchSize: Int { maximumBatch }
 
-    public func handle(_ batch: [StageMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+    public func handle(_ batch: [ContractMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         var results = [Result<[OutgoingMessage], StageFailure>?](repeating: nil, count: batch.count)
         var alerts: [OutgoingMessage] = []
         // Group by object and external id field, keeping arrival order within each group.
@@ -109,7 +109,7 @@ public struct SalesforceSinkHandler: StageHandler {
 
     /// One call's worth of records (one object, distinct external ids), with transient failures
     /// resent in smaller calls. Returns, per record (by position), its result.
-    func load(_ messages: [StageMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
+    func load(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
         var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
         var pending = Array(messages.indices)
         var round = 0
@@ -159,7 +159,7 @@ public struct SalesforceSinkHandler: StageHandler {
     }
 
     /// A record's final result, or nil when it failed transiently and should be sent again.
-    func decide(_ message: StageMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure>? {
+    func decide(_ message: ContractMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure>? {
         if answer.success {
             return .success([try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])])
         }
@@ -180,7 +180,7 @@ public struct SalesforceSinkHandler: StageHandler {
     /// One Bulk API 2.0 job for records of one object with distinct external ids. Records that
     /// failed transiently or were not processed go through Collections afterwards; if the job
     /// itself fails, they all do.
-    func loadInBulk(_ messages: [StageMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
+    func loadInBulk(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
         var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
         var leftover: [Int] = []
         while true {
@@ -223,7 +223,7 @@ public struct SalesforceSinkHandler: StageHandler {
             .joined(separator: "; ")
     }
 
-    func result(for message: StageMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
+    func result(for message: ContractMessage<CRMUpsert>, outcome: CRMLoadResult.Outcome, recordId: String?,
                 errors: [CRMLoadResult.RecordError], counted: Bool = true) throws -> OutgoingMessage {
         try LoadResults(sink: .salesforce, topic: resultsTopic, contracts: contracts)
             .message(for: message, outcome: outcome, recordId: recordId, errors: errors, counted: counted)

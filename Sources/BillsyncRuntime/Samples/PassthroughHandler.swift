@@ -4,7 +4,7 @@ import BillsyncContracts
 /// (same lineage, a stable id), to one output topic. It exercises the whole runtime and is
 /// what the runtime's process-level tests run.
 public struct PassthroughHandler: RecordHandler {
-    public typealias Input = BillingAccount
+    public typealias Input = MessageEnvelope<BillingAccount>
 
     public let outputTopic: String
     private let contracts: MessageContracts
@@ -14,7 +14,7 @@ public struct PassthroughHandler: RecordHandler {
         self.contracts = contracts
     }
 
-    public func handle(_ message: StageMessage<BillingAccount>) async throws -> [OutgoingMessage] {
+    public func handle(_ message: ContractMessage<BillingAccount>) async throws -> [OutgoingMessage] {
         let forwarded = message.envelope.derived(payload: message.envelope.payload)
         return [try OutgoingMessage(topic: outputTopic, message: forwarded, contracts: contracts)]
     }
