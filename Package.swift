@@ -204,7 +204,7 @@ let package = Package(
         .target(
             name: "BillsyncLoader",
             dependencies: [
-                "BillsyncRuntime", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "COpenSSL",
+                "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]

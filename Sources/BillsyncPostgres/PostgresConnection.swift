@@ -41,7 +41,8 @@ public final class PostgresConnection: @unchecked Sendable {
     private let queue = DispatchQueue(label: "billsync.postgres.connection")
 
     /// Connects with a libpq URL or keyword string; the password, if any, belongs in the URL's
-    /// environment (PGPASSWORD) or a passfile, never in argv.
+    /// environment (PGPASSWORD) or a passfile, never in argv. Blocks until connected: from a
+    /// task, use `connect(url:)`.
     public init(url: String) throws {
         guard let connection = PQconnectdb(url) else { throw PostgresError(message: "out of memory", sqlState: nil) }
         guard PQstatus(connection) == CONNECTION_OK else {
@@ -55,6 +56,16 @@ public final class PostgresConnection: @unchecked Sendable {
     deinit {
         PQfinish(connection)
     }
+
+    /// Connects without blocking the calling task's thread: libpq's connect waits for the
+    /// server (DNS, TCP, TLS, authentication), so it runs on a queue of its own.
+    public static func connect(url: String) async throws -> PostgresConnection {
+        try await withCheckedThrowingContinuation { continuation in
+            connectQueue.async { continuation.resume(with: Result { try PostgresConnection(url: url) }) }
+        }
+    }
+
+    private static let connectQueue = DispatchQueue(label: "billsync.postgres.connect", attributes: .concurrent)
 
     /// Runs one statement with text parameters ($1, $2, …) and returns its rows.
     @discardableResult

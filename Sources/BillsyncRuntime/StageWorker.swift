@@ -43,14 +43,16 @@ public struct WorkerDriver: Sendable {
 public enum StageWorker {
     public static let version = "0.1.0"
 
-    /// A topic-driven stage around `makeHandler`'s handler.
+    /// A topic-driven stage around `makeHandler`'s handler. The handler may write through the
+    /// context's producer outside its outputs (an alert that cannot wait for its batch): that
+    /// producer is flushed and closed after the stage stopped.
     public static func run<Handler: StageHandler>(
         configuration: WorkerConfiguration,
         logger: Logger,
-        makeHandler: (MessageContracts) throws -> Handler
+        makeHandler: (WorkerContext) async throws -> Handler
     ) async throws {
         try await run(configuration: configuration, logger: logger) { context in
-            let handler = try makeHandler(context.contracts)
+            let handler = try await makeHandler(context)
             let runtimeConfiguration = configuration.runtime
             var consumerConfiguration = KafkaConsumerConfiguration(
                 connection: configuration.connection, groupID: runtimeConfiguration.group,

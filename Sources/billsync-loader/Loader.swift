@@ -27,11 +27,12 @@ struct Loader: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         let catalog = TopicCatalog(environment: environment)
-        let sinkName = sink ?? environment["BILLSYNC_LOADER_SINK"] ?? "salesforce"
-        let stages: [String: Stage] = ["salesforce": .loader, "postgres": .loaderPostgres, "billing": .loaderBilling]
-        guard let stage = stages[sinkName] else { throw ValidationError("sink '\(sinkName)' is not salesforce, postgres or billing") }
+        let sinkName = sink ?? environment["BILLSYNC_LOADER_SINK"] ?? SinkChoice.salesforce.rawValue
+        guard let choice = SinkChoice(rawValue: sinkName) else {
+            throw ValidationError("sink '\(sinkName)' is not one of \(SinkChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         // The billing sink takes meter readings from the raw topic (seed 001: readings into billing).
-        var configuration = WorkerConfiguration(stage: stage, catalog: catalog)
+        var configuration = WorkerConfiguration(stage: choice.stage, catalog: catalog)
         do {
             try configuration.load(file: config ?? environment["BILLSYNC_CONFIG"], environment: environment)
         } catch let error as ConfigurationError {
@@ -49,50 +50,13 @@ struct Loader: AsyncParsableCommand {
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let logger = Logger(label: "billsync.loader")
-        let results = catalog.loadResults
-        if sinkName == "billing" {
-            guard let url = settings.billingURL else { throw ValidationError("the billing sink needs BILLSYNC_LOADER_BILLING_URL") }
-            guard let token = try settings.billingToken(environment) else {
-                throw ValidationError("the billing sink needs BILLSYNC_LOADER_BILLING_TOKEN or BILLSYNC_LOADER_BILLING_TOKEN_FILE")
-            }
-            try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
-                BillingUploadSinkHandler(baseURL: url, token: token, resultsTopic: results, contracts: contracts)
-            }
-            return
-        }
-        if sinkName == "postgres" {
-            guard let url = try settings.postgresURL(environment) else {
-                throw ValidationError("the postgres sink needs BILLSYNC_LOADER_POSTGRES_URL or BILLSYNC_LOADER_POSTGRES_URL_FILE")
-            }
-            try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
-                try PostgresSinkHandler(url: url, resultsTopic: results, contracts: contracts)
-            }
-            return
-        }
-        let credentials: SalesforceCredentials
         do {
-            credentials = try SalesforceCredentials.fromEnvironment(environment)
-        } catch {
+            try await LoaderWorker.run(sink: choice, configuration: configuration, settings: settings, catalog: catalog,
+                                       environment: environment, logger: logger)
+        } catch let error as LoaderWorker.SetupError {
+            throw ValidationError(error.description)
+        } catch let error as SalesforceError {
             throw ValidationError("\(error)")
         }
-        let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
-        let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
-        // Alerts go out when they happen, not with the batch they interrupt.
-        let alerts = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: configuration.connection), logger: logger)
-        // Enough in flight for full 200-record calls per object, and for Bulk API jobs when a
-        // backlog (a backfill, a replay) is waiting.
-        configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
-        configuration.runtime.chunkLinger = .milliseconds(200)
-        try await StageWorker.run(configuration: configuration, logger: logger) { contracts in
-            var handler = SalesforceSinkHandler(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
-                                                contracts: contracts, logger: logger)
-            handler.probeInterval = settings.probeInterval
-            handler.bulkThreshold = settings.bulkThreshold
-            handler.announce = { alert in
-                _ = try? await alerts.send(KafkaProducerMessage(topic: alert.topic, key: Array(alert.key.utf8), value: alert.value, headers: alert.headers))
-            }
-            return handler
-        }
-        await alerts.shutdown()
     }
 }

@@ -35,8 +35,8 @@ struct Passthrough: AsyncParsableCommand {
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
         let output = environment["BILLSYNC_PASSTHROUGH_OUTPUT"] ?? "billsync.passthrough.out"
-        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.passthrough")) { contracts in
-            PassthroughHandler(outputTopic: output, contracts: contracts)
+        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.passthrough")) { context in
+            PassthroughHandler(outputTopic: output, contracts: context.contracts)
         }
     }
 }

@@ -59,17 +59,17 @@ struct Transformer: AsyncParsableCommand {
             guard let hierarchy = document.hierarchy else {
                 throw ValidationError("\(mappingPath) has no hierarchy section, so the rollup role has nothing to do")
             }
-            try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.rollup")) { contracts in
+            try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.rollup")) { context in
                 HierarchyRollupHandler(
                     mapping: hierarchy, store: try HierarchyStore(path: statePath),
-                    writer: UpsertWriter(suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: contracts))
+                    writer: UpsertWriter(suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: context.contracts))
             }
             return
         }
-        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer")) { contracts in
+        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer")) { context in
             TransformerHandler(
                 mapper: try RecordMapper(document: document, lookupDirectory: URL(fileURLWithPath: mappingPath).deletingLastPathComponent()),
-                suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: contracts)
+                suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: context.contracts)
         }
     }
 }

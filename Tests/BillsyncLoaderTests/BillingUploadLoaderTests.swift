@@ -32,7 +32,7 @@ struct BillingUploadLoaderTests {
         logger.logLevel = .critical
         let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()), port: port)
         try await server.serving(logger: logger) { base in
-            let handler = BillingUploadSinkHandler(baseURL: base, token: BillingEmulatorConfiguration().apiToken, resultsTopic: "results",
+            let handler = BillingUploadSink(baseURL: base, token: BillingEmulatorConfiguration().apiToken, resultsTopic: "results",
                                                    contracts: TestRepository.contracts)
             let readings = (0..<50).map { reading($0) }
             func outcomes(_ results: [Result<[OutgoingMessage], StageFailure>]) throws -> [CRMLoadResult.Outcome] {
@@ -51,7 +51,7 @@ struct BillingUploadLoaderTests {
             let result = try TestRepository.contracts.decode(failure.companions[0].value, as: CRMLoadResult.self).payload
             #expect(result.sink == .billing && result.outcome == .failed)
 
-            let refused = BillingUploadSinkHandler(baseURL: base, token: "wrong", resultsTopic: "results", contracts: TestRepository.contracts)
+            let refused = BillingUploadSink(baseURL: base, token: "wrong", resultsTopic: "results", contracts: TestRepository.contracts)
             guard case let .failure(unauthorised) = await refused.handle([reading(1)])[0] else {
                 Issue.record("a wrong token was accepted")
                 return

@@ -68,6 +68,9 @@ struct LoaderRig: Sendable {
         await producer.shutdown()
     }
 
+    /// Short retry tiers, so a record's whole retry path takes under two seconds.
+    static let retryTiers: [Duration] = [.milliseconds(500), .seconds(1)]
+
     /// Runs the stage until `outcomes` messages sit in the results and dead-letter topics
     /// together (or the timeout passes), then stops it gracefully.
     func run<Handler: StageHandler>(_ handler: Handler, group: String, outcomes: Int, timeout: Duration = .seconds(120), inFlight: Int = 2_000,
@@ -75,7 +78,7 @@ struct LoaderRig: Sendable {
         let contracts = TestRepository.contracts
         var configuration = StageRuntimeConfiguration(stage: "loader", group: group, inputTopics: [topics.upserts],
                                                       retryTopics: [topics.retry1, topics.retry2], deadLetterTopic: topics.dlq)
-        configuration.retry.tiers = [.milliseconds(500), .seconds(1)]
+        configuration.retry.tiers = Self.retryTiers
         configuration.retry.initialBackoff = .milliseconds(50)
         configuration.maximumInFlight = inFlight
         configuration.chunkLinger = .milliseconds(200)
@@ -88,10 +91,7 @@ struct LoaderRig: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await runtime.run() }
             try await whileRunning()
-            let deadline = ContinuousClock.now.advanced(by: timeout)
-            while counting.decided.value < outcomes, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            await eventually(timeout: timeout, every: .milliseconds(100)) { counting.decided.value >= outcomes }
             // The last outcomes' messages are written and their inputs committed on the way out.
             consumer.triggerShutdown()
             try await group.waitForAll()

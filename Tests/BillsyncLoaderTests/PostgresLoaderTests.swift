@@ -27,7 +27,7 @@ struct PostgresLoaderTests {
     @Test("rows are created, then updated field by field; other mappings' fields are kept; a wrong type is dead-lettered with its SQLSTATE")
     func replica() async throws {
         let schema = "crm_\(UUID().uuidString.prefix(8).lowercased())"
-        let handler = try PostgresSinkHandler(url: Self.url, schema: schema, resultsTopic: "results", contracts: TestRepository.contracts)
+        let handler = PostgresSink(url: Self.url, schema: schema, resultsTopic: "results", contracts: TestRepository.contracts)
         let accounts = (0..<300).map { LoaderRig.account(6_000_000 + $0) }
         let first = await handler.handle(accounts.enumerated().map { message($1, offset: Int64($0)) })
         #expect(try outcomes(first) == Array(repeating: .created, count: 300))

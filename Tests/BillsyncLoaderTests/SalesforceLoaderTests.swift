@@ -10,10 +10,9 @@ import Testing
 
 @Suite("The loader upserts into Salesforce exactly once per record, within its limits, and publishes every outcome", .serialized)
 struct SalesforceLoaderTests {
-    func handler(_ rig: LoaderRig, client: SalesforceClient) -> SalesforceSinkHandler {
-        var handler = SalesforceSinkHandler(client: client, resultsTopic: rig.topics.results, alertsTopic: rig.topics.alerts,
+    func handler(_ rig: LoaderRig, client: SalesforceClient) -> SalesforceSink {
+        var handler = SalesforceSink(client: client, resultsTopic: rig.topics.results, alertsTopic: rig.topics.alerts,
                                             contracts: TestRepository.contracts, logger: TestKafka.logger)
-        handler.backoff = .milliseconds(20)
         handler.probeInterval = .milliseconds(200)
         let topic = rig.topics.alerts
         handler.announce = { alert in
@@ -24,8 +23,9 @@ struct SalesforceLoaderTests {
         return handler
     }
 
-    func results(_ rig: LoaderRig, count: Int) async throws -> [CRMLoadResult] {
-        try await TestKafka.read(rig.topics.results, partitions: 2, count: count + 1, timeout: .seconds(5)).map {
+    /// Every result the loader published (read after it stopped, so all of them are there).
+    func results(_ rig: LoaderRig, count _: Int) async throws -> [CRMLoadResult] {
+        try await TestKafka.readToEnd(rig.topics.results, partitions: 2).map {
             try TestRepository.contracts.decode($0.value ?? [], as: CRMLoadResult.self).payload
         }
     }
@@ -76,6 +76,26 @@ struct SalesforceLoaderTests {
         }
     }
 
+    @Test("a record that keeps failing transiently is sent in-process attempts × (retry tiers + 1) times, as configured, then dead-lettered")
+    func sendsFollowTheRetryPolicy() async throws {
+        try await LoaderRig.with({ $0.lockRowFailureRate = 1.0 }) { rig in
+            try await rig.publish([LoaderRig.account(8_000_000)])
+            let client = try rig.client()
+            try await rig.run(handler(rig, client: client), group: TestKafka.uniqueName("loader"), outcomes: 0) {
+                _ = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 1, timeout: .seconds(60))
+            }
+            let policy = RetryPolicy()
+            let expected = policy.inProcessAttempts * (LoaderRig.retryTiers.count + 1)
+            // Counted by Salesforce (the emulator), not by the loader.
+            #expect(rig.emulator.apiUsage.used == expected)
+            let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
+            #expect(dead.count == 1)
+            let attempts = dead.first?.headers.last { $0.name == StageHeaders.attempts }?.value.map { String(decoding: $0, as: UTF8.self) }
+            #expect(attempts == String(expected))
+            #expect(try rig.store.count(object: "Account") == 0)
+        }
+    }
+
     @Test("the daily limit reached mid-run pauses the loader with one alert; raised, it finishes with nothing lost")
     func dailyLimit() async throws {
         let records = 3_000
@@ -93,11 +113,11 @@ struct SalesforceLoaderTests {
             }
             #expect(try rig.store.count(object: "Account") == records)
             #expect(try await results(rig, count: records).count == records)
-            let alerts = try await TestKafka.read(rig.topics.alerts, partitions: 2, count: 3, timeout: .seconds(3))
+            let alerts = try await TestKafka.readToEnd(rig.topics.alerts, partitions: 2)
             let alert = try TestRepository.contracts.decode(alerts[0].value ?? [], as: Alert.self).payload
             #expect(alert.kind == .apiBudget && alert.dedupeKey == "api-budget/salesforce")
             #expect(alerts.count <= 2, "one alert per pause")
-            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 1, timeout: .seconds(2))
+            let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
             #expect(dead.isEmpty)
         }
     }
@@ -111,12 +131,12 @@ struct SalesforceLoaderTests {
             let tooLong = LoaderRig.account(4_000_101, name: String(repeating: "x", count: 300))
             try await rig.publish(good + [missingName, tooLong])
             let client = try rig.client()
-            // The record without a Name may only lack its creating upsert: it is retried (in the
-            // batch, in process, through the retry topics) before it is dead-lettered.
+            // The record without a Name may only lack its creating upsert: it is retried (in
+            // process, then through the retry topics) before it is dead-lettered.
             try await rig.run(handler(rig, client: client), group: TestKafka.uniqueName("loader"), outcomes: 6) {
                 _ = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 2, timeout: .seconds(60))
             }
-            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: 3, timeout: .seconds(5))
+            let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
             #expect(dead.count == 2)
             var codes: [String: String] = [:]
             var classes: [String: String] = [:]
@@ -151,7 +171,7 @@ struct SalesforceLoaderTests {
             #expect(try rig.store.count(object: "Account") == records - bad.count)
             // Collections would need at least 500 calls; each Bulk job costs about seven.
             #expect(client.budget.calls < 150, "\(client.budget.calls) calls")
-            let dead = try await TestKafka.read(rig.topics.dlq, partitions: 2, count: bad.count + 1, timeout: .seconds(5))
+            let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
             #expect(Set(dead.compactMap(\.keyString)) == Set(bad.map { String(format: "%010d", 7_000_000 + $0) }))
             #expect(dead.allSatisfy { $0.headers.first { $0.name == StageHeaders.errorCode }?.value == Array("sf.STRING_TOO_LONG".utf8) })
         }

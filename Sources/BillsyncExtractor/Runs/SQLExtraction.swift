@@ -35,7 +35,7 @@ public struct SQLExtraction: ExtractionSource {
 
     public func run(from checkpoint: SQLWatermark?, producer: KafkaProducer, logger: Logger,
                     progress: @Sendable (SQLWatermark) async throws -> Void) async throws -> ExtractionCounts {
-        let connection = try PostgresConnection(url: databaseURL)
+        let connection = try await PostgresConnection.connect(url: databaseURL)
         var counts = ExtractionCounts()
         var watermark = backfill == nil ? checkpoint : nil
         while true {

@@ -13,7 +13,8 @@ import Synchronization
 /// Tables and columns are created as objects and fields first appear; the schema is created at
 /// startup. A record the database refuses (a value of the wrong type for its column) is
 /// dead-lettered with PostgreSQL's SQLSTATE and message; a lost connection is retried.
-public final class PostgresSinkHandler: StageHandler, Sendable {
+public final class PostgresSink: Sink {
+    public static let kind = CRMLoadResult.Sink.postgres
     public typealias Input = MessageEnvelope<CRMUpsert>
 
     public let schema: String
@@ -24,29 +25,34 @@ public final class PostgresSinkHandler: StageHandler, Sendable {
     /// Columns known to exist, per table.
     private let knownColumns = Mutex<[String: Set<String>]>([:])
 
-    public init(url: String, schema: String = "billsync_crm", resultsTopic: String, contracts: MessageContracts) throws {
+    /// Connects nothing yet: `prepare()` does, off the cooperative pool.
+    public init(url: String, schema: String = "billsync_crm", resultsTopic: String, contracts: MessageContracts) {
         self.url = url
         self.schema = schema
         self.resultsTopic = resultsTopic
         self.contracts = contracts
-        connection = Mutex(try PostgresConnection(url: url))
+        connection = Mutex(nil)
     }
 
     public var batchSize: Int { 500 }
 
     private let schemaReady = Mutex(false)
 
-    /// Creates the schema; done before the first batch is written.
+    /// Connects and creates the schema: at startup, so a wrong URL stops the worker at once,
+    /// and again before a batch after a lost connection.
     public func prepare() async throws {
         guard !schemaReady.withLock({ $0 }) else { return }
         try await database().query("CREATE SCHEMA IF NOT EXISTS \(PostgresConnection.quoted(identifier: schema))")
         schemaReady.withLock { $0 = true }
     }
 
-    func database() throws -> PostgresConnection {
-        try connection.withLock { current in
+    /// The open connection, or a new one (connecting blocks in libpq, so it runs on the
+    /// connection's own queue, not on the cooperative pool).
+    func database() async throws -> PostgresConnection {
+        if let current = connection.withLock({ $0 }) { return current }
+        let fresh = try await PostgresConnection.connect(url: url)
+        return connection.withLock { current in
             if let current { return current }
-            let fresh = try PostgresConnection(url: url)
             current = fresh
             return fresh
         }

@@ -4,21 +4,23 @@ import Foundation
 import Logging
 import Metrics
 
-/// The loader stage for Salesforce: upserts by external id through sObject Collections (200
-/// records a call, grouped by object), publishes every record's outcome to the results topic,
-/// and treats failures by class:
-/// - `UNABLE_TO_LOCK_ROW`, 5xx, timeouts: the failed records are sent again, together in one
-///   smaller call, after a jittered backoff; what still fails goes back to the runtime as
-///   transient (its retries, then the retry topics);
-/// - validation errors: dead-lettered with Salesforce's code, message and fields, and a failed
-///   result published;
+/// The loader's sink for Salesforce: upserts by external id through sObject Collections (200
+/// records a call, grouped by object) or, for a backlog, Bulk API 2.0 jobs; publishes every
+/// record's outcome to the results topic, and classes failures for the runtime's retry policy:
+/// - `UNABLE_TO_LOCK_ROW`, 5xx, timeouts: transient; the runtime sends the records that failed
+///   together again in one call;
+/// - `REQUIRED_FIELD_MISSING` (typically an update whose creating upsert comes later in the
+///   batch): transient, so the runtime's next attempt, after the whole batch, finds the record;
+/// - other validation errors: dead-lettered with Salesforce's code, message and fields, and a
+///   failed result published;
 /// - `REQUEST_LIMIT_EXCEEDED`, or usage past the budget's share: the loader pauses (stops taking
-///   messages, sends nothing), says so once, probes the limits resource now and then, and
-///   resumes by itself.
+///   messages, sends nothing), says so once, probes the limits resource now and then on its
+///   clock, and resumes by itself; the refused call is not an attempt.
 ///
 /// Records of one external id in one batch are sent in separate calls, in order, so the last
 /// change is the one that stays.
-public struct SalesforceSinkHandler: StageHandler {
+public struct SalesforceSink: Sink {
+    public static let kind = CRMLoadResult.Sink.salesforce
     public typealias Input = MessageEnvelope<CRMUpsert>
 
     public let client: SalesforceClient
@@ -28,18 +30,15 @@ public struct SalesforceSinkHandler: StageHandler {
     /// From this many records of one object in one batch on, they go through a Bulk API 2.0
     /// job (a backfill's backlog); below it, through sObject Collections.
     public var bulkThreshold = 5_000
-    /// Rounds of resending records that failed transiently, inside one batch.
-    public var transientRounds = 3
-    public var backoff: Duration = .milliseconds(200)
     /// How often a paused loader asks whether it may resume.
     public var probeInterval: Duration = .seconds(60)
+    /// What the pause's probes sleep on.
+    public var clock: WallClock = .system
     /// Publishes an alert at once (a pause can last hours; the batch's outputs would only be
     /// written when it ends). Without it, the alert goes out with the batch's results.
     public var announce: (@Sendable (OutgoingMessage) async -> Void)?
     let contracts: MessageContracts
     let logger: Logger
-    /// Set on the copy that retries a batch's waiting records, so it does not wait again.
-    var deferredRetry = false
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
 
     public init(client: SalesforceClient, resultsTopic: String, alertsTopic: String, contracts: MessageContracts, logger: Logger) {
@@ -88,18 +87,6 @@ public struct SalesforceSinkHandler: StageHandler {
                 remaining = later
             }
         }
-        // Records that waited for another record of this batch (loaded in a later wave) get one
-        // more try together, now that the batch's other records are in.
-        let waiting = results.indices.filter { index in
-            if case let .failure(failure)? = results[index] { return failure.code.hasPrefix("sf.") && Self.dependencyCodes.contains(String(failure.code.dropFirst(3))) }
-            return false
-        }
-        if !waiting.isEmpty, !deferredRetry {
-            var again = self
-            again.deferredRetry = true
-            let retried = await again.handle(waiting.map { batch[$0] })
-            for (index, result) in zip(waiting, retried) { results[index] = result }
-        }
         var final = results.map { $0 ?? .failure(.transient("loader.no-result", "no outcome was recorded")) }
         if !alerts.isEmpty, let first = final.firstIndex(where: { (try? $0.get()) != nil }) {
             final[first] = final[first].map { $0 + alerts }
@@ -107,55 +94,33 @@ public struct SalesforceSinkHandler: StageHandler {
         return final
     }
 
-    /// One call's worth of records (one object, distinct external ids), with transient failures
-    /// resent in smaller calls. Returns, per record (by position), its result.
+    /// One call's worth of records (one object, distinct external ids), sent once (a refusal
+    /// for the API limit waits and sends again: it was not an attempt). Returns, per record (by
+    /// position), its result.
     func load(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
-        var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
-        var pending = Array(messages.indices)
-        var round = 0
-        var generator = SystemRandomNumberGenerator()
-        var lastTransient = ""
-        while !pending.isEmpty {
-            if round > 0 {
-                if round > transientRounds { break }
-                let jitter = Double.random(in: 0.5...1.5, using: &generator)
-                try? await Task.sleep(for: backoff * (Double(1 << (round - 1)) * jitter))
-            }
-            round += 1
+        let first = messages[0].envelope.payload
+        while true {
             await waitWhileOverBudget(alerts: &alerts)
-            let sent = pending
-            let first = messages[sent[0]].envelope.payload
             do {
                 let answers = try await client.upsertCollection(object: first.object, externalIdField: first.externalIdField,
-                                                                records: sent.map { messages[$0].envelope.payload })
-                pending = []
-                for (position, answer) in zip(sent, answers) {
-                    if let decided = try decide(messages[position], answer) {
-                        outcomes.append((position, decided))
-                    } else {
-                        lastTransient = answer.errors.map(\.code).joined(separator: ",")
-                        pending.append(position)
-                    }
+                                                                records: messages.map(\.envelope.payload))
+                return try zip(messages.indices, answers).map { position, answer in
+                    if let decided = try decide(messages[position], answer) { return (position, decided) }
+                    let codes = answer.errors.map(\.code)
+                    return (position, .failure(.transient("sf.\(codes.first ?? "transient")", codes.joined(separator: ", "))))
                 }
             } catch SalesforceError.limitExceeded(let message) {
-                // Not counted as a round: the call was refused, not tried. Pause until the limit allows.
-                round -= 1
                 await pause(reason: message, alerts: &alerts)
             } catch SalesforceError.transient(let message) {
-                lastTransient = message
+                return messages.indices.map { ($0, .failure(.transient("sf.call", message))) }
             } catch let error as SalesforceError {
                 // The whole call was refused (a malformed object name, a lost permission): every
                 // record needs a person, so each is dead-lettered with the reason.
-                return pending.map { ($0, .failure(.permanent("sf.call", "\(error)"))) } + outcomes
+                return messages.indices.map { ($0, .failure(.permanent("sf.call", "\(error)"))) }
             } catch {
-                return pending.map { ($0, .failure(StageFailure(unexpected: error))) } + outcomes
+                return messages.indices.map { ($0, .failure(StageFailure(unexpected: error))) }
             }
         }
-        for position in pending {
-            outcomes.append((position, .failure(.transient("sf.\(lastTransient.split(separator: ",").first ?? "transient")",
-                                                           "still failing after \(transientRounds + 1) calls: \(lastTransient)"))))
-        }
-        return outcomes
     }
 
     /// A record's final result, or nil when it failed transiently and should be sent again.
@@ -166,7 +131,8 @@ public struct SalesforceSinkHandler: StageHandler {
         if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) { return nil }
         if answer.errors.allSatisfy({ Self.dependencyCodes.contains($0.code) }) {
             // Typically an update (a bill's amounts) for a record whose creating upsert (the
-            // account, with its Name) comes later: retried after the batch, then by the runtime.
+            // account, with its Name) comes later in the batch: the runtime's next attempt,
+            // after the whole batch, finds the record.
             var failure = StageFailure.transient("sf.\(answer.errors[0].code)", Self.describe(answer.errors) + " (the record may not exist yet)")
             failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors, counted: false)]
             return .failure(failure)
@@ -244,7 +210,7 @@ public struct SalesforceSinkHandler: StageHandler {
             if let announce { await announce(alert) } else { alerts.append(alert) }
         }
         while !Task.isCancelled {
-            try? await Task.sleep(for: probeInterval)
+            do { try await clock.sleep(for: probeInterval) } catch { break }
             do {
                 _ = try await client.dailyUsage()
                 if client.budget.allowsCalls { break }

@@ -11,7 +11,8 @@ import FoundationNetworking
 /// message id, so a retried or replayed upload is recognised by the engine ("unchanged") instead
 /// of booked twice. Each record's outcome goes to the results topic; a record the engine rejects
 /// is dead-lettered with its reason; 429s, 5xx and timeouts are retried.
-public struct BillingUploadSinkHandler: StageHandler {
+public struct BillingUploadSink: Sink {
+    public static let kind = CRMLoadResult.Sink.billing
     public typealias Input = MessageEnvelope<AnyBillingRecord>
 
     /// Upload kind per raw record type, and the name its results are filed under.

@@ -1,0 +1,73 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncRuntime
+import BillsyncTopics
+import Logging
+
+/// The loader worker: one sink, chosen by configuration, on the stage runtime. Everything the
+/// executable does beyond parsing its arguments.
+public enum LoaderWorker {
+    /// Why a loader cannot start: a setting the chosen sink needs is missing or wrong.
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func run(
+        sink choice: SinkChoice, configuration: WorkerConfiguration, settings: LoaderSettings, catalog: TopicCatalog,
+        environment: [String: String], logger: Logger
+    ) async throws {
+        let results = catalog.loadResults
+        switch choice {
+        case .billing:
+            guard let url = settings.billingURL else { throw SetupError(description: "the billing sink needs BILLSYNC_LOADER_BILLING_URL") }
+            guard let token = try settings.billingToken(environment) else {
+                throw SetupError(description: "the billing sink needs BILLSYNC_LOADER_BILLING_TOKEN or BILLSYNC_LOADER_BILLING_TOKEN_FILE")
+            }
+            try await StageWorker.run(configuration: configuration, logger: logger) { context in
+                BillingUploadSink(baseURL: url, token: token, resultsTopic: results, contracts: context.contracts)
+            }
+        case .postgres:
+            guard let url = try settings.postgresURL(environment) else {
+                throw SetupError(description: "the postgres sink needs BILLSYNC_LOADER_POSTGRES_URL or BILLSYNC_LOADER_POSTGRES_URL_FILE")
+            }
+            try await StageWorker.run(configuration: configuration, logger: logger) { context in
+                let sink = PostgresSink(url: url, resultsTopic: results, contracts: context.contracts)
+                try await sink.prepare()
+                return sink
+            }
+        case .salesforce:
+            let credentials = try SalesforceCredentials.fromEnvironment(environment)
+            let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
+            let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
+            var configuration = configuration
+            // Enough in flight for full 200-record calls per object, and for Bulk API jobs when
+            // a backlog (a backfill, a replay) is waiting.
+            configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
+            configuration.runtime.chunkLinger = .milliseconds(200)
+            try await StageWorker.run(configuration: configuration, logger: logger) { context in
+                var sink = SalesforceSink(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
+                                          contracts: context.contracts, logger: logger)
+                sink.probeInterval = settings.probeInterval
+                sink.bulkThreshold = settings.bulkThreshold
+                sink.announce = announcer(producer: context.producer, logger: logger)
+                return sink
+            }
+        }
+    }
+
+    /// Publishes an alert when it happens (a pause can last hours; the batch it interrupts would
+    /// only be written when it ends), through the worker's producer, which the service group
+    /// flushes and closes after the stage. A failed send is logged, never dropped silently.
+    static func announcer(producer: KafkaProducer, logger: Logger) -> @Sendable (OutgoingMessage) async -> Void {
+        { alert in
+            do {
+                _ = try await producer.send(KafkaProducerMessage(topic: alert.topic, key: Array(alert.key.utf8), value: alert.value,
+                                                                 headers: alert.headers))
+            } catch {
+                logger.error("an alert could not be published; the loader's log is the only record of it", metadata: [
+                    "billsync.topic": "\(alert.topic)", "billsync.error": "\(error)",
+                ])
+            }
+        }
+    }
+}
