@@ -88,19 +88,37 @@ extension TestKafka {
     /// stopped worker wrote: what it had acknowledged is all there, so no wait for "nothing
     /// more" is needed.
     public static func readToEnd(_ topic: String, partitions: Int32, timeout: Duration = .seconds(60)) async throws -> [KafkaConsumerMessage] {
+        try await readWithEnds([topic], partitions: partitions, timeout: timeout).messages
+    }
+
+    /// The offset each partition of `topics` will give its next message, from a reader's own
+    /// fetch answers: the local broker answers ListOffsets wrongly.
+    public static func ends(of topics: [String], partitions: Int32, timeout: Duration = .seconds(60)) async throws -> [KafkaTopicPartition: Int64] {
+        try await readWithEnds(topics, partitions: partitions, timeout: timeout).ends
+    }
+
+    private static func readWithEnds(
+        _ topics: [String], partitions: Int32, timeout: Duration
+    ) async throws -> (messages: [KafkaConsumerMessage], ends: [KafkaTopicPartition: Int64]) {
         var offsets: [KafkaTopicPartition: Int64] = [:]
-        for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
+        for topic in topics {
+            for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
+        }
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: uniqueName("reader"), subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
+        // An empty partition's end arrives with a fetch answer the broker holds back this long.
+        configuration.properties["fetch.wait.max.ms"] = "100"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         let partitionsRead = Array(offsets.keys)
-        return try await withThrowingTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
+        typealias Read = (messages: [KafkaConsumerMessage], ends: [KafkaTopicPartition: Int64])
+        return try await withThrowingTaskGroup(of: Read?.self) { group in
             group.addTask { try await consumer.run(); return nil }
             group.addTask {
                 defer { consumer.triggerShutdown() }
                 var iterator = consumer.messages.makeAsyncIterator()
                 var received: [KafkaConsumerMessage] = []
                 var next: [KafkaTopicPartition: Int64] = [:]
+                var ends: [KafkaTopicPartition: Int64] = [:]
                 let reachedEnd = await eventually(timeout: timeout, every: .milliseconds(10)) {
                     while let batch = try? iterator.nextIfAvailable(upTo: 10_000), !batch.isEmpty {
                         received.append(contentsOf: batch)
@@ -109,17 +127,48 @@ extension TestKafka {
                     }
                     return partitionsRead.allSatisfy { partition in
                         guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
+                        ends[partition] = marks.high
                         return max(next[partition] ?? 0, marks.low) >= marks.high
                     }
                 }
                 guard reachedEnd else {
-                    throw KafkaError(kind: .broker, message: "\(topic) was not read to its end within \(timeout)")
+                    throw KafkaError(kind: .broker, message: "\(topics.joined(separator: ", ")) not read to the end within \(timeout)")
                 }
-                return received
+                return (received, ends)
             }
-            var result: [KafkaConsumerMessage] = []
-            for try await messages in group { if let messages { result = messages } }
+            var result: Read = ([], [:])
+            for try await read in group { if let read { result = read } }
             return result
+        }
+    }
+
+    /// Waits until a stage's group has committed every message of `topics` (all the stage
+    /// reads, retry tiers included): a stage marks an input done only once the broker has all
+    /// it wrote for it, so from then on its outcomes can be counted on their topics, and "it
+    /// did nothing with it" is an observation, not a guess from a quiet period.
+    ///
+    /// The ends are read again after the commits caught up with them, since a retry written
+    /// meanwhile moves an end on. Commits that cover ends read after them cover everything: what
+    /// a stage writes for an input is on the broker before the input is committed (and the test
+    /// has stopped writing to `topics` itself).
+    /// - Returns: whether that happened before `timeout`.
+    public static func waitUntilConsumed(
+        group: String, topics: [String], partitions: Int32, timeout: Duration = .seconds(60)
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now.advanced(by: timeout)
+        // Asks without joining the group, so the stage's own members are not rebalanced.
+        let probe = try KafkaConsumer(configuration: consumerConfiguration(group: group, topics: []), logger: logger)
+        var ends = try await ends(of: topics, partitions: partitions, timeout: timeout)
+        while true {
+            var committed: [KafkaTopicPartition: Int64] = [:]
+            let caughtUp = try await eventually(timeout: max(deadline - .now, .zero), every: .milliseconds(100)) {
+                committed = try await probe.committedOffsets(for: Array(ends.keys))
+                // A partition the group never committed on reads as invalid (negative).
+                return ends.allSatisfy { partition, end in max(committed[partition] ?? 0, 0) >= end }
+            }
+            guard caughtUp else { return false }
+            ends = try await self.ends(of: topics, partitions: partitions, timeout: max(deadline - .now, .seconds(1)))
+            if ends.allSatisfy({ partition, end in max(committed[partition] ?? 0, 0) >= end }) { return true }
         }
     }
 }

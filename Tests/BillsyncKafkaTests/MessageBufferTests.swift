@@ -1,4 +1,5 @@
 @testable import BillsyncKafka
+import BillsyncTestSupport
 import Testing
 
 @Suite("The consumer's buffer hands out every fetched message once, and none of a lost partition")
@@ -58,10 +59,13 @@ struct MessageBufferTests {
     @Test("a waiting reader is woken by the next batch")
     func waitingReaderIsWoken() async throws {
         let buffer = MessageBuffer(capacity: 100)
-        async let first = take(2, from: buffer)
-        try await Task.sleep(for: .milliseconds(50))
+        let executor = SuspensionWatchingExecutor()
+        let first = Task(executorPreference: executor) { try await take(2, from: buffer) }
+        // Pushed only once the reader found nothing and suspended to wait: a batch pushed before
+        // would be taken from the buffer, and the wake-up would go untested.
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(1)) { executor.isIdle })
         buffer.push(batch(bills, 7..<9))
-        #expect(try await first == [7, 8])
+        #expect(try await first.value == [7, 8])
     }
 
     @Test("a full buffer makes the fetcher wait until the reader took half of it")
