@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncRuntime
+import BillsyncSQLite
 import Foundation
 
 /// The transformer's roll-up role: reads raw accounts, bills and premises, keeps the hierarchy
@@ -28,7 +29,12 @@ public struct HierarchyRollupHandler: StageHandler {
 
     public var batchSize: Int { 500 }
 
+    /// The batch's work runs off the cooperative pool: the hierarchy store is SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        await SQLiteDatabase.offPool { [self] in rollUp(batch) }
+    }
+
+    func rollUp(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
         guard let last = batch.last else { return [] }
         do {
             var affected = Set<String>()
@@ -53,7 +59,7 @@ public struct HierarchyRollupHandler: StageHandler {
     }
 
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        try writer.acknowledged(outputs)
+        try await writer.acknowledged(outputs)
     }
 
     func upsert(_ totals: HierarchyStore.Totals) -> CRMUpsert {

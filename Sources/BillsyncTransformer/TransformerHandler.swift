@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncRuntime
+import BillsyncSQLite
 import Foundation
 
 /// The transformer stage: each raw billing record becomes the CRM upserts its mapping names,
@@ -18,7 +19,13 @@ public struct TransformerHandler: StageHandler {
 
     public var batchSize: Int { 200 }
 
+    /// The batch's work runs off the cooperative pool: change suppression reads SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
+        guard writer.suppression != nil else { return transform(batch) }
+        return await SQLiteDatabase.offPool { [self] in transform(batch) }
+    }
+
+    func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
         batch.map { message in
             var pending = UpsertWriter.Pending()
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
@@ -38,6 +45,6 @@ public struct TransformerHandler: StageHandler {
     }
 
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        try writer.acknowledged(outputs)
+        try await writer.acknowledged(outputs)
     }
 }

@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncRuntime
+import BillsyncSQLite
 import Foundation
 import Synchronization
 
@@ -23,6 +24,8 @@ public final class UpsertWriter: Sendable {
     public struct Pending {
         public var outputs: [OutgoingMessage] = []
         var identities: [String] = []
+
+        public init() {}
     }
 
     /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent.
@@ -44,8 +47,14 @@ public final class UpsertWriter: Sendable {
         return pending.outputs
     }
 
-    /// Records acknowledged upserts, so the same fields are not sent again.
-    public func acknowledged(_ outputs: [OutgoingMessage]) throws {
+    /// Records acknowledged upserts, so the same fields are not sent again (a SQLite write,
+    /// made off the cooperative pool).
+    public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
+        guard suppression != nil else { return try record(outputs) }
+        try await SQLiteDatabase.offPool { [self] in try record(outputs) }
+    }
+
+    func record(_ outputs: [OutgoingMessage]) throws {
         let written = try outputs.compactMap { output -> (upsert: CRMUpsert, fingerprint: String)? in
             guard output.topic == outputTopic else { return nil }
             let upsert = try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
