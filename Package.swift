@@ -245,7 +245,7 @@ let package = Package(
                 "BillsyncContracts",
                 "BillsyncKafka",
                 "BillsyncTestSupport",
-                "billsync-passthrough",
+                "billsync-passthrough", "billsync-transformer", "billsync-loader", "billsync-extractor",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

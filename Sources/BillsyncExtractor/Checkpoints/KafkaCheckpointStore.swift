@@ -56,6 +56,7 @@ public final class KafkaCheckpointStore: Sendable {
                 for try await message in consumer.messages {
                     progress.record(message)
                 }
+                progress.readerEnded()
             }
             // Done when every partition was read up to the high watermark the fetches report
             // (Tansu's ListOffsets "latest" cannot be trusted; fetch responses can).
@@ -66,6 +67,10 @@ public final class KafkaCheckpointStore: Sendable {
                     return high == 0 || progress.position(of: partition) >= high
                 }
                 if caughtUp { break }
+                // The reader stops with the worker (SIGTERM during startup): there is no end to wait for.
+                guard !progress.hasReaderEnded else {
+                    throw KafkaError(kind: .shutdown, message: "the checkpoint reader of \(topic) stopped before it caught up: the worker is stopping")
+                }
                 guard ContinuousClock.now < deadline else {
                     consumer.triggerShutdown()
                     throw KafkaError(kind: .broker, message: "reading the checkpoint topic \(topic) did not finish within \(timeout)", isRetriable: true)
@@ -85,7 +90,7 @@ public final class KafkaCheckpointStore: Sendable {
 
 /// What the checkpoint reader has seen: the latest value per key and how far each partition got.
 private final class ReadProgress: Sendable {
-    private let state = Mutex<(latest: [String: [UInt8]?], reached: [KafkaTopicPartition: Int64])>(([:], [:]))
+    private let state = Mutex<(latest: [String: [UInt8]?], reached: [KafkaTopicPartition: Int64], ended: Bool)>(([:], [:], false))
 
     func record(_ message: KafkaConsumerMessage) {
         state.withLock { state in
@@ -97,4 +102,7 @@ private final class ReadProgress: Sendable {
     func position(of partition: KafkaTopicPartition) -> Int64 { state.withLock { $0.reached[partition] ?? 0 } }
 
     var latest: [String: [UInt8]?] { state.withLock { $0.latest } }
+
+    func readerEnded() { state.withLock { $0.ended = true } }
+    var hasReaderEnded: Bool { state.withLock { $0.ended } }
 }

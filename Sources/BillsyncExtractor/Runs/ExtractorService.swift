@@ -44,7 +44,19 @@ public final class ExtractorService: Service, Sendable {
     public func run() async throws {
         while true {
             for source in sources {
-                let counts = try await runOnce(source)
+                // A stop that came before a run began ends the worker without starting one.
+                if Task.isShuttingDownGracefully { return }
+                let counts: ExtractionCounts
+                do {
+                    counts = try await runOnce(source)
+                } catch where Task.isShuttingDownGracefully {
+                    // Stopped before its first record was published (its checkpoint reader
+                    // closes with the worker); the next start runs it from the same checkpoint.
+                    logger.notice("extraction run stopped by the shutdown", metadata: [
+                        "billsync.source": "\(source.sourceName)", "billsync.reason": "\(error)",
+                    ])
+                    return
+                }
                 logger.info("extraction run finished", metadata: [
                     "billsync.source": "\(source.sourceName)", "billsync.kind": "\(source.kind)", "billsync.read": "\(counts.read)",
                     "billsync.published": "\(counts.published)", "billsync.rejected": "\(counts.rejected)",
