@@ -60,6 +60,8 @@ public struct TopicCatalog: Sendable {
     public var alerts: String { "\(prefix).alerts" }
     public var reports: String { "\(prefix).reports" }
     public var selfCheck: String { "\(prefix).selfcheck" }
+    /// Where the sample stage (`billsync-passthrough`, the runtime's smallest worker) writes.
+    public var passthroughOutput: String { "\(prefix).passthrough.out" }
 
     /// Every topic with its settings. Dead letters are kept 30 days so a person can look at them;
     /// checkpoints are compacted so the latest watermark per source survives forever.

@@ -34,7 +34,7 @@ struct Passthrough: AsyncParsableCommand {
             return
         }
         WorkerLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
-        let output = environment["BILLSYNC_PASSTHROUGH_OUTPUT"] ?? "billsync.passthrough.out"
+        let output = environment["BILLSYNC_PASSTHROUGH_OUTPUT"] ?? catalog.passthroughOutput
         try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.passthrough")) { context in
             PassthroughHandler(outputTopic: output, contracts: context.contracts)
         }
