@@ -62,9 +62,14 @@ final class StageLagTracker: Sendable {
         }
     }
 
-    /// Messages of a partition from `offset` on went back to be read again.
+    /// Messages of a partition from `offset` on went back to be read again (a retry not due
+    /// yet): everything before them is done or in hand, so the partition's lag counts from them.
     func handedBack(_ partition: KafkaTopicPartition, from offset: Int64) {
-        state.withLock { $0.inHand[partition]?.removeAll { $0.offset >= offset } }
+        state.withLock { state in
+            state.inHand[partition]?.removeAll { $0.offset >= offset }
+            if state.inHand[partition]?.isEmpty == true { state.inHand[partition] = nil }
+            if state.position[partition] == nil { state.position[partition] = offset }
+        }
     }
 
     func finished(_ messages: some Collection<KafkaConsumerMessage>) {
@@ -74,6 +79,7 @@ final class StageLagTracker: Sendable {
             for (partition, offset) in last {
                 state.position[partition] = max(state.position[partition] ?? 0, offset + 1)
                 state.inHand[partition]?.removeAll { $0.offset <= offset }
+                if state.inHand[partition]?.isEmpty == true { state.inHand[partition] = nil }
             }
         }
     }

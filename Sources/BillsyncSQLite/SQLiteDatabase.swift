@@ -45,7 +45,8 @@ public final class SQLiteDatabase: @unchecked Sendable {
     private let connection: OpaquePointer
     private let lock = Mutex<Void>(())
 
-    public init(path: String) throws {
+    /// `busyTimeout`: how long a statement waits for another connection's lock before failing.
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws {
         var handle: OpaquePointer?
         let result = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, nil)
         guard result == SQLITE_OK, let handle else {
@@ -56,7 +57,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
         connection = handle
         try execute("PRAGMA journal_mode=WAL")
         try execute("PRAGMA synchronous=NORMAL")
-        sqlite3_busy_timeout(connection, 5_000)
+        sqlite3_busy_timeout(connection, Int32(busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000))
     }
 
     deinit {

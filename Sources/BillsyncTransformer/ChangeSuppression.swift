@@ -12,8 +12,8 @@ import Foundation
 public final class ChangeSuppression: Sendable {
     private let database: SQLiteDatabase
 
-    public init(path: String) throws {
-        database = try SQLiteDatabase(path: path)
+    public init(path: String, busyTimeout: Duration = .seconds(5)) throws {
+        database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
         try database.execute("""
             CREATE TABLE IF NOT EXISTS sent_fields (object TEXT NOT NULL, external_id TEXT NOT NULL, field_set TEXT NOT NULL,
                                                     fingerprint TEXT NOT NULL, sent_at TEXT NOT NULL,

@@ -44,7 +44,7 @@ struct ExtractorServiceTests {
         await secondProducer.shutdown()
         await secondCheckpoints.close()
 
-        let accounts = try await TestKafka.read("\(prefix).raw.account", partitions: 1, count: 3, timeout: .seconds(5))
+        let accounts = try await TestKafka.readToEnd("\(prefix).raw.account", partitions: 1)
         #expect(accounts.count == 1)
         let reports = try await TestKafka.read("\(prefix).reports", partitions: 1, count: 2)
         let first_ = try contracts.decode(reports[0].value ?? [], as: SyncReport.self).payload

@@ -64,7 +64,7 @@ struct ExtractorSourcesTests {
             let third = try await runOnce([backfill], prefix: prefix)
             #expect(third[0].published == 20)
         }
-        let accounts = try await TestKafka.read("\(prefix).raw.account", partitions: 1, count: 51, timeout: .seconds(5))
+        let accounts = try await TestKafka.readToEnd("\(prefix).raw.account", partitions: 1)
         #expect(accounts.count == 50)
         let envelopes = try accounts.map { try TestRepository.contracts.decode($0.value ?? [], as: BillingAccount.self) }
         #expect(Set(envelopes.map(\.payload.customerId)).count == 40)
@@ -106,7 +106,7 @@ struct ExtractorSourcesTests {
         let second = try await runOnce([extraction], prefix: prefix)
         #expect(second[0].read == 1 && second[0].published == 1)
 
-        let readings = try await TestKafka.read("\(prefix).raw.meter-reading", partitions: 1, count: 26, timeout: .seconds(5))
+        let readings = try await TestKafka.readToEnd("\(prefix).raw.meter-reading", partitions: 1)
         let meters = try readings.map { try TestRepository.contracts.decode($0.value ?? [], as: BillingMeterReading.self).payload.meterId }
         #expect(meters.count == 25 && Set(meters).count == 25 && !meters.contains("MTR-7"))
         let dead = try await TestKafka.read("\(prefix).extractor.dlq", partitions: 1, count: 1)

@@ -28,6 +28,23 @@ struct ConsumerOffsetTrackerTests {
         #expect(tracker.takeCommittable().isEmpty, "a position is handed out once")
     }
 
+    @Test("rewinding keeps what came before: its done marks still move the position up to the rewound offset, never past it")
+    func rewindKeepsEarlierMessages() {
+        var tracker = ConsumerOffsetTracker()
+        for offset in Int64(0)..<10 { tracker.delivered(partition, offset: offset) }
+        tracker.markDone(partition, offset: 7)
+        tracker.rewind(partition, to: 5)
+        #expect(tracker.pendingCount == 5)
+        #expect(tracker.isPending(partition, offset: 4) && !tracker.isPending(partition, offset: 5))
+        for offset in Int64(0)..<5 { tracker.markDone(partition, offset: offset) }
+        #expect(tracker.takeCommittable() == [partition: 5])
+        // Delivered again from the rewound offset on: tracked as new.
+        for offset in Int64(5)..<8 { tracker.delivered(partition, offset: offset) }
+        #expect(tracker.isPending(partition, offset: 7))
+        tracker.markDone(partition, offset: 5)
+        #expect(tracker.takeCommittable() == [partition: 6])
+    }
+
     @Test("a message of a forgotten partition is ignored when marked done")
     func forgottenPartition() {
         var tracker = ConsumerOffsetTracker()

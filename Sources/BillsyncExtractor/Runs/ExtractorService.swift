@@ -49,9 +49,9 @@ public final class ExtractorService: Service, Sendable {
                 let counts: ExtractionCounts
                 do {
                     counts = try await runOnce(source)
-                } catch where Task.isShuttingDownGracefully {
-                    // Stopped before its first record was published (its checkpoint reader
-                    // closes with the worker); the next start runs it from the same checkpoint.
+                } catch let error as KafkaError where error.kind == .shutdown && Task.isShuttingDownGracefully {
+                    // Stopped before it began: its checkpoint reader closes with the worker. The
+                    // next start runs it from the same checkpoint. Any other failure is reported.
                     logger.notice("extraction run stopped by the shutdown", metadata: [
                         "billsync.source": "\(source.sourceName)", "billsync.reason": "\(error)",
                     ])

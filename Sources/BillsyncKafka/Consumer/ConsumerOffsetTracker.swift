@@ -104,6 +104,20 @@ struct ConsumerOffsetTracker {
         return result
     }
 
+    /// Whether `offset` was delivered in this assignment of the partition and is not done yet.
+    func isPending(_ partition: KafkaTopicPartition, offset: Int64) -> Bool {
+        guard let state = partitions[partition], state.pendingCount > 0 else { return false }
+        let pending = state.delivered[state.head...]
+        guard let first = pending.first, let last = pending.last, first <= offset, offset <= last else { return false }
+        // Ascending: a binary search.
+        var low = pending.startIndex, high = pending.endIndex
+        while low < high {
+            let middle = (low + high) / 2
+            if pending[middle] < offset { low = middle + 1 } else { high = middle }
+        }
+        return low < pending.endIndex && pending[low] == offset && !state.doneAhead.contains(offset)
+    }
+
     /// Forgets what was delivered of a partition from `offset` on, because it will be delivered
     /// again (the partition was re-positioned there). What came before stays tracked, so done
     /// marks still arriving for it keep moving the committable position up to `offset`.

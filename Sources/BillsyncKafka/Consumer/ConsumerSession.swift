@@ -18,9 +18,9 @@ final class ConsumerSession: Sendable {
         var failure: KafkaError?
         var commandsClosed = false
         var joinedGroup = false
-        /// Moves on every revoke: a command prepared before one must not act on a partition
-        /// that was given back (and perhaps assigned again) meanwhile.
-        var assignmentEpoch: UInt64 = 0
+        /// Per partition, moves each time it is revoked: a command prepared before must not act
+        /// on a partition that was given back (and perhaps assigned again) meanwhile.
+        var revocations: [KafkaTopicPartition: UInt64] = [:]
     }
 
     let buffer: MessageBuffer
@@ -199,7 +199,7 @@ final class ConsumerSession: Sendable {
             }
             buffer.removeAll(in: partitions)
             state.withLock { state in
-                state.assignmentEpoch += 1
+                for partition in partitions { state.revocations[partition, default: 0] += 1 }
                 state.tracker.forget(partitions)
                 state.assignment.subtract(partitions)
             }
@@ -218,26 +218,29 @@ final class ConsumerSession: Sendable {
 
     /// Takes back handed-out messages of one partition that will be read again, not marked
     /// done: they no longer count as outstanding and nothing from the first of them on is
-    /// committed. Returns the assignment epoch, so the re-positioning that follows on the
-    /// polling thread can tell whether the partition changed hands meanwhile.
-    func release(_ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, from offset: Int64) -> UInt64 {
-        let epoch = state.withLock { state in
+    /// committed. Returns the partition's revocation count when the messages still belong to
+    /// its current assignment (their first offset is pending in it), so the re-positioning that
+    /// follows on the polling thread can tell whether the partition changed hands meanwhile;
+    /// nil when it already has (the messages are the previous assignment's: nothing to do).
+    func release(_ messages: [KafkaConsumerMessage], of partition: KafkaTopicPartition, from offset: Int64) -> UInt64? {
+        let epoch = state.withLock { state -> UInt64? in
+            guard state.tracker.isPending(partition, offset: offset) else { return nil }
             state.tracker.rewind(partition, to: offset)
-            return state.assignmentEpoch
+            return state.revocations[partition, default: 0]
         }
         buffer.messagesFinished(messages.count)
         return epoch
     }
 
-    /// On the polling thread: whether the partition is still ours since `epoch`.
+    /// On the polling thread: whether the partition is still ours and was not revoked since `epoch`.
     func owns(_ partition: KafkaTopicPartition, since epoch: UInt64) -> Bool {
-        state.withLock { $0.assignmentEpoch == epoch && $0.assignment.contains(partition) }
+        state.withLock { $0.revocations[partition, default: 0] == epoch && $0.assignment.contains(partition) }
     }
 
     /// On the polling thread, after a seek: forgets what was fetched of the partition from
     /// `offset` on (buffered or tracked); it is fetched again.
     func rewound(_ partition: KafkaTopicPartition, to offset: Int64) {
-        buffer.removeAll(in: [partition])
+        buffer.removeAll(in: partition, from: offset)
         state.withLock { $0.tracker.rewind(partition, to: offset) }
     }
 

@@ -130,7 +130,8 @@ public final class KafkaConsumer: Sendable {
     ///
     /// Returns false when there is nothing to hold back because the partition is no longer
     /// this member's: the consumer is shutting down, or the partition was revoked (and perhaps
-    /// assigned again) since the messages were handed out. Its next owner reads them again
+    /// assigned again) since the messages were handed out (their offsets are not pending in
+    /// its current assignment, or it was revoked before the pause could be made). Its next owner reads them again
     /// from the last commit. Throws only when librdkafka refuses to re-position a partition
     /// this member still owns.
     @discardableResult
@@ -139,7 +140,7 @@ public final class KafkaConsumer: Sendable {
         let partition = first.topicPartition
         let offset = first.offset
         let session = self.session
-        let epoch = session.release(messages, of: partition, from: offset)
+        guard let epoch = session.release(messages, of: partition, from: offset) else { return false }
         let held = Mutex(false)
         do {
             try await onPollingThread { client throws(KafkaError) in

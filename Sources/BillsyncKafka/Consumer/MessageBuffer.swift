@@ -26,8 +26,9 @@ final class MessageBuffer: Sendable {
         /// The reader's current batch; its last `residual` messages are not handed out yet.
         var readerBatch: Batch = []
         var readerGeneration: UInt64 = 0
-        /// Partitions whose buffered messages were dropped, by the generation that dropped them.
-        var removals: [(generation: UInt64, partitions: Set<KafkaTopicPartition>)] = []
+        /// Partitions whose buffered messages were dropped from an offset on (`Int64.min`: all of
+        /// them), by the generation that dropped them.
+        var removals: [(generation: UInt64, partitions: [KafkaTopicPartition: Int64])] = []
     }
 
     private let state = Mutex(State())
@@ -85,13 +86,27 @@ final class MessageBuffer: Sendable {
         return accepted
     }
 
-    /// Drops buffered messages of partitions that are no longer ours (revoked or sought).
+    /// Drops buffered messages of partitions that are no longer ours (revoked).
     func removeAll(in partitions: Set<KafkaTopicPartition>) {
+        remove(Dictionary(uniqueKeysWithValues: partitions.map { ($0, Int64.min) }))
+    }
+
+    /// Drops buffered messages of a partition from `offset` on (it was sought back to `offset`).
+    func removeAll(in partition: KafkaTopicPartition, from offset: Int64) {
+        remove([partition: offset])
+    }
+
+    private static func isRemoved(_ message: KafkaConsumerMessage, by removed: [KafkaTopicPartition: Int64]) -> Bool {
+        guard let from = removed[message.topicPartition] else { return false }
+        return message.offset >= from
+    }
+
+    private func remove(_ partitions: [KafkaTopicPartition: Int64]) {
         guard !partitions.isEmpty else { return }
         let wake = state.withLock { state in
             var kept: [Batch] = []
             for batch in state.batches[state.batchesHead...] {
-                let remaining = batch.filter { !partitions.contains($0.topicPartition) }
+                let remaining = batch.filter { !Self.isRemoved($0, by: partitions) }
                 if !remaining.isEmpty { kept.append(remaining) }
             }
             state.batches = kept
@@ -211,8 +226,8 @@ final class MessageBuffer: Sendable {
                 return state.failure.map { .failure($0) } ?? .success(Cursor(generation: generation.load(ordering: .acquiring)))
             }
             let removed = state.removals.filter { $0.generation > cursor.generation }
-                .reduce(into: Set<KafkaTopicPartition>()) { $0.formUnion($1.partitions) }
-            let kept = Array(cursor.batch[cursor.index...].filter { !removed.contains($0.topicPartition) })
+                .reduce(into: [KafkaTopicPartition: Int64]()) { $0.merge($1.partitions) { min($0, $1) } }
+            let kept = Array(cursor.batch[cursor.index...].filter { !Self.isRemoved($0, by: removed) })
             let current = generation.load(ordering: .acquiring)
             state.readerBatch = kept
             state.readerGeneration = current

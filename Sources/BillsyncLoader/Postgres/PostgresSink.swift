@@ -38,8 +38,9 @@ public final class PostgresSink: Sink {
 
     private let schemaReady = Mutex(false)
 
-    /// Connects and creates the schema: at startup, so a wrong URL stops the worker at once,
-    /// and again before a batch after a lost connection.
+    /// Connects and creates the schema: at startup, so a wrong URL stops the worker at once
+    /// (and before the first batch, if it was not called). A connection lost later is opened
+    /// again by the next statement.
     public func prepare() async throws {
         guard !schemaReady.withLock({ $0 }) else { return }
         try await database().query("CREATE SCHEMA IF NOT EXISTS \(PostgresConnection.quoted(identifier: schema))")

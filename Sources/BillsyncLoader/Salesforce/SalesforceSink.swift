@@ -68,12 +68,29 @@ public struct SalesforceSink: Sink {
         for key in order {
             // Waves: a record whose external id already appears in this wave waits for the next one.
             var remaining = groups[key]!
+            // External ids whose earlier change failed transiently: their later changes are not
+            // sent before it, or the runtime's retry would put the older change last.
+            var waitingForRetry = Set<String>()
             while !remaining.isEmpty {
                 var wave: [Int] = []
                 var later: [Int] = []
                 var ids = Set<String>()
                 for index in remaining {
-                    if ids.insert(batch[index].envelope.payload.externalId).inserted { wave.append(index) } else { later.append(index) }
+                    let externalId = batch[index].envelope.payload.externalId
+                    if waitingForRetry.contains(externalId) {
+                        results[index] = .failure(.transient("loader.order", "an earlier change of \(externalId) in this batch waits for its retry"))
+                    } else if ids.insert(externalId).inserted {
+                        wave.append(index)
+                    } else {
+                        later.append(index)
+                    }
+                }
+                defer {
+                    for index in wave {
+                        if case let .failure(failure)? = results[index], failure.errorClass == .transient {
+                            waitingForRetry.insert(batch[index].envelope.payload.externalId)
+                        }
+                    }
                 }
                 if wave.count >= bulkThreshold {
                     for (index, result) in await loadInBulk(wave.map { batch[$0] }, alerts: &alerts) { results[wave[index]] = result }
@@ -88,8 +105,13 @@ public struct SalesforceSink: Sink {
             }
         }
         var final = results.map { $0 ?? .failure(.transient("loader.no-result", "no outcome was recorded")) }
-        if !alerts.isEmpty, let first = final.firstIndex(where: { (try? $0.get()) != nil }) {
-            final[first] = final[first].map { $0 + alerts }
+        if !alerts.isEmpty {
+            if let first = final.firstIndex(where: { (try? $0.get()) != nil }) {
+                final[first] = final[first].map { $0 + alerts }
+            } else {
+                logger.error("an alert had no successful record to go out with and no announcer; it is only in this log",
+                             metadata: ["billsync.alerts": "\(alerts.count)"])
+            }
         }
         return final
     }
@@ -123,7 +145,7 @@ public struct SalesforceSink: Sink {
         }
     }
 
-    /// A record's final result, or nil when it failed transiently and should be sent again.
+    /// A record's result, or nil when it failed transiently (the runtime's retry sends it again).
     func decide(_ message: ContractMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure>? {
         if answer.success {
             return .success([try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])])
@@ -143,12 +165,11 @@ public struct SalesforceSink: Sink {
         return .failure(failure)
     }
 
-    /// One Bulk API 2.0 job for records of one object with distinct external ids. Records that
-    /// failed transiently or were not processed go through Collections afterwards; if the job
-    /// itself fails, they all do.
+    /// One Bulk API 2.0 job for records of one object with distinct external ids, sent once like
+    /// a Collections call: records that failed transiently or were not processed, or all of them
+    /// when the job itself failed, go back to the runtime as transient.
     func loadInBulk(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
         var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
-        var leftover: [Int] = []
         while true {
             await waitWhileOverBudget(alerts: &alerts)
             let first = messages[0].envelope.payload
@@ -156,27 +177,27 @@ public struct SalesforceSink: Sink {
                 let job = try await client.bulkUpsert(object: first.object, externalIdField: first.externalIdField,
                                                       records: messages.map(\.envelope.payload))
                 for (position, message) in messages.enumerated() {
-                    if let answer = job.outcomes[message.envelope.payload.externalId], let decided = try decide(message, answer) {
+                    guard let answer = job.outcomes[message.envelope.payload.externalId] else {
+                        outcomes.append((position, .failure(.transient("sf.bulk.unprocessed", "the bulk job did not process this record"))))
+                        continue
+                    }
+                    if let decided = try decide(message, answer) {
                         outcomes.append((position, decided))
                     } else {
-                        leftover.append(position)
+                        let codes = answer.errors.map(\.code)
+                        outcomes.append((position, .failure(.transient("sf.\(codes.first ?? "transient")", codes.joined(separator: ", ")))))
                     }
                 }
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
                 continue
             } catch {
-                logger.warning("bulk job failed; sending its records through Collections", metadata: ["billsync.error": "\(error)"])
-                leftover = Array(messages.indices)
-                outcomes = []
+                logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
+                let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")
+                outcomes = messages.indices.map { ($0, .failure(failure)) }
             }
-            break
+            return outcomes
         }
-        for start in stride(from: 0, to: leftover.count, by: recordsPerCall) {
-            let slice = Array(leftover[start..<min(start + recordsPerCall, leftover.count)])
-            for (index, result) in await load(slice.map { messages[$0] }, alerts: &alerts) { outcomes.append((slice[index], result)) }
-        }
-        return outcomes
     }
 
     /// Errors of a record that may need another record loaded first.
