@@ -110,7 +110,7 @@ public struct SalesforceSink: Sink {
                 final[first] = final[first].map { $0 + alerts }
             } else {
                 logger.error("an alert had no successful record to go out with and no announcer; it is only in this log",
-                             metadata: ["billsync.alerts": "\(alerts.count)"])
+                             metadata: ["billsync.alert_count": "\(alerts.count)"])
             }
         }
         return final
