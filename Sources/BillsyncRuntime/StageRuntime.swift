@@ -18,8 +18,8 @@ public struct StageRuntimeConfiguration: Sendable {
     /// Messages taken from the consumer and worked on together; their outputs are written in
     /// one go and they are marked done together once the broker confirmed every output.
     public var maximumInFlight = 500
-    /// How long to wait for a chunk to fill up to `maximumInFlight` once its first messages are
-    /// there. Zero (the default) hands over what is there at once; a sink that pays per call
+    /// How long to wait (on the runtime's clock) for a chunk to fill up to `maximumInFlight` once
+    /// its first messages are there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
     public var chunkLinger: Duration = .zero
     /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
@@ -158,15 +158,17 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private func topUp(_ chunk: ArraySlice<KafkaConsumerMessage>,
                        from iterator: inout KafkaConsumerMessages.AsyncIterator) async throws -> ArraySlice<KafkaConsumerMessage> {
         var combined = Array(chunk)
-        let deadline = ContinuousClock.now.advanced(by: configuration.chunkLinger)
+        let deadline = clock.now.addingTimeInterval(configuration.chunkLinger.timeInterval)
         while combined.count < configuration.maximumInFlight {
             let more = try iterator.nextIfAvailable(upTo: configuration.maximumInFlight - combined.count)
             if !more.isEmpty {
                 combined.append(contentsOf: more)
                 continue
             }
-            guard ContinuousClock.now < deadline, !Task.isCancelled else { break }
-            try? await Task.sleep(for: .milliseconds(2))
+            guard clock.now < deadline, !Task.isCancelled else { break }
+            // Nothing signals "a fetch arrived" to this loop; a short look again keeps the wait
+            // for a full chunk within `chunkLinger`.
+            try? await clock.sleep(for: .milliseconds(2))
         }
         return combined[...]
     }
