@@ -96,6 +96,29 @@ struct SalesforceLoaderTests {
         }
     }
 
+    @Test("a later change of a record is not sent while an earlier one in the same batch waits for its retry, so the last change stays last")
+    func changesOfOneRecordStayInOrder() async throws {
+        try await LoaderRig.with({ $0.lockRowFailureRate = 1.0 }) { rig in
+            let sink = handler(rig, client: try rig.client())
+            let older = LoaderRig.account(8_100_000, name: "Old name")
+            let newer = LoaderRig.account(8_100_000, name: "New name")
+            let source = MessageSource(system: .billsync, name: "test")
+            let batch = [older, newer].enumerated().map { offset, upsert in
+                ContractMessage<CRMUpsert>(envelope: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
+                                           topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger)
+            }
+            let results = await sink.handle(batch)
+            let failures = results.compactMap { result -> StageFailure? in
+                if case let .failure(failure) = result { return failure }
+                return nil
+            }
+            #expect(failures.map(\.code) == ["sf.UNABLE_TO_LOCK_ROW", "loader.order"])
+            #expect(failures.allSatisfy { $0.errorClass == .transient })
+            // Counted by the emulator: the newer change was never sent ahead of the older one.
+            #expect(rig.emulator.apiUsage.used == 1)
+        }
+    }
+
     @Test("the daily limit reached mid-run pauses the loader with one alert; raised, it finishes with nothing lost")
     func dailyLimit() async throws {
         let records = 3_000
