@@ -119,6 +119,30 @@ struct SalesforceLoaderTests {
         }
     }
 
+    @Test("an update that failed because its record does not exist yet does not hold back the upsert that creates it")
+    func creatingUpsertIsNotHeldBack() async throws {
+        try await LoaderRig.with { rig in
+            let sink = handler(rig, client: try rig.client())
+            // A bill's amounts (no Name) arriving before its account's upsert, as the topics interleave.
+            let amounts = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0008200000",
+                                    fields: ["Amount_Due__c": .decimal(12)])
+            let creating = LoaderRig.account(8_200_000)
+            let source = MessageSource(system: .billsync, name: "test")
+            let batch = [amounts, creating].enumerated().map { offset, upsert in
+                ContractMessage<CRMUpsert>(envelope: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
+                                           topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger)
+            }
+            let results = await sink.handle(batch)
+            if case let .failure(failure) = results[0] {
+                #expect(failure.code == "sf.REQUIRED_FIELD_MISSING" && failure.errorClass == .transient)
+            } else {
+                Issue.record("the update without a Name should fail until its account exists")
+            }
+            #expect((try? results[1].get()) != nil)
+            #expect(try rig.store.count(object: "Account") == 1)
+        }
+    }
+
     @Test("the daily limit reached mid-run pauses the loader with one alert; raised, it finishes with nothing lost")
     func dailyLimit() async throws {
         let records = 3_000

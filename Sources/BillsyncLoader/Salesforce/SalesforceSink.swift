@@ -68,8 +68,11 @@ public struct SalesforceSink: Sink {
         for key in order {
             // Waves: a record whose external id already appears in this wave waits for the next one.
             var remaining = groups[key]!
-            // External ids whose earlier change failed transiently: their later changes are not
-            // sent before it, or the runtime's retry would put the older change last.
+            // External ids whose earlier change failed transiently (a lock, a 5xx): their later
+            // changes are not sent before it, or the runtime's retry would put the older change
+            // last. Not after a missing-record failure: the later change may be the very upsert
+            // that creates the record (a bill's amounts before its account's Name), and the two
+            // set different fields.
             var waitingForRetry = Set<String>()
             while !remaining.isEmpty {
                 var wave: [Int] = []
@@ -87,7 +90,8 @@ public struct SalesforceSink: Sink {
                 }
                 defer {
                     for index in wave {
-                        if case let .failure(failure)? = results[index], failure.errorClass == .transient {
+                        if case let .failure(failure)? = results[index], failure.errorClass == .transient,
+                           !Self.dependencyCodes.contains(where: { failure.code == "sf.\($0)" }) {
                             waitingForRetry.insert(batch[index].envelope.payload.externalId)
                         }
                     }
