@@ -2,9 +2,9 @@
 # Proves the run command as a newcomer meets it; the test command ends with this.
 #  1. Ctrl-C in the middle of a run stops everything it started: no process of its session is
 #     left, and its broker's, emulators' and workers' ports are free again.
-#  2. Right after, the run's short form (200 accounts) completes and its accounting closes
+#  2. Right after, the run at its full size (1,000 accounts, as the README runs it) completes and its accounting closes
 #     (run.sh exits non-zero otherwise).
-# The short form uses the test command's broker (KAFKA_BROKERS) under its own topic prefix, so
+# The full run uses the test command's broker (KAFKA_BROKERS) under its own topic prefix, so
 # what the tests left on the broker does not mix in; the interrupted run starts its own broker.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
@@ -58,6 +58,6 @@ done
 leader=""
 log "check 1 passed: exit 130, no process left, ports ${ports[*]} $interrupt_broker_port free"
 
-log "check 2: the run's short form, right after, closes its accounting"
-BILLSYNC_TOPIC_PREFIX="billsync-runcheck-$(date -u +%H%M%S)" bash scripts/run.sh --accounts 200
+log "check 2: the run at its full size, right after, closes its accounting"
+BILLSYNC_TOPIC_PREFIX="billsync-runcheck-$(date -u +%H%M%S)" bash scripts/run.sh --accounts 1000
 log "check 2 passed"
