@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "billsync-extractor", targets: ["billsync-extractor"]),
         .executable(name: "billsync-transformer", targets: ["billsync-transformer"]),
         .executable(name: "billsync-loader", targets: ["billsync-loader"]),
+        .executable(name: "billsync-alerter", targets: ["billsync-alerter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -224,6 +225,35 @@ let package = Package(
                 "BillsyncTopics",
                 "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
                 "BillsyncTestSupport", "BillsyncOperations", "billsync-loader",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The alerter: rules over dead letters, results, lag and run reports; grouped, deduplicated
+        // notifications to webhook, Slack, PagerDuty, email and the log; the sync report.
+        .target(
+            name: "BillsyncAlerter",
+            dependencies: [
+                "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
+                "BillsyncOperations", "BillsyncLoader",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "billsync-alerter",
+            dependencies: [
+                "BillsyncAlerter", "BillsyncRuntime", "BillsyncTopics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "BillsyncAlerterTests",
+            dependencies: [
+                "BillsyncAlerter", "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts",
+                "BillsyncOperations", "BillsyncSandbox", "BillsyncTestSupport", "billsync-alerter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct Alerter: AsyncParsableCommand {
+    func run() async throws {}
+}
