@@ -9,7 +9,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # wheel and the test tools, curl for the scripts' health checks, procps for ps), then libraries.
 APT_PACKAGES=(build-essential pkg-config curl ca-certificates procps python3 python3-venv python3-pip
               libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
-              postgresql libpq-dev)
+              postgresql libpq-dev chromium)
 
 # Swift is not a Debian package: say what to install instead of failing later in the build.
 require_swift() {

@@ -90,7 +90,17 @@ public struct Alert: MessagePayload {
         case apiBudget = "api-budget"
         case stageDown = "stage-down"
         case runFailed = "run-failed"
+        /// Offsets not moving while there is lag (Burrow's "stalled").
+        case consumerStalled = "consumer-stalled"
+        /// No successful load of an object for longer than its schedule allows.
+        case staleness
+        /// A finished run's counts do not add up.
+        case discrepancy
+        /// A worker stopped reporting.
+        case workerMissing = "worker-missing"
     }
+
+    public enum Status: String, Codable, Sendable, Hashable { case firing, resolved }
 
     public var alertId: UUID
     /// Repeats with the same key update one alert instead of raising another.
@@ -105,10 +115,16 @@ public struct Alert: MessagePayload {
     public var firstSeenAt: Timestamp
     public var lastSeenAt: Timestamp
     public var runbook: String?
+    public var status: Status?
+    public var examples: [String]?
+    public var command: String?
+    public var annotation: String?
+    public var labels: [String: String]?
 
     public init(alertId: UUID = UUID(), dedupeKey: String, severity: Severity, kind: Kind, title: String, summary: String,
                 stage: String? = nil, topic: String? = nil, count: Int, firstSeenAt: Timestamp, lastSeenAt: Timestamp,
-                runbook: String? = nil) {
+                runbook: String? = nil, status: Status? = nil, examples: [String]? = nil, command: String? = nil,
+                annotation: String? = nil, labels: [String: String]? = nil) {
         self.alertId = alertId
         self.dedupeKey = dedupeKey
         self.severity = severity
@@ -121,6 +137,11 @@ public struct Alert: MessagePayload {
         self.firstSeenAt = firstSeenAt
         self.lastSeenAt = lastSeenAt
         self.runbook = runbook
+        self.status = status
+        self.examples = examples
+        self.command = command
+        self.annotation = annotation
+        self.labels = labels
     }
 }
 

@@ -53,6 +53,10 @@ public struct AlertNotification: Sendable, Hashable, Codable {
     public var annotation: String?
     /// What silences match on: `kind`, `stage`, `code`, `field`, `object`, `group`.
     public var labels: [String: String]
+    /// Pages sent for this group so far (1 after it opened, 2 after it grew once, ...): a
+    /// paging channel opens a new incident per page (`dedup_key` `<groupKey>` then
+    /// `<groupKey>#2`, ...) and resolves all of them when the group resolves.
+    public var pageCount: Int
     /// Figures behind the title (PagerDuty's `custom_details`, the webhook's `details`).
     public var details: [String: String]
 
@@ -60,7 +64,7 @@ public struct AlertNotification: Sendable, Hashable, Codable {
                 title: String, summary: String, stage: String? = nil, topic: String? = nil, count: Int,
                 firstSeenAt: Date, lastSeenAt: Date, examples: [String] = [], command: String? = nil,
                 runbook: String? = nil, annotation: String? = nil, labels: [String: String] = [:],
-                details: [String: String] = [:]) {
+                pageCount: Int = 1, details: [String: String] = [:]) {
         self.groupKey = groupKey
         self.status = status
         self.reason = reason
@@ -78,6 +82,7 @@ public struct AlertNotification: Sendable, Hashable, Codable {
         self.runbook = runbook
         self.annotation = annotation
         self.labels = labels
+        self.pageCount = pageCount
         self.details = details
     }
 
