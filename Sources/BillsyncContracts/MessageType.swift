@@ -18,6 +18,10 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case deadLetter = "dead-letter"
     case alert = "alert"
     case syncReport = "sync-report"
+    case workerStatus = "worker-status"
+    case silence = "silence"
+    case operatorActivity = "operator-activity"
+    case alertState = "alert-state"
 
     public var schemaFileName: String { "\(rawValue).v1.schema.json" }
 }

@@ -43,6 +43,8 @@ final class StageLagTracker: Sendable {
         var position: [KafkaTopicPartition: Int64] = [:]
         /// The first message of each chunk in hand, oldest first.
         var inHand: [KafkaTopicPartition: [Taken]] = [:]
+        /// Messages finished since the start.
+        var handled = 0
     }
 
     private let state = Mutex(State())
@@ -75,7 +77,9 @@ final class StageLagTracker: Sendable {
     func finished(_ messages: some Collection<KafkaConsumerMessage>) {
         var last: [KafkaTopicPartition: Int64] = [:]
         for message in messages { last[message.topicPartition] = max(last[message.topicPartition] ?? -1, message.offset) }
+        let count = messages.count
         state.withLock { state in
+            state.handled += count
             for (partition, offset) in last {
                 state.position[partition] = max(state.position[partition] ?? 0, offset + 1)
                 state.inHand[partition]?.removeAll { $0.offset <= offset }
@@ -83,6 +87,10 @@ final class StageLagTracker: Sendable {
             }
         }
     }
+
+    /// The next offset after the last finished message, per partition: what "offsets moving" means.
+    var positions: [KafkaTopicPartition: Int64] { state.withLock { $0.position } }
+    var handled: Int { state.withLock { $0.handled } }
 
     func snapshot(now: Date) -> StageLag {
         let (positions, inHand) = state.withLock { ($0.position, $0.inHand) }

@@ -25,6 +25,11 @@ public struct StageRuntimeConfiguration: Sendable {
     /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
     /// age growing.
     public var lagReportInterval: Duration = .seconds(5)
+    /// Where the worker's heartbeat (`worker-status`) goes; nil sends none. The alerter reads
+    /// it to tell a slow stage from a stalled one and to notice a worker that stopped reporting.
+    public var heartbeatTopic: String?
+    /// How often the heartbeat is sent (on the runtime's clock).
+    public var heartbeatInterval: Duration = .seconds(15)
     /// Names this process in dead-letter headers (host and pid by default).
     public var worker = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
@@ -101,9 +106,12 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 try await withThrowingTaskGroup(of: Void.self) { timers in
                     timers.addTask { await self.pauser.run() }
                     timers.addTask { await self.reportLagPeriodically() }
+                    timers.addTask { await self.sendHeartbeats() }
                     defer { timers.cancelAll() }
                     do {
                         try await self.process()
+                        // Stopped on purpose: said, so the alerter does not take it for an outage.
+                        await self.sendHeartbeat(state: .stopped)
                     } catch {
                         // Stop fetching so nothing more is read that cannot be handled; what was
                         // not marked done is read again after a restart.
@@ -119,6 +127,39 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         while !Task.isCancelled {
             do { try await clock.sleep(for: configuration.lagReportInterval) } catch { return }
             metrics.lag(lag)
+        }
+    }
+
+    private func sendHeartbeats() async {
+        guard configuration.heartbeatTopic != nil else { return }
+        while !Task.isCancelled {
+            await sendHeartbeat(state: .running)
+            do { try await clock.sleep(for: configuration.heartbeatInterval) } catch { return }
+        }
+    }
+
+    /// The worker's status as the `worker-status` contract says it. A heartbeat that cannot be
+    /// written is logged and skipped: the next one says the same, newer.
+    private func sendHeartbeat(state: WorkerStatus.State) async {
+        guard let topic = configuration.heartbeatTopic else { return }
+        let now = clock.now
+        let lag = lagTracker.snapshot(now: now)
+        let positions = lagTracker.positions
+        let partitions = lag.partitions.sorted { ($0.key.topic, $0.key.partition) < ($1.key.topic, $1.key.partition) }.map { partition, lag in
+            WorkerStatus.Partition(topic: partition.topic, partition: Int(partition.partition), position: positions[partition] ?? 0,
+                                   lagMessages: lag.messages, lagSeconds: Double(lag.oldestUnprocessedAge.components.seconds)
+                                       + Double(lag.oldestUnprocessedAge.components.attoseconds) / 1e18)
+        }
+        let status = WorkerStatus(worker: configuration.worker, stage: configuration.stage, group: configuration.group, state: state,
+                                  reportedAt: Timestamp(now), intervalSeconds: Double(configuration.heartbeatInterval.components.seconds),
+                                  handled: lagTracker.handled, partitions: partitions)
+        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: configuration.stage),
+                                       businessKey: configuration.worker, occurredAt: Timestamp(now), payload: status)
+        do {
+            let value = try contracts.encode(envelope)
+            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array(configuration.worker.utf8), value: value))
+        } catch {
+            logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
         }
     }
 

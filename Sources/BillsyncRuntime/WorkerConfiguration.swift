@@ -31,7 +31,7 @@ public struct WorkerConfiguration: Sendable {
     public static let knownKeys: Set<String> = [
         "kafka.brokers", "kafka.clientId", "stage.group", "stage.inputs", "stage.retryTopics", "stage.deadLetterTopic",
         "stage.maxInFlight", "retry.inProcessAttempts", "retry.initialBackoff", "retry.maximumBackoff", "retry.tiers",
-        "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
+        "heartbeat.interval", "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
     ]
 
     /// The defaults for a stage, from the topic catalog: its inputs (unless given), its retry
@@ -43,6 +43,7 @@ public struct WorkerConfiguration: Sendable {
             stage: stage.rawValue, group: catalog.group(of: stage), inputTopics: inputTopics ?? catalog.inputs(of: stage),
             retryTopics: catalog.retryTopics(stage: stage), deadLetterTopic: catalog.deadLetterTopic(stage: stage)
         )
+        runtime.heartbeatTopic = catalog.workers
     }
 
     /// Applies a file and the environment on top of the defaults.
@@ -97,6 +98,7 @@ public struct WorkerConfiguration: Sendable {
         if let attempts = try integer("retry.inProcessAttempts", 1...100) { runtime.retry.inProcessAttempts = attempts }
         if let text = try one("retry.initialBackoff") { runtime.retry.initialBackoff = try duration(text, key: "retry.initialBackoff") }
         if let text = try one("retry.maximumBackoff") { runtime.retry.maximumBackoff = try duration(text, key: "retry.maximumBackoff") }
+        if let text = try one("heartbeat.interval") { runtime.heartbeatInterval = try duration(text, key: "heartbeat.interval") }
         if let tiers = try list("retry.tiers") { runtime.retry.tiers = try tiers.map { try duration($0, key: "retry.tiers") } }
         if let text = try one("shutdown.timeout") { shutdownTimeout = try duration(text, key: "shutdown.timeout") }
         if let host = try one("http.host") { httpHost = host }
@@ -175,6 +177,8 @@ public struct WorkerConfiguration: Sendable {
             "  initialBackoff: \(seconds(runtime.retry.initialBackoff))",
             "  maximumBackoff: \(seconds(runtime.retry.maximumBackoff))",
             "  tiers: [\(runtime.retry.tiers.map(seconds).joined(separator: ", "))]",
+            "heartbeat:",
+            "  interval: \(seconds(runtime.heartbeatInterval))",
             "shutdown:",
             "  timeout: \(seconds(shutdownTimeout))",
             "http:",

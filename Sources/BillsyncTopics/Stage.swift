@@ -27,6 +27,9 @@ public struct Stage: RawRepresentable, Hashable, Sendable, Comparable, CustomStr
     public static let loaderPostgres = Stage("loader-postgres")
     /// Sends meter readings back to the billing engine.
     public static let loaderBilling = Stage("loader-billing")
+    /// Watches dead letters, results, lag and runs, and tells ops (not a pipeline stage: no
+    /// record passes through it).
+    public static let alerter = Stage("alerter")
 
     public var description: String { rawValue }
 

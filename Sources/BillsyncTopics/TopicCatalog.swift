@@ -44,6 +44,7 @@ public struct TopicCatalog: Sendable {
         case .rollup: Self.rollupEntities.map(rawTopic)
         case .loaderBilling: Self.billingUploadEntities.map(rawTopic)
         case .loader, .loaderPostgres: [upsertCommands]
+        case .alerter: (Self.stages + [.extractor]).map { deadLetterTopic(stage: $0) } + [loadResults, reports, alerts]
         default: []
         }
     }
@@ -60,6 +61,14 @@ public struct TopicCatalog: Sendable {
     public var alerts: String { "\(prefix).alerts" }
     public var reports: String { "\(prefix).reports" }
     public var selfCheck: String { "\(prefix).selfcheck" }
+    /// Every worker's latest heartbeat (`worker-status`), compacted by worker.
+    public var workers: String { "\(prefix).workers" }
+    /// Silences of alert groups, compacted by silence id.
+    public var silences: String { "\(prefix).alerter.silences" }
+    /// Replays and redrives the operator tool runs, compacted by activity id.
+    public var operatorActivity: String { "\(prefix).operator.activity" }
+    /// The alerter's durable state (alert groups, pending deliveries, tallies), compacted by key.
+    public var alerterState: String { "\(prefix).alerter.state" }
     /// Where the sample stage (`billsync-passthrough`, the runtime's smallest worker) writes.
     public var passthroughOutput: String { "\(prefix).passthrough.out" }
 
@@ -80,6 +89,14 @@ public struct TopicCatalog: Sendable {
         // The extractor consumes nothing, so it has no retry topics; its rejected rows wait here.
         topics.append(.retained(name: deadLetterTopic(stage: .extractor), partitions: partitions, for: .seconds(30 * 86_400)))
         topics.append(.compacted(name: checkpoints, partitions: 1))
+        topics.append(.compacted(name: workers, partitions: 1))
+        topics.append(.compacted(name: silences, partitions: 1))
+        topics.append(.compacted(name: operatorActivity, partitions: 1))
+        topics.append(.compacted(name: alerterState, partitions: 1))
+        for retry in retryTopics(stage: .alerter) {
+            topics.append(.retained(name: retry, partitions: 1, for: .seconds(7 * 86_400)))
+        }
+        topics.append(.retained(name: deadLetterTopic(stage: .alerter), partitions: 1, for: .seconds(30 * 86_400)))
         topics.append(.retained(name: alerts, partitions: 1, for: .seconds(30 * 86_400)))
         topics.append(.retained(name: reports, partitions: 1, for: .seconds(90 * 86_400)))
         topics.append(.retained(name: selfCheck, partitions: partitions, for: .seconds(86_400)))

@@ -37,6 +37,10 @@ struct RoundTripTests {
             case .deadLetter: try reencode(example.bytes, as: DeadLetter.self)
             case .alert: try reencode(example.bytes, as: Alert.self)
             case .syncReport: try reencode(example.bytes, as: SyncReport.self)
+            case .workerStatus: try reencode(example.bytes, as: WorkerStatus.self)
+            case .silence: try reencode(example.bytes, as: Silence.self)
+            case .operatorActivity: try reencode(example.bytes, as: OperatorActivity.self)
+            case .alertState: try reencode(example.bytes, as: AlertState.self)
             }
         }
     }
