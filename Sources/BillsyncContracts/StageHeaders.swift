@@ -28,6 +28,9 @@ public enum StageHeaders {
     public static let originLine = "billsync.origin.line"
     public static let originColumn = "billsync.origin.column"
     public static let source = "billsync.source"
+    /// Set by the operator tool on every message a replay or redrive re-publishes: the alerter
+    /// annotates what these cause instead of paging, and lineage shows it.
+    public static let replayID = "billsync.replay-id"
 
     /// The headers a retry or dead letter replaces rather than keeps from the original.
     public static let owned: Set<String> = [

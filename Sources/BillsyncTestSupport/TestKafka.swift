@@ -100,46 +100,9 @@ extension TestKafka {
     private static func readWithEnds(
         _ topics: [String], partitions: Int32, timeout: Duration
     ) async throws -> (messages: [KafkaConsumerMessage], ends: [KafkaTopicPartition: Int64]) {
-        var offsets: [KafkaTopicPartition: Int64] = [:]
-        for topic in topics {
-            for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
-        }
-        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: uniqueName("reader"), subscription: .partitions(offsets))
-        configuration.drainTimeout = .milliseconds(100)
-        // An empty partition's end arrives with a fetch answer the broker holds back this long.
-        configuration.properties["fetch.wait.max.ms"] = "100"
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
-        let partitionsRead = Array(offsets.keys)
-        typealias Read = (messages: [KafkaConsumerMessage], ends: [KafkaTopicPartition: Int64])
-        return try await withThrowingTaskGroup(of: Read?.self) { group in
-            group.addTask { try await consumer.run(); return nil }
-            group.addTask {
-                defer { consumer.triggerShutdown() }
-                var iterator = consumer.messages.makeAsyncIterator()
-                var received: [KafkaConsumerMessage] = []
-                var next: [KafkaTopicPartition: Int64] = [:]
-                var ends: [KafkaTopicPartition: Int64] = [:]
-                let reachedEnd = await eventually(timeout: timeout, every: .milliseconds(10)) {
-                    while let batch = try? iterator.nextIfAvailable(upTo: 10_000), !batch.isEmpty {
-                        received.append(contentsOf: batch)
-                        for message in batch { next[message.topicPartition] = message.offset + 1 }
-                        consumer.markDone(batch)
-                    }
-                    return partitionsRead.allSatisfy { partition in
-                        guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
-                        ends[partition] = marks.high
-                        return max(next[partition] ?? 0, marks.low) >= marks.high
-                    }
-                }
-                guard reachedEnd else {
-                    throw KafkaError(kind: .broker, message: "\(topics.joined(separator: ", ")) not read to the end within \(timeout)")
-                }
-                return (received, ends)
-            }
-            var result: Read = ([], [:])
-            for try await read in group { if let read { result = read } }
-            return result
-        }
+        let all = topics.flatMap { topic in (0..<partitions).map { KafkaTopicPartition(topic: topic, partition: $0) } }
+        let snapshot = try await KafkaTopicSnapshot.read(all, connection: connection, groupID: uniqueName("reader"), timeout: timeout, logger: logger)
+        return (snapshot.messages, snapshot.ends)
     }
 
     /// Waits until a stage's group has committed every message of `topics` (all the stage

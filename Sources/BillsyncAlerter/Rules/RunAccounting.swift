@@ -1,0 +1,65 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncOperations
+import BillsyncTopics
+import Foundation
+import Logging
+
+/// The discrepancy rule: once a finished extraction run's records had time to flow, every one
+/// of them must be loaded, unchanged (suppressed), dead-lettered, or still in a retry topic
+/// (named as such). Read from the fleet's topics and committed offsets, as `billsync report` does.
+public struct RunAccounting: Sendable {
+    public let connection: KafkaConnection
+    public let catalog: TopicCatalog
+    /// The stages that run (their committed offsets say what they handled).
+    public let stages: [Stage]
+    /// Record type → CRM object, from the transformer's mapping.
+    public let objects: [String: String]
+    public let logger: Logger
+
+    public init(connection: KafkaConnection, catalog: TopicCatalog, stages: [Stage], objects: [String: String], logger: Logger) {
+        self.connection = connection
+        self.catalog = catalog
+        self.stages = stages
+        self.objects = objects
+        self.logger = logger
+    }
+
+    /// The ledger of the run's source, read now.
+    public func ledger(source: String) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
+        let facts = try await FleetTopicReader.reading(connection: connection, catalog: catalog, stages: stages, logger: logger) { reader in
+            try await reader.refresh()
+            return reader.facts
+        }
+        let transformed = Set(TopicCatalog.transformerEntities.map(SyncLedger.recordType))
+        let uploaded = Set(TopicCatalog.billingUploadEntities.map(SyncLedger.recordType))
+        let ledger = SyncLedger(facts: facts, sources: [source], objects: objects,
+                                transformedTypes: stages.contains(.transformer) ? transformed : [],
+                                billingTypes: stages.contains(.loaderBilling) ? uploaded : [])
+        return (ledger, facts)
+    }
+
+    /// One condition per flow whose counts do not add up, naming the numbers.
+    public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
+        ledger.rows.compactMap { row in
+            guard row.unaccounted > 0 || row.pending > 0 else { return nil }
+            let loaded = row.created + row.updated
+            let accounted = loaded + row.unchanged + row.deadLettered + row.retrying
+            let retry = row.retrying > 0 ? " (+ \(row.retrying) still in retry)" : ""
+            var missing: [String] = []
+            if row.unaccounted > 0 { missing.append("\(row.unaccounted) unaccounted for (handled, but no outcome anywhere)") }
+            if row.pending > 0 { missing.append("\(row.pending) not yet handled by their stage") }
+            let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
+            return AlertCondition(
+                key: "discrepancy/\(run.source)/\(row.flow.object)/\(row.flow.direction.rawValue)",
+                severity: row.unaccounted > 0 ? .critical : .warning, kind: .discrepancy,
+                title: "\(run.source) run: \(flow): \(row.extracted) extracted ≠ \(loaded) loaded + \(row.unchanged) suppressed + \(row.deadLettered) dead-lettered\(retry)",
+                summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)); \(accounted) of \(row.extracted) records are accounted for, \(missing.joined(separator: " and ")). `billsync report --source \(run.source)` lists them by file and line.",
+                stage: nil, count: row.extracted - accounted, firstSeenAt: run.finishedAt, lastSeenAt: now,
+                labels: ["object": row.flow.object, "source": run.source],
+                details: ["extracted": "\(row.extracted)", "loaded": "\(loaded)", "suppressed": "\(row.unchanged)",
+                          "dead-lettered": "\(row.deadLettered)", "in retry": "\(row.retrying)", "pending": "\(row.pending)",
+                          "unaccounted": "\(row.unaccounted)", "run": run.runId])
+        }
+    }
+}
