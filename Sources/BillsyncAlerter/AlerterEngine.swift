@@ -170,7 +170,7 @@ public actor AlerterEngine {
     /// notifications (for the alerts topic) and the state records to write.
     public func evaluate() -> (notifications: [AlertNotification], state: [AlertState]) {
         let now = clock.now
-        recordLag(at: now)
+        observations.recordLagSample(evaluation: evaluation, at: now)
         let longest = [rules.deadLetters.window, rules.loadErrors.window, rules.lag.stalledAfter, rules.lag.growingFor]
             .map(\.timeInterval).max()! * 2
         let tallyKeys = Set(observations.tallies.keys)
@@ -201,13 +201,6 @@ public actor AlerterEngine {
     private func takeDirtyGroups(at now: Date) -> [AlertState] {
         defer { dirtyGroups = [] }
         return dirtyGroups.sorted().map { stateRecord(key: "group/\($0)", kind: .group, at: now) }
-    }
-
-    /// One lag sample per stage per evaluation: what "stalled" and "growing" compare.
-    private func recordLag(at now: Date) {
-        for (stage, state) in evaluation.stageStates(observations, now: now) {
-            observations.lagHistory[stage, default: []].append(.init(at: now, position: state.position, lag: state.lagMessages))
-        }
     }
 
     // MARK: Delivering

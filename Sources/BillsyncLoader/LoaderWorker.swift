@@ -44,6 +44,11 @@ public enum LoaderWorker {
             // a backlog (a backfill, a replay) is waiting.
             configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
             configuration.runtime.chunkLinger = .milliseconds(200)
+            // The alerter reads the daily API use from the heartbeat (as Salesforce last counted it).
+            configuration.runtime.apiUsage = {
+                let usage = client.budget.usage
+                return usage.limit > 0 ? WorkerStatus.APIUsage(used: usage.used, limit: usage.limit) : nil
+            }
             try await StageWorker.run(configuration: configuration, logger: logger) { context in
                 var sink = SalesforceSink(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
                                           contracts: context.contracts, logger: logger)

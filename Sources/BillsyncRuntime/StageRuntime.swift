@@ -30,6 +30,8 @@ public struct StageRuntimeConfiguration: Sendable {
     public var heartbeatTopic: String?
     /// How often the heartbeat is sent (on the runtime's clock).
     public var heartbeatInterval: Duration = .seconds(15)
+    /// The API use a sink knows (Salesforce's daily limit), told in the heartbeat.
+    public var apiUsage: (@Sendable () -> WorkerStatus.APIUsage?)?
     /// Names this process in dead-letter headers (host and pid by default).
     public var worker = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
 
@@ -152,7 +154,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         }
         let status = WorkerStatus(worker: configuration.worker, stage: configuration.stage, group: configuration.group, state: state,
                                   reportedAt: Timestamp(now), intervalSeconds: Double(configuration.heartbeatInterval.components.seconds),
-                                  handled: lagTracker.handled, partitions: partitions)
+                                  handled: lagTracker.handled, partitions: partitions, apiUsage: configuration.apiUsage?())
         let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: configuration.stage),
                                        businessKey: configuration.worker, occurredAt: Timestamp(now), payload: status)
         do {

@@ -52,20 +52,28 @@ public enum StageWorker {
         makeHandler: (WorkerContext) async throws -> Handler
     ) async throws {
         try await run(configuration: configuration, logger: logger) { context in
-            let handler = try await makeHandler(context)
-            let runtimeConfiguration = configuration.runtime
-            var consumerConfiguration = KafkaConsumerConfiguration(
-                connection: configuration.connection, groupID: runtimeConfiguration.group,
-                subscription: .topics(runtimeConfiguration.inputTopics + runtimeConfiguration.retryTopics)
-            )
-            consumerConfiguration.properties = configuration.kafkaProperties
-            consumerConfiguration.drainTimeout = configuration.shutdownTimeout / 2
-            let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-            let runtime = StageRuntime(configuration: runtimeConfiguration, handler: handler, contracts: context.contracts,
-                                       consumer: consumer, producer: context.producer,
-                                       metrics: StageMetrics(stage: runtimeConfiguration.stage), logger: logger)
+            let runtime = try makeRuntime(handler: try await makeHandler(context), context: context)
             return WorkerDriver(service: runtime, isReady: { runtime.hasJoinedGroup })
         }
+    }
+
+    /// The stage runtime of a worker around `handler`, with its own consumer in the stage's
+    /// group: for a driver that runs a stage beside other work (the alerter).
+    public static func makeRuntime<Handler: StageHandler>(
+        handler: Handler, context: WorkerContext, clock: WallClock = .system
+    ) throws -> StageRuntime<Handler> {
+        let configuration = context.configuration
+        let runtimeConfiguration = configuration.runtime
+        var consumerConfiguration = KafkaConsumerConfiguration(
+            connection: configuration.connection, groupID: runtimeConfiguration.group,
+            subscription: .topics(runtimeConfiguration.inputTopics + runtimeConfiguration.retryTopics)
+        )
+        consumerConfiguration.properties = configuration.kafkaProperties
+        consumerConfiguration.drainTimeout = configuration.shutdownTimeout / 2
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
+        return StageRuntime(configuration: runtimeConfiguration, handler: handler, contracts: context.contracts,
+                            consumer: consumer, producer: context.producer,
+                            metrics: StageMetrics(stage: runtimeConfiguration.stage), clock: clock, logger: context.logger)
     }
 
     /// A worker around any driver, e.g. a source-driven one.

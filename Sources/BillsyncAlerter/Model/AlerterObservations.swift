@@ -75,6 +75,7 @@ public struct AlerterObservations: Sendable {
     public struct RunCheck: Sendable, Hashable, Codable {
         public var runId: String
         public var source: String
+        public var startedAt: Date?
         public var finishedAt: Date
         public var dueAt: Date
         public var read: Int
@@ -165,7 +166,8 @@ public struct AlerterObservations: Sendable {
         for (other, run) in runs where run.source == (report.source ?? report.stage) && run.finishedAt < report.finishedAt.date {
             runs[other]?.discrepancies = []
         }
-        runs[key] = RunCheck(runId: report.runId.uuidString, source: report.source ?? report.stage, finishedAt: report.finishedAt.date,
+        runs[key] = RunCheck(runId: report.runId.uuidString, source: report.source ?? report.stage, startedAt: report.startedAt.date,
+                             finishedAt: report.finishedAt.date,
                              dueAt: report.finishedAt.date.addingTimeInterval(settle.timeInterval),
                              read: report.counts.read ?? 0, published: report.counts.published ?? 0, rejected: report.counts.rejected ?? 0)
         return key
@@ -175,6 +177,13 @@ public struct AlerterObservations: Sendable {
         if workersFirstSeen[status.worker] == nil { workersFirstSeen[status.worker] = now }
         if let known = workers[status.worker], known.reportedAt.date > status.reportedAt.date { return }
         workers[status.worker] = status
+    }
+
+    /// One lag sample per stage: what "stalled" and "growing" compare over time.
+    public mutating func recordLagSample(evaluation: RuleEvaluation, at now: Date) {
+        for (stage, state) in evaluation.stageStates(self, now: now) {
+            lagHistory[stage, default: []].append(LagSample(at: now, position: state.position, lag: state.lagMessages))
+        }
     }
 
     /// Forgets what no rule can read any more, so a long-running alerter stays small.

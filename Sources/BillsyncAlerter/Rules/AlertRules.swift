@@ -9,6 +9,7 @@ import Yams
 public struct AlertRules: Sendable, Hashable {
     /// Dead letters per (stage, error code, field).
     public struct DeadLetters: Sendable, Hashable {
+        public init() {}
         /// Dead letters older than this no longer count: the group resolves once its window is quiet.
         public var window: Duration = .seconds(3_600)
         /// Dead letters in the window that open a group (warning).
@@ -19,6 +20,7 @@ public struct AlertRules: Sendable, Hashable {
 
     /// The loader's failed results per object.
     public struct LoadErrors: Sendable, Hashable {
+        public init() {}
         public var window: Duration = .seconds(900)
         /// Share of failed results in the window that opens the group.
         public var rate = 0.05
@@ -28,6 +30,7 @@ public struct AlertRules: Sendable, Hashable {
 
     /// No successful load of an object for too long: a missed scheduled run.
     public struct Staleness: Sendable, Hashable {
+        public init() {}
         /// Seed 000 syncs every 4 hours: one missed run plus slack.
         public var after: Duration = .seconds(6 * 3_600)
         /// Objects that must be loaded even if the alerter never saw them loaded; objects seen
@@ -37,6 +40,7 @@ public struct AlertRules: Sendable, Hashable {
 
     /// A stage's lag, from its workers' heartbeats.
     public struct Lag: Sendable, Hashable {
+        public init() {}
         /// Age of the oldest unprocessed message that opens the group: "the loader is 40 minutes behind".
         public var seconds: Duration = .seconds(900)
         /// Offsets not moving while there is lag, for this long: stalled (Burrow's definition).
@@ -46,22 +50,26 @@ public struct AlertRules: Sendable, Hashable {
     }
 
     public struct APIBudget: Sendable, Hashable {
+        public init() {}
         /// Share of Salesforce's daily API limit in use that opens the group (the loader pauses at its own share).
         public var share = 0.7
     }
 
     public struct Discrepancy: Sendable, Hashable {
+        public init() {}
         /// Time a finished extraction run's records have to flow before its counts must add up.
         public var settle: Duration = .seconds(600)
     }
 
     public struct Workers: Sendable, Hashable {
+        public init() {}
         /// A running worker whose last heartbeat is older than this stopped reporting (3 beats of 15 s, plus slack).
         public var missingAfter: Duration = .seconds(60)
     }
 
     /// When notifications go out, as Alertmanager's route settings.
     public struct Lifecycle: Sendable, Hashable {
+        public init() {}
         /// A new group waits this long before its first notification; one that clears within it is never sent.
         public var groupWait: Duration = .seconds(30)
         /// An open group that changed is told again at most this often (an update, not a page).
@@ -75,6 +83,7 @@ public struct AlertRules: Sendable, Hashable {
     }
 
     public struct Reports: Sendable, Hashable {
+        public init() {}
         /// Where the sync reports are written (a folder per report).
         public var directory = "reports"
         /// The daily report's time of day, UTC, `HH:MM`.

@@ -1,0 +1,64 @@
+import BillsyncContracts
+import BillsyncKafka
+import BillsyncOperations
+import BillsyncRuntime
+import BillsyncTopics
+import BillsyncTransformer
+import Foundation
+import Logging
+
+/// The alerter worker: its channels, engine, stage and service on the common worker shape.
+/// Everything the executable does beyond parsing its arguments.
+public enum AlerterWorker {
+    public static func run(configuration: WorkerConfiguration, settings: AlerterSettings, catalog: TopicCatalog,
+                           environment: [String: String], logger: Logger) async throws {
+        let objects = try objectsByRecordType(mappingFile: settings.mappingFile)
+        let reporter = try AlerterReporter.make(settings: settings, catalog: catalog, environment: environment, logger: logger)
+        try await StageWorker.run(configuration: configuration, logger: logger) { context in
+            let channels = makeChannels(settings: settings, context: context, catalog: catalog, logger: logger)
+            let delivery = ChannelDelivery(maximumAttempts: 3, logger: logger)
+            let engine = AlerterEngine(rules: settings.rules, catalog: catalog, channels: channels, send: { notification, channel in
+                switch await delivery.deliver(notification, to: channel) {
+                case .delivered: .success(())
+                case let .failed(reason, _): .failure(ChannelFailure(retryable: true, reason: reason))
+                }
+            }, clock: .system, logger: logger)
+            let handler = AlerterHandler(engine: engine, contracts: context.contracts, stateTopic: catalog.alerterState)
+            let runtime = try StageWorker.makeRuntime(handler: handler, context: context)
+            let accounting = RunAccounting(connection: configuration.connection, catalog: catalog,
+                                           stages: settings.stages.map(Stage.init(rawValue:)), objects: objects, logger: logger)
+            let service = AlerterService(engine: engine, runtime: runtime, connection: configuration.connection, catalog: catalog,
+                                         contracts: context.contracts, producer: context.producer, accounting: accounting,
+                                         reporter: reporter?.closure(contracts: context.contracts, producer: context.producer),
+                                         clock: .system, logger: logger)
+            return WorkerDriver(service: service, isReady: { runtime.hasJoinedGroup })
+        }
+    }
+
+    /// The log and the alerts topic always; webhook, Slack, PagerDuty and email when configured.
+    static func makeChannels(settings: AlerterSettings, context: WorkerContext, catalog: TopicCatalog, logger: Logger) -> [any AlertChannel] {
+        var channels: [any AlertChannel] = [
+            LogChannel(logger: logger),
+            AlertsTopicChannel(topic: catalog.alerts, producer: context.producer, contracts: context.contracts),
+        ]
+        if let url = settings.webhookURL { channels.append(WebhookChannel(url: url)) }
+        if let url = settings.slackWebhookURL { channels.append(SlackChannel(webhookURL: url)) }
+        if let key = settings.pagerDutyRoutingKey {
+            channels.append(PagerDutyChannel(routingKey: key, eventsURL: settings.pagerDutyURL ?? PagerDutyChannel.defaultEventsURL,
+                                             source: "billsync \(catalog.prefix)"))
+        }
+        if let smtp = settings.smtp {
+            channels.append(EmailChannel(host: smtp.host, port: smtp.port, from: smtp.from, to: smtp.to,
+                                         username: smtp.username, password: smtp.password))
+        }
+        return channels
+    }
+
+    /// Record type → CRM object, as the transformer's mapping says (the first object per type).
+    public static func objectsByRecordType(mappingFile: String) throws -> [String: String] {
+        let document = try MappingDocument(yaml: String(contentsOfFile: mappingFile, encoding: .utf8))
+        var objects: [String: String] = [:]
+        for object in document.objects where objects[object.source.rawValue] == nil { objects[object.source.rawValue] = object.object }
+        return objects
+    }
+}
