@@ -235,9 +235,10 @@ let package = Package(
             name: "BillsyncAlerter",
             dependencies: [
                 "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
-                "BillsyncOperations", "BillsyncLoader",
+                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -256,6 +257,8 @@ let package = Package(
                 "BillsyncOperations", "BillsyncSandbox", "BillsyncTestSupport", "billsync-alerter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
