@@ -189,8 +189,3 @@ public struct AlertRulesError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "rules: \(key): \(reason)" }
 }
-
-extension Duration {
-    /// Seconds as a `TimeInterval`, for date arithmetic.
-    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
