@@ -150,20 +150,40 @@ public actor AlerterEngine {
     public func dueRuns() -> [(key: String, run: AlerterObservations.RunCheck)] {
         let now = clock.now
         return observations.runs.filter { _, run in
-            run.dueAt <= now && (run.reportedAt == nil || !run.discrepancies.isEmpty)
+            run.dueAt <= now && run.reportedAt == nil
         }.map { (key: $0.key, run: $0.value) }.sorted { $0.run.dueAt < $1.run.dueAt }
     }
 
-    /// Records what a run's accounting found; returns the state record to write.
-    public func runChecked(_ key: String, discrepancies: [AlertCondition], reportPath: String?) -> AlertState {
+    /// Records what a run's accounting found; returns the state record to write. A run is
+    /// done once its counts added up (`final`); until then it is checked again every `settle`.
+    public func runChecked(_ key: String, discrepancies: [AlertCondition], reportPath: String?, final: Bool) -> AlertState {
         let now = clock.now
         observations.runs[key]?.discrepancies = discrepancies
-        if observations.runs[key]?.reportedAt == nil {
+        if let reportPath { observations.runs[key]?.reportPath = reportPath }
+        if final {
             observations.runs[key]?.reportedAt = now
-            observations.runs[key]?.reportPath = reportPath
+        } else {
+            observations.runs[key]?.dueAt = now.addingTimeInterval(rules.discrepancy.settle.timeInterval)
         }
-        if !discrepancies.isEmpty { observations.runs[key]?.dueAt = now.addingTimeInterval(rules.discrepancy.settle.timeInterval) }
         return stateRecord(key: key, kind: .run, at: now)
+    }
+
+    /// The next daily report, as a run over every source, so it is kept and checked like one.
+    private func scheduleDailyReport(at now: Date) -> [AlertState] {
+        let due = rules.nextDailyReport(after: now)
+        let key = "run/daily-\(Int(due.timeIntervalSince1970))"
+        guard observations.runs[key] == nil else { return [] }
+        observations.runs[key] = AlerterObservations.RunCheck(
+            runId: UUID(derivedFrom: key).uuidString, source: AlerterObservations.RunCheck.everySource, startedAt: due.addingTimeInterval(-86_400),
+            finishedAt: due, dueAt: due, read: 0, published: 0, rejected: 0)
+        return [stateRecord(key: key, kind: .run, at: now)]
+    }
+
+    /// Runs reported more than a week ago are forgotten (their reports stay in the folder and topic).
+    private func forgetOldRuns(at now: Date) -> [AlertState] {
+        let old = observations.runs.filter { $0.value.reportedAt.map { now.timeIntervalSince($0) > 7 * 86_400 } ?? false }.map(\.key)
+        for key in old { observations.runs[key] = nil }
+        return old.map { AlertState(key: $0, kind: .run, updatedAt: Timestamp(now), data: nil) }
     }
 
     /// Evaluates every rule now and queues the notifications due on every channel. Returns the
@@ -178,6 +198,7 @@ public actor AlerterEngine {
         var state: [AlertState] = tallyKeys.subtracting(observations.tallies.keys).map {
             AlertState(key: $0, kind: .deadLetterTally, updatedAt: Timestamp(now), data: nil)
         }
+        state += scheduleDailyReport(at: now) + forgetOldRuns(at: now)
         let conditions = evaluation.conditions(observations, now: now)
         let silences = Array(observations.silences.values)
         let before = lifecycle.groups

@@ -48,7 +48,7 @@ public struct AlerterReporter: Sendable {
             if let reconciler {
                 reconciliation = try await reconciler.reconcile(facts: facts, ledger: ledger)
             }
-            let report = SyncRunReport(ledger: ledger, runId: UUID(uuidString: run.runId) ?? UUID(), source: run.source == "*" ? nil : run.source,
+            let report = SyncRunReport(ledger: ledger, runId: UUID(uuidString: run.runId) ?? UUID(), source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
                                        startedAt: Timestamp(run.startedAt ?? run.finishedAt), finishedAt: Timestamp(run.finishedAt),
                                        apiCalls: apiCalls?(), reconciliation: reconciliation).payload
             let files = try SyncReportFiles(contracts: contracts).write(report, to: directory)

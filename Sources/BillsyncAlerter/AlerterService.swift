@@ -117,18 +117,27 @@ public final class AlerterService: Service, Sendable {
         await write(await engine.deliverPending())
     }
 
+    /// Accounts for every run that is due: its discrepancies (none for the daily report), and its
+    /// report, written again at each check until the counts add up, so the folder always holds
+    /// the latest word and the final one says so in the log.
     func checkDueRuns() async {
         guard let accounting else { return }
         for (key, run) in await engine.dueRuns() {
             do {
-                let (ledger, facts) = try await accounting.ledger(source: run.source)
-                let discrepancies = RunAccounting.discrepancies(ledger, run: run, now: clock.now)
-                var path = run.reportPath
-                if run.reportedAt == nil, let reporter {
+                let everySource = run.source == AlerterObservations.RunCheck.everySource
+                let (ledger, facts) = try await accounting.ledger(source: everySource ? nil : run.source)
+                let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now)
+                let final = discrepancies.isEmpty
+                var path: String?
+                if let reporter {
                     path = try await reporter(ledger, facts, run)
-                    if let path { logger.info("sync report written", metadata: ["billsync.report": "\(path)", "billsync.source": "\(run.source)"]) }
+                    if let path {
+                        logger.info("sync report written", metadata: [
+                            "billsync.report": "\(path)", "billsync.source": "\(run.source)", "billsync.final": "\(final)",
+                        ])
+                    }
                 }
-                await write([await engine.runChecked(key, discrepancies: discrepancies, reportPath: path)])
+                await write([await engine.runChecked(key, discrepancies: discrepancies, reportPath: path, final: final)])
             } catch {
                 logger.error("a run's accounting failed; tried again next round", metadata: ["billsync.run": "\(run.runId)", "error": "\(error)"])
             }

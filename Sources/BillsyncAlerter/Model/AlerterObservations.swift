@@ -71,8 +71,12 @@ public struct AlerterObservations: Sendable {
         public var examples: [String] = []
     }
 
-    /// A finished extraction run whose records must add up once they had time to flow.
+    /// A finished extraction run whose records must add up once they had time to flow (or the
+    /// daily report, a "run" over every source).
     public struct RunCheck: Sendable, Hashable, Codable {
+        /// The source of the daily report: every source, no discrepancy check.
+        public static let everySource = "*"
+
         public var runId: String
         public var source: String
         public var startedAt: Date?
@@ -81,7 +85,7 @@ public struct AlerterObservations: Sendable {
         public var read: Int
         public var published: Int
         public var rejected: Int
-        /// When the report was written (once per run).
+        /// When its counts added up and its final report was written; nil while it is checked again.
         public var reportedAt: Date?
         /// The last check's findings, one per object whose counts did not add up.
         public var discrepancies: [AlertCondition] = []

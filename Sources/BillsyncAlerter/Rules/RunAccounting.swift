@@ -26,14 +26,14 @@ public struct RunAccounting: Sendable {
     }
 
     /// The ledger of the run's source, read now.
-    public func ledger(source: String) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
+    public func ledger(source: String?) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
         let facts = try await FleetTopicReader.reading(connection: connection, catalog: catalog, stages: stages, logger: logger) { reader in
             try await reader.refresh()
             return reader.facts
         }
         let transformed = Set(TopicCatalog.transformerEntities.map(SyncLedger.recordType))
         let uploaded = Set(TopicCatalog.billingUploadEntities.map(SyncLedger.recordType))
-        let ledger = SyncLedger(facts: facts, sources: [source], objects: objects,
+        let ledger = SyncLedger(facts: facts, sources: source.map { [$0] }, objects: objects,
                                 transformedTypes: stages.contains(.transformer) ? transformed : [],
                                 billingTypes: stages.contains(.loaderBilling) ? uploaded : [])
         return (ledger, facts)
