@@ -278,7 +278,7 @@ let package = Package(
                 "BillsyncContracts",
                 "BillsyncKafka",
                 "BillsyncTestSupport",
-                "billsync-passthrough", "billsync-transformer", "billsync-loader", "billsync-extractor",
+                "billsync-passthrough", "billsync-transformer", "billsync-loader", "billsync-extractor", "billsync-alerter",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -33,6 +33,10 @@ struct WorkerEndpointsTests {
                    environment: ["BILLSYNC_LOADER_BILLING_URL": "http://127.0.0.1:9/", "BILLSYNC_LOADER_BILLING_TOKEN": "endpoints-token"]),
             Worker(executable: "billsync-extractor", arguments: ["--csv-dir", drop, "--schedule", "every 1h", "--source", "drop"],
                    environment: [:]),
+            Worker(executable: "billsync-alerter", arguments: [],
+                   environment: ["BILLSYNC_MAPPING": TestRepository.mappingFile.path,
+                                 "BILLSYNC_REPORTS_DIR": FileManager.default.temporaryDirectory.appendingPathComponent("endpoints-reports").path,
+                                 "BILLSYNC_ALERT_WEBHOOK_URL": "http://127.0.0.1:9/hooks/endpoints-secret"]),
         ]
     }()
 
