@@ -181,9 +181,22 @@ public struct SyncReport: MessagePayload {
     public var finishedAt: Timestamp
     public var status: Status
     public var counts: Counts
+    // The fleet-wide report (`SyncReport+Fleet.swift`); a single stage's summary leaves them out.
+    /// Where every record ended, per object, source entity and direction.
+    public var flows: [Flow]?
+    /// Dead letters grouped by stage, error code and field, each with its redrive command.
+    public var deadLetterGroups: [DeadLetterGroup]?
+    /// A sample of loaded records read back from the CRM and compared field by field.
+    public var reconciliation: Reconciliation?
+    /// Salesforce API calls of the run, as Salesforce counted them (nil when unknown).
+    public var apiCalls: Int?
+    public var stageTimings: [StageTiming]?
+    /// The window of time the report covers (a daily report's day).
+    public var period: Period?
 
     public init(runId: UUID = UUID(), stage: String, source: String? = nil, startedAt: Timestamp, finishedAt: Timestamp,
-                status: Status, counts: Counts) {
+                status: Status, counts: Counts, flows: [Flow]? = nil, deadLetterGroups: [DeadLetterGroup]? = nil,
+                reconciliation: Reconciliation? = nil, apiCalls: Int? = nil, stageTimings: [StageTiming]? = nil, period: Period? = nil) {
         self.runId = runId
         self.stage = stage
         self.source = source
@@ -191,5 +204,11 @@ public struct SyncReport: MessagePayload {
         self.finishedAt = finishedAt
         self.status = status
         self.counts = counts
+        self.flows = flows
+        self.deadLetterGroups = deadLetterGroups
+        self.reconciliation = reconciliation
+        self.apiCalls = apiCalls
+        self.stageTimings = stageTimings
+        self.period = period
     }
 }

@@ -76,7 +76,7 @@ public struct SalesforceClient: Sendable {
         var renewed = false
         while true {
             let token = try await session.current()
-            var request = URLRequest(url: token.instanceURL.appendingPathComponent("services/data/\(apiVersion)/\(path)"))
+            var request = URLRequest(url: Self.url(token.instanceURL, "services/data/\(apiVersion)/\(path)"))
             request.httpMethod = method
             request.httpBody = body
             request.timeoutInterval = Double(timeout.components.seconds)
@@ -132,7 +132,19 @@ public struct SalesforceClient: Sendable {
         }
     }
 
+    /// A path segment percent-encoded: everything but RFC 3986's unreserved ASCII characters,
+    /// so a `/` or a space in an external id stays inside its segment.
     static func pathComponent(_ name: String) -> String {
-        name.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "_"))) ?? name
+        name.addingPercentEncoding(withAllowedCharacters: unreserved) ?? name
+    }
+
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+
+    /// The instance URL with an already percent-encoded path appended (`appendingPathComponent`
+    /// would encode the `%` of an encoded segment a second time).
+    static func url(_ instance: URL, _ encodedPath: String) -> URL {
+        var base = instance.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        return URL(string: base + "/" + encodedPath) ?? instance.appendingPathComponent(encodedPath)
     }
 }

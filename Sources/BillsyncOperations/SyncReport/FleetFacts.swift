@@ -89,6 +89,8 @@ public struct FleetFacts: Sendable {
     public var ends: [KafkaTopicPartition: Int64] = [:]
     /// Per partition read: the oldest offset still retained.
     public var starts: [KafkaTopicPartition: Int64] = [:]
+    /// The field values of the most recently upserted records per object, for reconciliation.
+    public var samples = UpsertSamples()
 
     public init() {}
 

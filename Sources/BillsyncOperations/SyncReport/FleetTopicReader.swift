@@ -129,6 +129,7 @@ public struct FleetTopicReader {
             facts.upserts.append(FleetFacts.Upsert(
                 id: id, causationId: cause, object: payload["object"]?.stringValue ?? "", externalId: payload["externalId"]?.stringValue ?? "",
                 writtenBy: message.headers.last(named: StageHeaders.writtenBy).map(Stage.init(rawValue:)), position: position))
+            facts.samples.keep(id: id, payload: payload)
         case .results:
             guard let json, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.results.append(FleetFacts.LoadResult(

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 
 /// An HTTP server that answers like Salesforce's REST API for what billsync uses: OAuth 2.0
-/// tokens, upsert by external id, sObject Collections upsert, limits, with Salesforce's status
+/// tokens, upsert and GET by external id, sObject Collections upsert, limits, with Salesforce's status
 /// codes, error bodies and `Sforce-Limit-Info` header. Not a stub: records are validated and
 /// stored (SQLite), limits are counted, and faults can be injected.
 public struct SalesforceEmulator: Sendable {
@@ -44,6 +44,12 @@ public struct SalesforceEmulator: Sendable {
             return await api(request) { usage in
                 try upsertCollection(object: context.parameters.require("object"), field: context.parameters.require("field"),
                                      body: body, usage: usage)
+            }
+        }
+        router.get("services/data/:version/sobjects/:object/:field/:value") { request, context in
+            await api(request) { usage in
+                try retrieve(object: context.parameters.require("object"), field: context.parameters.require("field"),
+                             value: context.parameters.require("value"), version: context.parameters.require("version"), usage: usage)
             }
         }
         router.get("services/data/:version/sobjects/:object/describe") { request, context in

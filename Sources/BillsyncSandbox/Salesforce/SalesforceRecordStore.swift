@@ -198,6 +198,19 @@ public final class SalesforceRecordStore: Sendable {
         guard let row = rows.first, let id = row[0].text, let json = row[1].text else { return nil }
         return (id, try JSONDecoder().decode([String: SalesforceValue].self, from: Data(json.utf8)))
     }
+
+    /// Every record whose `externalField` is `value` (several when the field is not unique),
+    /// with when each was created and last modified, as the REST API's GET by external id reads them.
+    public func records(object: String, externalField: String, value: String) throws -> [SalesforceStoredRecord] {
+        try database.query("""
+            SELECT r.id, r.fields, r.created_at, r.updated_at FROM external_keys k JOIN records r ON r.id = k.id
+            WHERE k.object = ? AND k.field = ? AND k.value = ? ORDER BY r.id
+            """, [.text(object), .text(externalField), .text(value)]).compactMap { row in
+            guard let id = row[0].text, let json = row[1].text, let created = row[2].text, let updated = row[3].text else { return nil }
+            return SalesforceStoredRecord(id: id, fields: try JSONDecoder().decode([String: SalesforceValue].self, from: Data(json.utf8)),
+                                          createdAt: created, updatedAt: updated)
+        }
+    }
 }
 
 
