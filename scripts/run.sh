@@ -5,9 +5,9 @@
 # executable, creates the fleet's topics, proves a round trip through the broker, generates sample
 # billing data (accounts, bills, premises, meter readings, with deliberate bad rows), starts the
 # Salesforce and billing emulators and the workers (transformer, roll-up, loader into Salesforce,
-# loader back to billing), extracts the sample, follows the run stage by stage, and prints where
-# every record ended. Exits non-zero when the accounting does not close. Ctrl-C or an error
-# stops everything it started.
+# loader back to billing, alerter), extracts the sample, follows the run stage by stage, prints where
+# every record ended, and ends with the path of the alerter's HTML sync report of the run. Exits
+# non-zero when the accounting does not close. Ctrl-C or an error stops everything it started.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
 
@@ -71,6 +71,19 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_LOADER_PORT:-19466}" SALESFORCE_LOGIN_URL="$sandb
 BILLSYNC_HTTP_PORT="${BILLSYNC_BILLING_LOADER_PORT:-19467}" BILLSYNC_LOADER_BILLING_URL="$sandbox" \
     BILLSYNC_LOADER_BILLING_TOKEN=sandbox-billing-token \
     start loader-billing "$bin/billsync-loader" --sink billing
+# The alerter: its alerts go to its log and the alerts topic (no webhook, Slack, PagerDuty or mail
+# here), and it writes the run's sync report. The sample's run is short: its counts are checked 5 s
+# after extraction and again every 5 s until they add up (production default: 10 minutes).
+cat >"$run/alert-rules.yaml" <<'RULES'
+discrepancy:
+  settle: 5s
+lifecycle:
+  groupWait: 5s
+  evaluationInterval: 2s
+RULES
+BILLSYNC_HTTP_PORT="${BILLSYNC_ALERTER_PORT:-19469}" BILLSYNC_REPORTS_DIR="$run/reports" BILLSYNC_ALERT_RULES="$run/alert-rules.yaml" \
+    SALESFORCE_LOGIN_URL="$sandbox" SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \
+    start alerter "$bin/billsync-alerter"
 
 # Each run is its own source: a broker kept running between runs still has the checkpoint of the
 # previous run's files (same content), which would rightly be skipped.
@@ -86,6 +99,45 @@ settled=0
 "${report[@]}" --wait || settled=$?
 finished=$(date +%s.%N)
 [ "$settled" -eq 0 ] || log "the run did not settle (exit $settled); the table below says which records are open"
+
+# The alerter's final report of this run: the one it logs once the run's counts add up.
+final_report() {
+    python3 - "$logs/alerter.log" "$source_name-csv" <<'PY'
+import json, sys
+path = ""
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        continue
+    if entry.get("message") == "sync report written" and entry.get("billsync.source") == sys.argv[2] \
+            and entry.get("billsync.final") == "true":
+        path = entry.get("billsync.report", "")
+print(path)
+PY
+}
+sync_report=""
+if [ "$settled" -eq 0 ]; then
+    log "waiting for the alerter's sync report of this run"
+    for _ in $(seq 1 300); do
+        sync_report=$(final_report)
+        [ -n "$sync_report" ] && break
+        sleep 0.2
+    done
+    [ -n "$sync_report" ] || log "the alerter wrote no final report within a minute; see $logs/alerter.log"
+fi
+# What the alerter told ops during the run (its log channel), one line per notification.
+alerts_told=$(python3 - "$logs/alerter.log" <<'PY'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        continue
+    if entry.get("message", "").startswith("alert "):
+        print(f"  [{entry.get('alert.severity', '?')}] {entry['message'][len('alert '):]}")
+PY
+)
 
 # Stop the workers as an orchestrator would (SIGTERM: they finish, commit and leave their groups),
 # then read the API calls from the Salesforce side, the system of record.
@@ -107,4 +159,11 @@ echo
 echo "sample data:  $run/generated (anomalies.json lists the deliberate bad rows)"
 echo "drop folder:  $run/drop (processed/ holds the files read)"
 echo "worker logs:  $logs"
+if [ -n "$alerts_told" ]; then
+    echo "Alerts told during the run (log channel; also on the topic $BILLSYNC_TOPIC_PREFIX.alerts):"
+    echo "$alerts_told"
+    echo
+fi
+[ -n "$sync_report" ] || [ "$status" -ne 0 ] || status=1
+[ -z "$sync_report" ] || echo "sync report:  $sync_report"
 exit "$status"
