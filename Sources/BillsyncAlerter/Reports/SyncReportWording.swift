@@ -24,7 +24,8 @@ enum SyncReportWording {
         switch report.status {
         case .succeeded: return "Every record was loaded or left unchanged."
         case .partial, .failed:
-            return parts.isEmpty ? "The run did not complete." : parts.joined(separator: ", ").prefix(1).uppercased() + parts.joined(separator: ", ").dropFirst() + "."
+            let sentence = parts.joined(separator: ", ")
+            return sentence.isEmpty ? "The run did not complete." : sentence.prefix(1).uppercased() + sentence.dropFirst() + "."
         }
     }
 
