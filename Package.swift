@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "billsync",
             dependencies: [
-                "BillsyncTopics",
+                "BillsyncTopics", "BillsyncRuntime", "BillsyncContracts",
                 "BillsyncKafka",
                 "BillsyncOperations",
                 "BillsyncTransformer",

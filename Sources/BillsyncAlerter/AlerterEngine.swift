@@ -275,6 +275,11 @@ public actor AlerterEngine {
         return takeDirtyGroups(at: clock.now)
     }
 
+    /// Salesforce's own count of today's API calls, as the loaders' latest heartbeats carry it.
+    public var salesforceAPIUsage: Int? {
+        observations.workers.values.compactMap { $0.apiUsage?.used }.max()
+    }
+
     /// Notifications not yet taken by every channel, for tests and `/status`.
     public var pendingDeliveries: Int { pending.values.reduce(0) { $0 + $1.count } }
 

@@ -9,48 +9,44 @@ import Logging
 
 /// Writes a run's sync report (JSON, Markdown, HTML) to the reports folder and publishes it to
 /// the reports topic, with a reconciliation against Salesforce when the loader's credentials are
-/// there to read records back.
+/// there to read records back. The API calls it states are Salesforce's own count of the day,
+/// as the loader's heartbeat carries it.
 public struct AlerterReporter: Sendable {
     public let directory: URL
     public let reconciler: Reconciler?
     public let topic: String
-    /// Salesforce's own count of API calls, for the report (nil when not reconciling).
-    let apiCalls: (@Sendable () -> Int?)?
     let logger: Logger
 
-    public init(directory: URL, reconciler: Reconciler?, topic: String, apiCalls: (@Sendable () -> Int?)? = nil, logger: Logger) {
+    public init(directory: URL, reconciler: Reconciler?, topic: String, logger: Logger) {
         self.directory = directory
         self.reconciler = reconciler
         self.topic = topic
-        self.apiCalls = apiCalls
         self.logger = logger
     }
 
     static func make(settings: AlerterSettings, catalog: TopicCatalog, environment: [String: String], logger: Logger) throws -> AlerterReporter? {
         let directory = URL(fileURLWithPath: settings.reportsDirectory ?? settings.rules.reports.directory, isDirectory: true)
         var reconciler: Reconciler?
-        var apiCalls: (@Sendable () -> Int?)?
         if settings.reconcileWithSalesforce, settings.rules.reports.reconciliationSample > 0 {
             let loader = try LoaderSettings(environment: environment)
             let session = try SalesforceSession(loginURL: loader.loginURL, credentials: try SalesforceCredentials.fromEnvironment(environment),
                                                 audience: loader.audience)
             let client = SalesforceClient(session: session, budget: APIBudget(share: loader.budgetShare))
             reconciler = Reconciler(readBack: client, sampleSize: settings.rules.reports.reconciliationSample)
-            apiCalls = { client.budget.usage.used > 0 ? client.budget.usage.used : nil }
         }
-        return AlerterReporter(directory: directory, reconciler: reconciler, topic: catalog.reports, apiCalls: apiCalls, logger: logger)
+        return AlerterReporter(directory: directory, reconciler: reconciler, topic: catalog.reports, logger: logger)
     }
 
     /// The report's ledger → files and a message; returns the HTML page's path.
     public func closure(contracts: MessageContracts, producer: KafkaProducer) -> AlerterService.Reporter {
-        { ledger, facts, run in
+        { ledger, facts, run, apiCalls in
             var reconciliation: SyncReport.Reconciliation?
             if let reconciler {
                 reconciliation = try await reconciler.reconcile(facts: facts, ledger: ledger)
             }
             let report = SyncRunReport(ledger: ledger, runId: UUID(uuidString: run.runId) ?? UUID(), source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
                                        startedAt: Timestamp(run.startedAt ?? run.finishedAt), finishedAt: Timestamp(run.finishedAt),
-                                       apiCalls: apiCalls?(), reconciliation: reconciliation).payload
+                                       apiCalls: apiCalls, reconciliation: reconciliation).payload
             let files = try SyncReportFiles(contracts: contracts).write(report, to: directory)
             let message = try OutgoingMessage(topic: topic, message: report.message(), contracts: contracts)
             let delivery = try await producer.send(KafkaProducerMessage(topic: message.topic, key: Array(message.key.utf8), value: message.value,

@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// evaluation loop on its clock (rules → notifications → channels; run accounting and reports).
 public final class AlerterService: Service, Sendable {
     /// What a run's accounting produces besides its discrepancies: the report's location.
-    public typealias Reporter = @Sendable (_ ledger: SyncLedger, _ facts: FleetFacts, _ run: AlerterObservations.RunCheck) async throws -> String?
+    public typealias Reporter = @Sendable (_ ledger: SyncLedger, _ facts: FleetFacts, _ run: AlerterObservations.RunCheck,
+                                           _ apiCalls: Int?) async throws -> String?
 
     let engine: AlerterEngine
     let runtime: StageRuntime<AlerterHandler>
@@ -130,7 +131,7 @@ public final class AlerterService: Service, Sendable {
                 let final = discrepancies.isEmpty
                 var path: String?
                 if let reporter {
-                    path = try await reporter(ledger, facts, run)
+                    path = try await reporter(ledger, facts, run, await engine.salesforceAPIUsage)
                     if let path {
                         logger.info("sync report written", metadata: [
                             "billsync.report": "\(path)", "billsync.source": "\(run.source)", "billsync.final": "\(final)",

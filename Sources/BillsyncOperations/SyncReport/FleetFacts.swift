@@ -1,3 +1,5 @@
+import BillsyncContracts
+import BillsyncJSON
 import BillsyncKafka
 import BillsyncTopics
 import Foundation
@@ -108,5 +110,22 @@ public struct FleetFacts: Sendable {
             lag += max(0, end - next)
         }
         return lag
+    }
+}
+
+extension FleetFacts.DeadLetter {
+    /// A dead letter as its headers describe it. `topicStage` is the stage whose dead-letter
+    /// topic it was read from; `json` the value parsed, when it is JSON.
+    public init(message: KafkaConsumerMessage, topicStage stage: Stage, json: JSONValue?) {
+        let headers = message.headers
+        let file = headers.last(named: StageHeaders.originFile)
+        let line = headers.last(named: StageHeaders.originLine).flatMap(Int.init)
+        let example = json?["businessKey"]?.stringValue ?? file.map { "\($0) line \(line ?? 0)" } ?? message.keyString ?? "?"
+        // The extractor's dead letters hold a file row or a source record, not a message.
+        self.init(stage: headers.last(named: StageHeaders.stage).map(Stage.init(rawValue:)) ?? stage,
+                  originalId: stage == .extractor ? nil : json?["id"]?.stringValue,
+                  code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
+                  field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
+                  file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt))
     }
 }

@@ -139,16 +139,7 @@ public struct FleetTopicReader {
             guard let id else { return }
             facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
         case let .deadLetters(stage):
-            let headers = message.headers
-            let file = headers.last(named: StageHeaders.originFile)
-            let line = headers.last(named: StageHeaders.originLine).flatMap(Int.init)
-            let example = json?["businessKey"]?.stringValue ?? file.map { "\($0) line \(line ?? 0)" } ?? message.keyString ?? "?"
-            facts.deadLetters.append(FleetFacts.DeadLetter(
-                // The extractor's dead letters hold a file row or a source record, not a message.
-                stage: headers.last(named: StageHeaders.stage).map(Stage.init(rawValue:)) ?? stage, originalId: stage == .extractor ? nil : id,
-                code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
-                field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
-                file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt)))
+            facts.deadLetters.append(FleetFacts.DeadLetter(message: message, topicStage: stage, json: json))
         }
     }
 
