@@ -157,9 +157,14 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                                   handled: lagTracker.handled, partitions: partitions, apiUsage: configuration.apiUsage?())
         let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: configuration.stage),
                                        businessKey: configuration.worker, occurredAt: Timestamp(now), payload: status)
+        // Not waited for: a heartbeat must never hold up the stage or its shutdown (the producer's
+        // flush bounds the last one), and a lost one is said again by the next.
+        let logger = self.logger
         do {
             let value = try contracts.encode(envelope)
-            _ = try await producer.send(KafkaProducerMessage(topic: topic, key: Array(configuration.worker.utf8), value: value))
+            try await producer.sendDetached(KafkaProducerMessage(topic: topic, key: Array(configuration.worker.utf8), value: value)) { report in
+                if let error = report.error { logger.warning("heartbeat not written", metadata: ["error": "\(error)"]) }
+            }
         } catch {
             logger.warning("heartbeat not written", metadata: ["error": "\(error)"])
         }

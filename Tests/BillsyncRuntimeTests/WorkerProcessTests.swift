@@ -100,10 +100,13 @@ struct WorkerProcessTests {
         #expect(live, "log: \(worker.log.suffix(2000))")
         let ready = await eventually(timeout: .seconds(30)) { (try? await worker.get("/readyz").status) == 200 }
         #expect(ready)
+        // Processed counts a message once handled; produced once the broker acknowledged its
+        // output, which comes later: both are waited for.
         let balanced = await eventually(timeout: .seconds(60)) {
             let processed = try? await worker.metric("billsync_messages_processed_total")
             let deadLettered = try? await worker.metric("billsync_messages_dead_lettered_total")
-            return processed == 200 && deadLettered == 3
+            let produced = try? await worker.metric("billsync_messages_produced_total", matching: ["topic=\"\(harness.output)\""])
+            return processed == 200 && deadLettered == 3 && produced == 200
         }
         #expect(balanced)
         #expect(try await worker.metric("billsync_messages_consumed_total") == 203)
