@@ -103,4 +103,37 @@ struct InputKindsAndLagTests {
             #expect(await eventually { runtime.lag.partitions[partition] == PartitionLag(messages: 0, oldestUnprocessedAge: .zero) })
         }
     }
+
+    @Test("the stage's heartbeat tells its lag in messages and seconds while a message is stuck, and says it stopped last")
+    func heartbeats() async throws {
+        let harness = try await RuntimeHarness.make(partitions: 1)
+        let heartbeats = try await TestKafka.createTopics("heartbeats", partitions: 1)[0]
+        let manual = ManualClock()
+        let handler = GatedHandler(output: harness.output)
+        _ = try await harness.seedAccounts(0..<5)
+        let produced = try #require(try await harness.readToEnd(harness.input).first?.timestamp)
+        var configuration = harness.configuration()
+        configuration.maximumInFlight = 1
+        configuration.heartbeatTopic = heartbeats
+        let contracts = RuntimeHarness.contracts
+        @Sendable func statuses(_ messages: [KafkaConsumerMessage]) throws -> [WorkerStatus] {
+            try messages.map { try contracts.decode($0.value ?? [], as: WorkerStatus.self).payload }
+        }
+        try await harness.run(handler, configuration: configuration, clock: WallClock(manual, startingAt: produced)) { (_: StageRuntime<GatedHandler>) async throws in
+            #expect(await eventually { handler.entered == 1 })
+            manual.advance(by: .seconds(40 * 60))  // wakes the heartbeat, 40 minutes after the stuck message was written
+            let beats = try statuses(try await harness.read(heartbeats, count: 2))
+            let stuck = try #require(beats.last?.partitions.first { $0.topic == harness.input })
+            #expect(beats.last?.state == .running)
+            #expect(stuck.lagSeconds >= 2_400 && stuck.lagSeconds < 2_460)
+            #expect(stuck.lagMessages == 5)
+            handler.release()
+            #expect(try await harness.read(harness.output, count: 5).count == 5)
+        }
+        let last = try #require(try statuses(try await harness.readToEnd(heartbeats)).last)
+        #expect(last.state == .stopped)
+        #expect(last.worker == "test-worker" && last.stage == harness.stage)
+        #expect(last.handled == 5)
+        #expect(last.partitions.first { $0.topic == harness.input }?.position == 5)
+    }
 }
