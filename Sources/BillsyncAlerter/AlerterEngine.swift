@@ -11,16 +11,23 @@ import Metrics
 /// the clock, and keeps every notification pending on every channel until it went through.
 ///
 /// Everything that must survive a restart goes out as `alert-state` records (compacted by
-/// key): tallies and loads as outputs of the messages that changed them (so their offsets are
-/// committed only once the state is written), groups and pending deliveries after each
-/// evaluation. `restore` reads them back.
+/// key): tallies, loads and the input offsets they include as outputs of the messages that
+/// changed them (so those offsets are committed only once the state is written), groups,
+/// pending deliveries and runs after each round. `restore` reads them back.
 public actor AlerterEngine {
     /// A notification a channel has not taken yet.
     struct PendingDelivery: Sendable, Hashable, Codable {
+        /// Names this delivery across rounds, whatever else is queued meanwhile.
+        var id: UUID
         var notification: AlertNotification
         var channel: String
         var attempts = 0
         var lastError: String?
+    }
+
+    /// The last offset of an input partition whose effect is in the state.
+    struct AppliedOffset: Codable {
+        var offset: Int64
     }
 
     /// What the state topic keeps per group.
@@ -33,19 +40,21 @@ public actor AlerterEngine {
     private let evaluation: RuleEvaluation
     private let catalog: TopicCatalog
     private let channels: [any AlertChannel]
-    private let send: @Sendable (AlertNotification, any AlertChannel) async -> Result<Void, ChannelFailure>
+    private let send: @Sendable (AlertNotification, any AlertChannel) async -> DeliveryOutcome
     private let clock: WallClock
     private let logger: Logger
     public private(set) var observations = AlerterObservations()
     private var lifecycle: AlertLifecycle
     private var pending: [String: [PendingDelivery]] = [:]
-    /// Group keys whose record changed since it was last written.
-    private var dirtyGroups: Set<String> = []
+    /// The last offset applied per input partition (`topic/partition`).
+    private var applied: [String: Int64] = [:]
+    /// State keys changed since they were last written, with their kind.
+    private var dirty: [String: AlertState.Kind] = [:]
+    private var delivering = false
     private let pendingGauge = Gauge(label: "billsync_alert_notifications_pending")
-    private let notificationsCounter = "billsync_alert_notifications_total"
 
     public init(rules: AlertRules, catalog: TopicCatalog, channels: [any AlertChannel],
-                send: @escaping @Sendable (AlertNotification, any AlertChannel) async -> Result<Void, ChannelFailure>,
+                send: @escaping @Sendable (AlertNotification, any AlertChannel) async -> DeliveryOutcome,
                 clock: WallClock, logger: Logger) {
         self.rules = rules
         self.evaluation = RuleEvaluation(rules: rules)
@@ -59,55 +68,65 @@ public actor AlerterEngine {
 
     // MARK: Restoring
 
-    /// Takes back what an earlier alerter process wrote to the state topic (latest per key).
-    public func restore(_ records: [AlertState]) {
-        let decoder = JSONDecoder()
-        func decode<T: Decodable>(_ type: T.Type, _ data: JSONValue?) -> T? {
-            guard let data else { return nil }
-            return try? decoder.decode(type, from: Data(data.serialized()))
-        }
+    /// Takes back what an earlier alerter process wrote to the state topic: the latest record
+    /// per key, a tombstone (nil) deleting it.
+    public func restore(_ records: [(key: String, state: AlertState?)]) {
         var latest: [String: AlertState] = [:]
-        for record in records { latest[record.key] = record }
+        for (key, state) in records { latest[key] = state }
         for (key, record) in latest {
             switch record.kind {
-            case .deadLetterTally: observations.tallies[key] = decode(AlerterObservations.DeadLetterTally.self, record.data)
+            case .deadLetterTally: observations.tallies[key] = Self.decode(AlerterObservations.DeadLetterTally.self, record.data)
             case .objectLoads:
-                let loads = decode(AlerterObservations.ObjectLoads.self, record.data)
-                if let loads { observations.loads[loads.object] = loads }
-            case .run: observations.runs[key] = decode(AlerterObservations.RunCheck.self, record.data)
+                if let loads = Self.decode(AlerterObservations.ObjectLoads.self, record.data) { observations.loads[loads.object] = loads }
+            case .run: observations.runs[key] = Self.decode(AlerterObservations.RunCheck.self, record.data)
+            case .inputOffsets:
+                if let offset = Self.decode(AppliedOffset.self, record.data) { applied[String(key.dropFirst("offsets/".count))] = offset.offset }
             case .group:
-                guard let group = decode(GroupRecord.self, record.data) else { continue }
+                guard let group = Self.decode(GroupRecord.self, record.data) else { continue }
                 let groupKey = String(key.dropFirst("group/".count))
                 lifecycle.groups[groupKey] = group.group
                 if !group.pending.isEmpty { pending[groupKey] = group.pending }
             }
         }
-        pendingGauge.record(pending.values.reduce(0) { $0 + $1.count })
+        pendingGauge.record(pendingDeliveries)
         logger.info("alerter state restored", metadata: [
-            "billsync.groups": "\(lifecycle.groups.count)", "billsync.pending": "\(pending.values.reduce(0) { $0 + $1.count })",
+            "billsync.groups": "\(lifecycle.groups.count)", "billsync.pending": "\(pendingDeliveries)",
             "billsync.runs": "\(observations.runs.count)",
         ])
     }
 
+    static func decode<T: Decodable>(_ type: T.Type, _ data: JSONValue?) -> T? {
+        guard let data else { return nil }
+        return try? JSONDecoder().decode(type, from: Data(data.serialized()))
+    }
+
     // MARK: Taking in
 
-    /// Reads one batch of the alerter's inputs; returns the state records they changed.
-    public func ingest(_ messages: [KafkaConsumerMessage], contracts: MessageContracts) throws -> [AlertState] {
+    /// Reads one batch of the alerter's inputs; returns the state records they changed. A
+    /// message whose offset is already in the state (read again after a crash) changes nothing.
+    public func ingest(_ messages: [KafkaConsumerMessage], contracts: MessageContracts) -> [AlertState] {
         let now = clock.now
         var changed: [String: AlertState.Kind] = [:]
         var deadLetterStages: [String: Stage] = [:]
         for stage in TopicCatalog.stages + [.extractor] { deadLetterStages[catalog.deadLetterTopic(stage: stage)] = stage }
+        let ownRetries = Set(catalog.retryTopics(stage: .alerter))
         for message in messages {
-            if let stage = deadLetterStages[message.topic] {
+            let partition = "\(message.topic)/\(message.partition)"
+            guard message.offset > applied[partition] ?? -1 else { continue }
+            applied[partition] = message.offset
+            changed["offsets/\(partition)"] = .inputOffsets
+            // A message back from the alerter's own retry topic is read as from where it came.
+            let topic = ownRetries.contains(message.topic) ? message.headers.last(named: StageHeaders.originTopic) ?? message.topic : message.topic
+            if let stage = deadLetterStages[topic] {
                 changed[observations.deadLetter(message, stage: stage, at: now)] = .deadLetterTally
-            } else if message.topic == catalog.loadResults {
+            } else if topic == catalog.loadResults {
                 guard let result = try? contracts.decode(message.value ?? [], as: CRMLoadResult.self) else { continue }
                 changed[observations.loadResult(result.payload, at: message.timestamp ?? now)] = .objectLoads
-            } else if message.topic == catalog.reports {
+            } else if topic == catalog.reports {
                 guard let report = try? contracts.decode(message.value ?? [], as: SyncReport.self),
                       report.payload.stage == Stage.extractor.rawValue else { continue }
                 changed[observations.runFinished(report.payload, settle: rules.discrepancy.settle)] = .run
-            } else if message.topic == catalog.alerts {
+            } else if topic == catalog.alerts {
                 // Only others' alerts (the loader's budget pause); ours are what we said.
                 guard message.headers.last(named: StageHeaders.writtenBy) != Stage.alerter.rawValue,
                       let alert = try? contracts.decode(message.value ?? [], as: Alert.self), alert.payload.kind == .apiBudget else { continue }
@@ -135,6 +154,7 @@ public actor AlerterEngine {
         case .deadLetterTally: data = json(observations.tallies[key])
         case .objectLoads: data = json(observations.loads[String(key.dropFirst("loads/".count))])
         case .run: data = json(observations.runs[key])
+        case .inputOffsets: data = json(applied[String(key.dropFirst("offsets/".count))].map(AppliedOffset.init(offset:)))
         case .group:
             let groupKey = String(key.dropFirst("group/".count))
             let group = lifecycle.groups[groupKey]
@@ -144,145 +164,212 @@ public actor AlerterEngine {
         return AlertState(key: key, kind: kind, updatedAt: Timestamp(now), data: data)
     }
 
-    // MARK: Judging
+    /// Records that could not be written are written again with the next round.
+    public func notWritten(_ records: [AlertState]) {
+        for record in records { dirty[record.key] = record.kind }
+    }
+
+    private func takeDirty(at now: Date) -> [AlertState] {
+        defer { dirty = [:] }
+        return dirty.sorted { $0.key < $1.key }.map { stateRecord(key: $0.key, kind: $0.value, at: now) }
+    }
+
+    // MARK: Runs
 
     /// Runs waiting for their accounting, with their state keys.
     public func dueRuns() -> [(key: String, run: AlerterObservations.RunCheck)] {
         let now = clock.now
-        return observations.runs.filter { _, run in
-            run.dueAt <= now && run.reportedAt == nil
-        }.map { (key: $0.key, run: $0.value) }.sorted { $0.run.dueAt < $1.run.dueAt }
+        return observations.runs.filter { _, run in run.dueAt <= now && run.reportedAt == nil }
+            .map { (key: $0.key, run: $0.value) }.sorted { $0.run.dueAt < $1.run.dueAt }
     }
 
-    /// Records what a run's accounting found; returns the state record to write. A run is
-    /// done once its counts added up (`final`); until then it is checked again every `settle`.
-    public func runChecked(_ key: String, discrepancies: [AlertCondition], reportPath: String?, final: Bool) -> AlertState {
+    /// Records what a run's accounting found. A run is done once its counts added up (`final`),
+    /// or once it was checked for `discrepancy.giveUpAfter` (its discrepancies then stay told
+    /// until the run is forgotten); until then it is checked again every `settle`.
+    public func runChecked(_ key: String, discrepancies: [AlertCondition], reportPath: String?, final: Bool) {
         let now = clock.now
         observations.runs[key]?.discrepancies = discrepancies
+        observations.runs[key]?.checks += 1
         if let reportPath { observations.runs[key]?.reportPath = reportPath }
         if final {
             observations.runs[key]?.reportedAt = now
         } else {
             observations.runs[key]?.dueAt = now.addingTimeInterval(rules.discrepancy.settle.timeInterval)
         }
-        return stateRecord(key: key, kind: .run, at: now)
+        dirty[key] = .run
+    }
+
+    /// A run whose accounting could not be done now is tried again after `settle`, not at once.
+    public func runFailed(_ key: String) {
+        observations.runs[key]?.dueAt = clock.now.addingTimeInterval(rules.discrepancy.settle.timeInterval)
+        dirty[key] = .run
     }
 
     /// The next daily report, as a run over every source, so it is kept and checked like one.
-    private func scheduleDailyReport(at now: Date) -> [AlertState] {
+    private func scheduleDailyReport(at now: Date) {
         let due = rules.nextDailyReport(after: now)
         let key = "run/daily-\(Int(due.timeIntervalSince1970))"
-        guard observations.runs[key] == nil else { return [] }
+        guard observations.runs[key] == nil else { return }
         observations.runs[key] = AlerterObservations.RunCheck(
-            runId: UUID(derivedFrom: key).uuidString, source: AlerterObservations.RunCheck.everySource, startedAt: due.addingTimeInterval(-86_400),
-            finishedAt: due, dueAt: due, read: 0, published: 0, rejected: 0)
-        return [stateRecord(key: key, kind: .run, at: now)]
+            runId: UUID(derivedFrom: key).uuidString, source: AlerterObservations.RunCheck.everySource,
+            startedAt: due.addingTimeInterval(-86_400), finishedAt: due, dueAt: due, read: 0, published: 0, rejected: 0)
+        dirty[key] = .run
     }
 
     /// Runs reported more than a week ago are forgotten (their reports stay in the folder and topic).
-    private func forgetOldRuns(at now: Date) -> [AlertState] {
-        let old = observations.runs.filter { $0.value.reportedAt.map { now.timeIntervalSince($0) > 7 * 86_400 } ?? false }.map(\.key)
-        for key in old { observations.runs[key] = nil }
-        return old.map { AlertState(key: $0, kind: .run, updatedAt: Timestamp(now), data: nil) }
+    private func forgetOldRuns(at now: Date) {
+        for (key, run) in observations.runs where run.reportedAt.map({ now.timeIntervalSince($0) > 7 * 86_400 }) ?? false {
+            observations.runs[key] = nil
+            dirty[key] = .run
+        }
     }
 
+    // MARK: Judging
+
     /// Evaluates every rule now and queues the notifications due on every channel. Returns the
-    /// notifications (for the alerts topic) and the state records to write.
+    /// notifications (for tests) and the state records to write.
     public func evaluate() -> (notifications: [AlertNotification], state: [AlertState]) {
         let now = clock.now
         observations.recordLagSample(evaluation: evaluation, at: now)
+        for object in rules.staleness.objects where observations.loads[object] == nil {
+            observations.loads[object] = AlerterObservations.ObjectLoads(object: object, watchedSince: now)
+            dirty["loads/\(object)"] = .objectLoads
+        }
         let longest = [rules.deadLetters.window, rules.loadErrors.window, rules.lag.stalledAfter, rules.lag.growingFor]
             .map(\.timeInterval).max()! * 2
         let tallyKeys = Set(observations.tallies.keys)
         observations.forget(before: now.addingTimeInterval(-longest))
-        var state: [AlertState] = tallyKeys.subtracting(observations.tallies.keys).map {
-            AlertState(key: $0, kind: .deadLetterTally, updatedAt: Timestamp(now), data: nil)
+        for key in tallyKeys.subtracting(observations.tallies.keys) { dirty[key] = .deadLetterTally }
+        scheduleDailyReport(at: now)
+        forgetOldRuns(at: now)
+        var conditions = evaluation.conditions(observations, now: now)
+        // A stage none of whose workers reports cannot be judged on lag: its lag groups stay as
+        // they were (the missing-worker alert says why) instead of resolving.
+        let live = Set(evaluation.stageStates(observations, now: now).keys)
+        let holding = Set(conditions.map(\.key))
+        for (key, group) in lifecycle.groups where !holding.contains(key) {
+            guard [.consumerLag, .consumerStalled].contains(group.condition.kind), let stage = group.condition.stage,
+                  !live.contains(stage) else { continue }
+            conditions.append(group.condition)
         }
-        state += scheduleDailyReport(at: now) + forgetOldRuns(at: now)
-        let conditions = evaluation.conditions(observations, now: now)
         let silences = Array(observations.silences.values)
         let before = lifecycle.groups
         let notifications = lifecycle.evaluate(conditions, now: now, silences: silences) { condition in
-            self.observations.activity(touching: condition.stage, at: now).map {
-                "during \($0.kind.rawValue) started by \($0.startedBy) at \(RuleEvaluation.time($0.startedAt.date)): \($0.description)"
-            }
+            self.annotation(for: condition, at: now)
         }
         for notification in notifications {
-            Counter(label: notificationsCounter, dimensions: [("kind", notification.kind.rawValue), ("reason", notification.reason.rawValue)]).increment()
-            pending[notification.groupKey, default: []] += channels.map { PendingDelivery(notification: notification, channel: $0.name) }
-            dirtyGroups.insert(notification.groupKey)
+            Counter(label: "billsync_alert_notifications_total",
+                    dimensions: [("kind", notification.kind.rawValue), ("reason", notification.reason.rawValue)]).increment()
+            pending[notification.groupKey, default: []] += channels.map {
+                PendingDelivery(id: UUID(), notification: notification, channel: $0.name)
+            }
+            dirty["group/\(notification.groupKey)"] = .group
         }
-        for (key, group) in lifecycle.groups where before[key] != group { dirtyGroups.insert(key) }
-        for key in before.keys where lifecycle.groups[key] == nil { dirtyGroups.insert(key) }
-        state += takeDirtyGroups(at: now)
-        pendingGauge.record(pending.values.reduce(0) { $0 + $1.count })
-        return (notifications, state)
+        for (key, group) in lifecycle.groups where before[key] != group { dirty["group/\(key)"] = .group }
+        for key in before.keys where lifecycle.groups[key] == nil { dirty["group/\(key)"] = .group }
+        pendingGauge.record(pendingDeliveries)
+        return (notifications, takeDirty(at: now))
     }
 
-    private func takeDirtyGroups(at now: Date) -> [AlertState] {
-        defer { dirtyGroups = [] }
-        return dirtyGroups.sorted().map { stateRecord(key: "group/\($0)", kind: .group, at: now) }
+    /// Why a group is told without paging now, nil when it may page: a replay or redrive runs on
+    /// its stage (for what a replay causes: dead letters and lag), or every dead letter in it
+    /// came from one.
+    private func annotation(for condition: AlertCondition, at now: Date) -> String? {
+        if let note = condition.annotation { return note }
+        guard [.deadLetters, .consumerLag, .consumerStalled].contains(condition.kind), let stage = condition.stage,
+              let activity = observations.activity(touching: stage, at: now) else { return nil }
+        return "during \(activity.kind.rawValue) started by \(activity.startedBy) at \(RuleEvaluation.time(activity.startedAt.date)): \(activity.description)"
     }
 
     // MARK: Delivering
 
     /// Tries every pending notification on its channel, in the order they were queued per
-    /// group; a failure keeps it (and the group's later ones on that channel) pending for the
-    /// next round. Returns the state records of the groups whose deliveries changed.
+    /// group, channels side by side. A channel that fails is down for the rest of the round
+    /// (one timeout per round, not one per group), and a group's later notifications wait
+    /// behind its failed one, so a resolved never overtakes its firing. A refused notification
+    /// (the channel's configuration is wrong) is dropped, logged and counted. Not re-entered:
+    /// a call while one runs returns at once. Returns the state records of changed groups.
     public func deliverPending() async -> [AlertState] {
+        guard !delivering else { return [] }
+        delivering = true
+        defer { delivering = false }
         let byName = Dictionary(channels.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        var work: [String: [(String, Int, PendingDelivery)]] = [:]
-        for (group, deliveries) in pending {
-            for (index, delivery) in deliveries.enumerated() { work[delivery.channel, default: []].append((group, index, delivery)) }
+        var work: [String: [(group: String, delivery: PendingDelivery)]] = [:]
+        for group in pending.keys.sorted() {
+            for delivery in pending[group] ?? [] { work[delivery.channel, default: []].append((group, delivery)) }
         }
-        // Channels are independent: one slow receiver does not hold back the others.
+        for (name, items) in work where byName[name] == nil {
+            // Queued for a channel no longer configured: nobody can take it.
+            logger.warning("alert notifications for a channel no longer configured dropped", metadata: [
+                "alert.channel": "\(name)", "alert.count": "\(items.count)",
+            ])
+            drop(Set(items.map(\.delivery.id)))
+            work[name] = nil
+        }
         let send = self.send
-        let outcomes = await withTaskGroup(of: [(String, Int, Result<Void, ChannelFailure>)].self) { tasks in
+        let outcomes = await withTaskGroup(of: [(UUID, DeliveryOutcome)].self) { tasks in
             for (name, items) in work {
-                guard let channel = byName[name] else { continue }
+                let channel = byName[name]!
                 tasks.addTask {
-                    var results: [(String, Int, Result<Void, ChannelFailure>)] = []
+                    var results: [(UUID, DeliveryOutcome)] = []
                     var blocked = Set<String>()
-                    for (group, index, delivery) in items.sorted(by: { ($0.0, $0.1) < ($1.0, $1.1) }) {
-                        // Keep a group's notifications in order on a channel: resolved never before firing.
-                        guard !blocked.contains(group) else { continue }
+                    for (group, delivery) in items where !blocked.contains(group) {
                         let outcome = await send(delivery.notification, channel)
-                        if case .failure = outcome { blocked.insert(group) }
-                        results.append((group, index, outcome))
+                        results.append((delivery.id, outcome))
+                        if case .failed = outcome { break }
                     }
                     return results
                 }
             }
-            var all: [(String, Int, Result<Void, ChannelFailure>)] = []
+            var all: [(UUID, DeliveryOutcome)] = []
             for await results in tasks { all += results }
             return all
         }
-        var delivered: [String: Set<Int>] = [:]
-        for (group, index, outcome) in outcomes {
+        var finished = Set<UUID>()
+        for (id, outcome) in outcomes {
             switch outcome {
-            case .success: delivered[group, default: []].insert(index)
-            case let .failure(failure):
-                pending[group]?[index].attempts += 1
-                pending[group]?[index].lastError = failure.reason
+            case .delivered:
+                finished.insert(id)
+            case let .refused(reason):
+                finished.insert(id)
+                Counter(label: "billsync_alert_notifications_refused_total").increment()
+                logger.error("an alert notification was refused by its channel for good and dropped; fix the channel's configuration",
+                             metadata: ["alert.failure": "\(reason)"])
+            case let .failed(reason, _):
+                update(id) { $0.attempts += 1; $0.lastError = reason }
             }
-            dirtyGroups.insert(group)
         }
-        for (group, indices) in delivered {
-            pending[group] = pending[group]?.enumerated().filter { !indices.contains($0.offset) }.map(\.element)
-            if pending[group]?.isEmpty == true { pending[group] = nil }
-        }
-        pendingGauge.record(pending.values.reduce(0) { $0 + $1.count })
-        return takeDirtyGroups(at: clock.now)
+        drop(finished)
+        pendingGauge.record(pendingDeliveries)
+        return takeDirty(at: clock.now)
     }
+
+    private func drop(_ ids: Set<UUID>) {
+        guard !ids.isEmpty else { return }
+        for (group, deliveries) in pending where deliveries.contains(where: { ids.contains($0.id) }) {
+            let left = deliveries.filter { !ids.contains($0.id) }
+            pending[group] = left.isEmpty ? nil : left
+            dirty["group/\(group)"] = .group
+        }
+    }
+
+    private func update(_ id: UUID, _ change: (inout PendingDelivery) -> Void) {
+        for (group, deliveries) in pending {
+            guard let index = deliveries.firstIndex(where: { $0.id == id }) else { continue }
+            change(&pending[group]![index])
+            dirty["group/\(group)"] = .group
+            return
+        }
+    }
+
+    /// Notifications not yet taken by every channel, for tests and the gauge.
+    public var pendingDeliveries: Int { pending.values.reduce(0) { $0 + $1.count } }
+
+    /// The groups open now (firing or waiting out group_wait).
+    public var openGroups: [String: AlertLifecycle.Group] { lifecycle.groups }
 
     /// Salesforce's own count of today's API calls, as the loaders' latest heartbeats carry it.
     public var salesforceAPIUsage: Int? {
         observations.workers.values.compactMap { $0.apiUsage?.used }.max()
     }
-
-    /// Notifications not yet taken by every channel, for tests and `/status`.
-    public var pendingDeliveries: Int { pending.values.reduce(0) { $0 + $1.count } }
-
-    /// The groups open now (firing or waiting out group_wait).
-    public var openGroups: [String: AlertLifecycle.Group] { lifecycle.groups }
 }

@@ -39,13 +39,16 @@ public struct AlerterReporter: Sendable {
 
     /// The report's ledger → files and a message; returns the HTML page's path.
     public func closure(contracts: MessageContracts, producer: KafkaProducer) -> AlerterService.Reporter {
-        { ledger, facts, run, apiCalls in
+        { ledger, facts, run, apiCalls, final in
             var reconciliation: SyncReport.Reconciliation?
-            if let reconciler {
+            if final, let reconciler {
                 reconciliation = try await reconciler.reconcile(facts: facts, ledger: ledger)
             }
-            let report = SyncRunReport(ledger: ledger, runId: UUID(uuidString: run.runId) ?? UUID(), source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
-                                       startedAt: Timestamp(run.startedAt ?? run.finishedAt), finishedAt: Timestamp(run.finishedAt),
+            let started = run.startedAt ?? run.finishedAt
+            let report = SyncRunReport(ledger: ledger, runId: UUID(uuidString: run.runId) ?? UUID(),
+                                       source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
+                                       startedAt: Timestamp(started), finishedAt: Timestamp(run.finishedAt),
+                                       period: SyncReport.Period(from: Timestamp(started), to: Timestamp(run.finishedAt)),
                                        apiCalls: apiCalls, reconciliation: reconciliation).payload
             let files = try SyncReportFiles(contracts: contracts).write(report, to: directory)
             let message = try OutgoingMessage(topic: topic, message: report.message(), contracts: contracts)

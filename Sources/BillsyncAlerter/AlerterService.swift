@@ -7,14 +7,17 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
-/// The alerter worker's driver: takes back its state from the state topic, then runs three
-/// things until SIGTERM: its stage (dead letters, results, run reports → the engine), a follower
-/// of the compacted topics it keeps whole (heartbeats, silences, operator activity), and the
-/// evaluation loop on its clock (rules → notifications → channels; run accounting and reports).
+/// The alerter worker's driver. First it takes back its state (the state topic) and the tables
+/// it follows (heartbeats, silences, operator activity) to their ends, so its first round judges
+/// with everything a previous process knew. Then, until SIGTERM: its stage (dead letters,
+/// results, run reports → the engine), the follower of those tables, the round loop (rules →
+/// notifications → channels) and, apart from it so a slow read of the fleet never delays a
+/// page, the run accounting loop (discrepancies and reports).
 public final class AlerterService: Service, Sendable {
-    /// What a run's accounting produces besides its discrepancies: the report's location.
+    /// Writes a run's report; returns where its HTML page is. `final` says whether the run's
+    /// counts added up (the reconciliation with the CRM is done only then: it costs API calls).
     public typealias Reporter = @Sendable (_ ledger: SyncLedger, _ facts: FleetFacts, _ run: AlerterObservations.RunCheck,
-                                           _ apiCalls: Int?) async throws -> String?
+                                           _ apiCalls: Int?, _ final: Bool) async throws -> String?
 
     let engine: AlerterEngine
     let runtime: StageRuntime<AlerterHandler>
@@ -26,10 +29,12 @@ public final class AlerterService: Service, Sendable {
     let reporter: Reporter?
     let clock: WallClock
     let logger: Logger
+    /// Whether the rounds run by themselves; a test turns them off and calls `evaluateOnce`.
+    let runsRounds: Bool
 
     public init(engine: AlerterEngine, runtime: StageRuntime<AlerterHandler>, connection: KafkaConnection, catalog: TopicCatalog,
                 contracts: MessageContracts, producer: KafkaProducer, accounting: RunAccounting?, reporter: Reporter?,
-                clock: WallClock, logger: Logger) {
+                clock: WallClock, logger: Logger, runsRounds: Bool = true) {
         self.engine = engine
         self.runtime = runtime
         self.connection = connection
@@ -40,15 +45,20 @@ public final class AlerterService: Service, Sendable {
         self.reporter = reporter
         self.clock = clock
         self.logger = logger
+        self.runsRounds = runsRounds
     }
 
     public func run() async throws {
         try await restore()
-        let tables = try tablesConsumer()
+        let ends = try await readTables()
+        let tables = try tablesConsumer(from: ends)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await tables.run() }
             group.addTask { try await self.follow(tables) }
-            group.addTask { try await cancelWhenGracefulShutdown { await self.evaluatePeriodically() } }
+            if runsRounds {
+                group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.round() } } }
+                group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.checkDueRuns() } } }
+            }
             // The stage ends on SIGTERM after committing what it finished; the rest follows it.
             try await self.runtime.run()
             tables.triggerShutdown()
@@ -56,28 +66,39 @@ public final class AlerterService: Service, Sendable {
             try await group.waitForAll()
         }
         // A last round: what was evaluated and not yet sent gets one more chance, and the state is written.
-        await write(await engine.deliverPending())
+        if runsRounds { await write(await engine.deliverPending()) }
     }
 
-    /// The latest record per key of the state topic, read to its end before anything else.
+    /// The latest record per key of the state topic (a tombstone deletes), read to its end.
     func restore() async throws {
         let snapshot = try await KafkaTopicSnapshot.read(
             [KafkaTopicPartition(topic: catalog.alerterState, partition: 0)], connection: connection,
-            groupID: "\(catalog.prefix)-alerter-restore-\(UUID().uuidString.prefix(8))", logger: logger)
-        let records = snapshot.messages.compactMap { message -> AlertState? in
-            guard let value = message.value else { return nil }
-            return try? contracts.decode(value, as: AlertState.self).payload
+            groupID: "\(catalog.prefix)-alerter-restore", logger: logger)
+        let records = snapshot.messages.compactMap { message -> (key: String, state: AlertState?)? in
+            guard let key = message.keyString else { return nil }
+            guard let value = message.value else { return (key, nil) }
+            return (key, try? contracts.decode(value, as: AlertState.self).payload)
         }
         await engine.restore(records)
     }
 
-    func tablesConsumer() throws -> KafkaConsumer {
+    var tablePartitions: [KafkaTopicPartition] {
+        [catalog.workers, catalog.silences, catalog.operatorActivity].map { KafkaTopicPartition(topic: $0, partition: 0) }
+    }
+
+    /// Heartbeats, silences and activities as they are now, before the first round.
+    func readTables() async throws -> [KafkaTopicPartition: Int64] {
+        let snapshot = try await KafkaTopicSnapshot.read(tablePartitions, connection: connection,
+                                                         groupID: "\(catalog.prefix)-alerter-tables", logger: logger)
+        for message in snapshot.messages { await take(message) }
+        return snapshot.ends
+    }
+
+    func tablesConsumer(from ends: [KafkaTopicPartition: Int64]) throws -> KafkaConsumer {
         var offsets: [KafkaTopicPartition: Int64] = [:]
-        for topic in [catalog.workers, catalog.silences, catalog.operatorActivity] {
-            offsets[KafkaTopicPartition(topic: topic, partition: 0)] = KafkaOffset.beginning
-        }
-        var configuration = KafkaConsumerConfiguration(
-            connection: connection, groupID: "\(catalog.prefix)-alerter-tables-\(UUID().uuidString.prefix(8))", subscription: .partitions(offsets))
+        for partition in tablePartitions { offsets[partition] = ends[partition] ?? KafkaOffset.beginning }
+        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "\(catalog.prefix)-alerter-tables",
+                                                       subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
         return try KafkaConsumer(configuration: configuration, logger: logger)
     }
@@ -85,80 +106,101 @@ public final class AlerterService: Service, Sendable {
     /// Keeps the compacted tables current: every heartbeat, silence and activity as it comes.
     func follow(_ consumer: KafkaConsumer) async throws {
         for try await message in consumer.messages {
-            defer { consumer.markDone([message]) }
-            guard let value = message.value else { continue }
-            if message.topic == catalog.workers, let status = try? contracts.decode(value, as: WorkerStatus.self) {
-                await engine.heartbeat(status.payload)
-            } else if message.topic == catalog.silences, let silence = try? contracts.decode(value, as: Silence.self) {
-                await engine.silence(silence.payload)
-            } else if message.topic == catalog.operatorActivity, let activity = try? contracts.decode(value, as: OperatorActivity.self) {
-                await engine.activity(activity.payload)
-            } else {
-                logger.warning("a record on \(message.topic) is not what the topic carries; skipped", metadata: [
-                    "billsync.offset": "\(message.partition)/\(message.offset)",
-                ])
-            }
+            await take(message)
+            consumer.markDone([message])
         }
     }
 
-    func evaluatePeriodically() async {
-        let interval = await engine.rules.lifecycle.evaluationInterval
+    func take(_ message: KafkaConsumerMessage) async {
+        guard let value = message.value else { return }  // a tombstone: a key compacted away
+        if message.topic == catalog.workers, let status = try? contracts.decode(value, as: WorkerStatus.self) {
+            await engine.heartbeat(status.payload)
+        } else if message.topic == catalog.silences, let silence = try? contracts.decode(value, as: Silence.self) {
+            await engine.silence(silence.payload)
+        } else if message.topic == catalog.operatorActivity, let activity = try? contracts.decode(value, as: OperatorActivity.self) {
+            await engine.activity(activity.payload)
+        } else {
+            logger.warning("a record on \(message.topic) is not what the topic carries; skipped", metadata: [
+                "billsync.offset": "\(message.partition)/\(message.offset)",
+            ])
+        }
+    }
+
+    /// Runs `work` now and then every `lifecycle.evaluationInterval` on the clock, until cancelled.
+    func every(_ work: () async -> Void) async {
+        let interval = engine.rules.lifecycle.evaluationInterval
         while !Task.isCancelled {
-            await evaluateOnce()
+            await work()
             do { try await clock.sleep(for: interval) } catch { return }
         }
     }
 
-    /// One round: due runs' accounting, the rules, the deliveries. Public for tests that step
-    /// a manual clock and want the round that follows.
-    public func evaluateOnce() async {
-        await checkDueRuns()
+    /// The rules, then the deliveries, then the state they changed.
+    func round() async {
         let (_, state) = await engine.evaluate()
         await write(state)
         await write(await engine.deliverPending())
     }
 
+    /// One run accounting pass and one round, in order: what a test calls after stepping its clock.
+    public func evaluateOnce() async {
+        await checkDueRuns()
+        await round()
+    }
+
     /// Accounts for every run that is due: its discrepancies (none for the daily report), and its
-    /// report, written again at each check until the counts add up, so the folder always holds
-    /// the latest word and the final one says so in the log.
+    /// report, written again at each check until the counts add up (or the run is given up on),
+    /// so the folder always holds the latest word and the final one says so in the log.
     func checkDueRuns() async {
         guard let accounting else { return }
+        let giveUpAfter = engine.rules.discrepancy.giveUpAfter.timeInterval
         for (key, run) in await engine.dueRuns() {
             do {
+                let (ledger, facts) = try await accounting.ledger(of: run)
                 let everySource = run.source == AlerterObservations.RunCheck.everySource
-                let (ledger, facts) = try await accounting.ledger(source: everySource ? nil : run.source)
                 let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now)
-                let final = discrepancies.isEmpty
+                let final = discrepancies.isEmpty || clock.now.timeIntervalSince(run.finishedAt) >= giveUpAfter
                 var path: String?
                 if let reporter {
-                    path = try await reporter(ledger, facts, run, await engine.salesforceAPIUsage)
+                    path = try await reporter(ledger, facts, run, await engine.salesforceAPIUsage, final)
                     if let path {
                         logger.info("sync report written", metadata: [
                             "billsync.report": "\(path)", "billsync.source": "\(run.source)", "billsync.final": "\(final)",
+                            "billsync.discrepancies": "\(discrepancies.count)",
                         ])
                     }
                 }
-                await write([await engine.runChecked(key, discrepancies: discrepancies, reportPath: path, final: final)])
+                await engine.runChecked(key, discrepancies: discrepancies, reportPath: path, final: final)
             } catch {
-                logger.error("a run's accounting failed; tried again next round", metadata: ["billsync.run": "\(run.runId)", "error": "\(error)"])
+                logger.error("a run's accounting failed; tried again after the settle time", metadata: [
+                    "billsync.run": "\(run.runId)", "error": "\(error)",
+                ])
+                await engine.runFailed(key)
             }
         }
     }
 
-    /// State records go out through the worker's producer; a record that cannot be written is
-    /// logged: the next change of its key writes it whole again.
+    /// State records go out through the worker's producer (a deleted key as a tombstone, so
+    /// compaction drops it); records that could not be written are written again next round.
     func write(_ records: [AlertState]) async {
         guard !records.isEmpty else { return }
         do {
             let messages = try records.map { record -> KafkaProducerMessage in
+                guard record.data != nil else {
+                    return KafkaProducerMessage(topic: catalog.alerterState, key: Array(record.key.utf8), value: nil)
+                }
                 let outgoing = try AlerterState.message(record, topic: catalog.alerterState, contracts: contracts)
                 return KafkaProducerMessage(topic: outgoing.topic, key: Array(outgoing.key.utf8), value: outgoing.value)
             }
-            for report in try await producer.sendAll(messages) where !report.isDelivered {
-                logger.error("alerter state not written", metadata: ["error": "\(report.error.map { "\($0)" } ?? "")"])
+            let reports = try await producer.sendAll(messages)
+            let failed = zip(records, reports).filter { !$0.1.isDelivered }.map(\.0)
+            if !failed.isEmpty {
+                logger.error("alerter state not written; written again next round", metadata: ["billsync.records": "\(failed.count)"])
+                await engine.notWritten(failed)
             }
         } catch {
-            logger.error("alerter state not written", metadata: ["error": "\(error)"])
+            logger.error("alerter state not written; written again next round", metadata: ["error": "\(error)"])
+            await engine.notWritten(records)
         }
     }
 }

@@ -68,7 +68,7 @@ public struct AlerterSettings: Sendable {
                         username: environment["BILLSYNC_ALERT_SMTP_USERNAME"],
                         password: try Secrets.read("BILLSYNC_ALERT_SMTP_PASSWORD", from: environment))
         }
-        reconcileWithSalesforce = environment["SALESFORCE_CLIENT_ID"] != nil
+        reconcileWithSalesforce = try Secrets.read("SALESFORCE_CLIENT_ID", from: environment) != nil
     }
 
     /// For `--print-config`: which channels are on, never their URLs or keys.

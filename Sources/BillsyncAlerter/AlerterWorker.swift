@@ -16,13 +16,11 @@ public enum AlerterWorker {
         let reporter = try AlerterReporter.make(settings: settings, catalog: catalog, environment: environment, logger: logger)
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
             let channels = makeChannels(settings: settings, context: context, catalog: catalog, logger: logger)
-            let delivery = ChannelDelivery(maximumAttempts: 3, logger: logger)
-            let engine = AlerterEngine(rules: settings.rules, catalog: catalog, channels: channels, send: { notification, channel in
-                switch await delivery.deliver(notification, to: channel) {
-                case .delivered: .success(())
-                case let .failed(reason, _): .failure(ChannelFailure(retryable: true, reason: reason))
-                }
-            }, clock: .system, logger: logger)
+            // Short in-round retries: a channel still failing after them waits for the next round
+            // (every evaluation interval), so one slow receiver never holds a round for minutes.
+            let delivery = ChannelDelivery(maximumAttempts: 3, initialBackoff: .seconds(1), maximumBackoff: .seconds(10), logger: logger)
+            let engine = AlerterEngine(rules: settings.rules, catalog: catalog, channels: channels,
+                                       send: { await delivery.deliver($0, to: $1) }, clock: .system, logger: logger)
             let handler = AlerterHandler(engine: engine, contracts: context.contracts, stateTopic: catalog.alerterState)
             let runtime = try StageWorker.makeRuntime(handler: handler, context: context)
             let accounting = RunAccounting(connection: configuration.connection, catalog: catalog,
@@ -41,15 +39,16 @@ public enum AlerterWorker {
             LogChannel(logger: logger),
             AlertsTopicChannel(topic: catalog.alerts, producer: context.producer, contracts: context.contracts),
         ]
-        if let url = settings.webhookURL { channels.append(WebhookChannel(url: url)) }
-        if let url = settings.slackWebhookURL { channels.append(SlackChannel(webhookURL: url)) }
+        let poster = HTTPPoster(timeout: .seconds(10))
+        if let url = settings.webhookURL { channels.append(WebhookChannel(url: url, poster: poster)) }
+        if let url = settings.slackWebhookURL { channels.append(SlackChannel(webhookURL: url, poster: poster)) }
         if let key = settings.pagerDutyRoutingKey {
             channels.append(PagerDutyChannel(routingKey: key, eventsURL: settings.pagerDutyURL ?? PagerDutyChannel.defaultEventsURL,
-                                             source: "billsync \(catalog.prefix)"))
+                                             source: "billsync \(catalog.prefix)", poster: poster))
         }
         if let smtp = settings.smtp {
             channels.append(EmailChannel(host: smtp.host, port: smtp.port, from: smtp.from, to: smtp.to,
-                                         username: smtp.username, password: smtp.password))
+                                         username: smtp.username, password: smtp.password, timeout: .seconds(10)))
         }
         return channels
     }

@@ -137,7 +137,7 @@ public struct OperatorActivity: MessagePayload {
 }
 
 /// One piece of the alerter's durable state (`alert-state.v1`); `data` is the alerter's own
-/// record of that kind, nil once the key is deleted.
+/// record of that kind. A deleted key is a tombstone (no value), so compaction drops it.
 public struct AlertState: MessagePayload {
     public static let messageType = MessageType.alertState
 
@@ -146,6 +146,9 @@ public struct AlertState: MessagePayload {
         case deadLetterTally = "dead-letter-tally"
         case objectLoads = "object-loads"
         case run
+        /// The last offset of each input partition whose effect is in the state: a message read
+        /// again after a crash (its offset not committed yet) is not counted twice.
+        case inputOffsets = "input-offsets"
     }
 
     public var key: String

@@ -112,7 +112,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     defer { timers.cancelAll() }
                     do {
                         try await self.process()
-                        // Stopped on purpose: said, so the alerter does not take it for an outage.
+                        // Stopped on purpose: said last (after the timers, so no "running" beat
+                        // overtakes it), so the alerter does not take it for an outage.
+                        timers.cancelAll()
+                        try? await timers.waitForAll()
                         await self.sendHeartbeat(state: .stopped)
                     } catch {
                         // Stop fetching so nothing more is read that cannot be handled; what was

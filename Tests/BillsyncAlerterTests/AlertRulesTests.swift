@@ -54,7 +54,7 @@ struct AlertRulesTests {
         seen.deadLetter(try Self.loaderDeadLetter(customer: "0000000001", at: at(0), offset: 0, replay: true), stage: .loader, at: at(0))
         let evaluation = RuleEvaluation(rules: AlertRules())
         let condition = try #require(evaluation.conditions(seen, now: at(60)).first)
-        #expect(condition.annotation == "1 of 1 came from a replay or redrive")
+        #expect(condition.annotation == "all 1 came from a replay or redrive")
         #expect(evaluation.conditions(seen, now: at(3_700)).isEmpty)
     }
 

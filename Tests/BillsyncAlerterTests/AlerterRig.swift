@@ -30,14 +30,13 @@ struct AlerterRig {
     static func rules() -> AlertRules {
         var rules = AlertRules()
         rules.lifecycle.groupWait = .seconds(30)
-        // One round at the start, then only the rounds a test asks for.
-        rules.lifecycle.evaluationInterval = .seconds(86_400)
         rules.discrepancy.settle = .seconds(600)
         return rules
     }
 
-    /// Runs an alerter (its stage, its table follower, its loop) while `body` runs, then stops
-    /// it as SIGTERM would: the stage commits what it finished and the last state is written.
+    /// Runs an alerter (its stage and its table follower; its rounds only when the test calls
+    /// `evaluateOnce`, so no round overlaps another) while `body` runs, then stops it as SIGTERM
+    /// would: the stage commits what it finished.
     func running<T: Sendable>(
         channels: [any AlertChannel], rules: AlertRules = rules(), accounting: RunAccounting? = nil,
         _ body: (AlerterService, AlerterEngine) async throws -> T
@@ -47,12 +46,8 @@ struct AlerterRig {
         let delivery = ChannelDelivery(maximumAttempts: 1, clock: clock, logger: logger)
         // As the worker does: every notification also goes to the alerts topic.
         let channels = channels + [AlertsTopicChannel(topic: catalog.alerts, producer: producer, contracts: Self.contracts)]
-        let engine = AlerterEngine(rules: rules, catalog: catalog, channels: channels, send: { notification, channel in
-            switch await delivery.deliver(notification, to: channel) {
-            case .delivered: .success(())
-            case let .failed(reason, _): .failure(ChannelFailure(retryable: true, reason: reason))
-            }
-        }, clock: clock, logger: logger)
+        let engine = AlerterEngine(rules: rules, catalog: catalog, channels: channels, send: { await delivery.deliver($0, to: $1) },
+                                   clock: clock, logger: logger)
         let group = catalog.group(of: .alerter)
         var configuration = StageRuntimeConfiguration(stage: "alerter", group: group, inputTopics: catalog.inputs(of: .alerter),
                                                       retryTopics: catalog.retryTopics(stage: .alerter),
@@ -66,7 +61,7 @@ struct AlerterRig {
                                    metrics: StageMetrics(stage: "alerter"), clock: clock, logger: logger)
         let service = AlerterService(engine: engine, runtime: runtime, connection: TestKafka.connection, catalog: catalog,
                                      contracts: Self.contracts, producer: producer, accounting: accounting, reporter: nil,
-                                     clock: clock, logger: logger)
+                                     clock: clock, logger: logger, runsRounds: false)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await service.run() }
             do {

@@ -176,7 +176,7 @@ struct AlerterThroughTheBrokerTests {
         for index in 1...3 {
             let customer = String(format: "%010d", index)
             let account = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "nightly"), businessKey: customer, occurredAt: nil,
-                                          payload: BillingAccount(customerId: customer, accountId: "ACC-\(customer)", name: "Customer \(index)",
+                                          extractedAt: Timestamp(rig.clock.now), payload: BillingAccount(customerId: customer, accountId: "ACC-\(customer)", name: "Customer \(index)",
                                                                   accountType: .residential, status: .active))
             raw.append(KafkaProducerMessage(topic: rig.catalog.rawTopic("account"), key: Array(customer.utf8),
                                             value: try AlerterRig.contracts.encode(account)))

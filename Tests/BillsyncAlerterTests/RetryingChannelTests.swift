@@ -102,7 +102,7 @@ struct RetryingChannelTests {
         let outcome = try await receiver.serving { base in
             await delivery().deliver(SampleNotification.make(), to: WebhookChannel(url: base))
         }
-        #expect(outcome == .failed(reason: "answered HTTP 400", attempts: 1))
+        #expect(outcome == .refused(reason: "answered HTTP 400"))
         #expect(receiver.count == 1)
         #expect(clock.sleepsStarted == 0)
         #expect(deliveries("failed") == 1)
@@ -144,7 +144,10 @@ struct RetryingChannelTests {
         #expect(receiver.requests.allSatisfy { ($0.path + String(decoding: $0.body, as: UTF8.self)).contains(marker) })
         // ... and echoed them, but nothing passed them on.
         let reasons = outcomes.compactMap { outcome -> String? in
-            if case let .failed(reason, _) = outcome { return reason } else { return nil }
+            switch outcome {
+            case let .failed(reason, _), let .refused(reason): return reason
+            case .delivered: return nil
+            }
         }
         #expect(reasons.count == 3)
         #expect(reasons.prefix(2).allSatisfy { $0.contains("[redacted]") }, "the echoed path was there, redacted")

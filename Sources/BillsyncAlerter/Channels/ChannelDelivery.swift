@@ -9,6 +9,9 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// It did not, after this many attempts (or the task was cancelled): the caller keeps the
     /// notification pending and tries again later. `reason` never holds a URL or key.
     case failed(reason: String, attempts: Int)
+    /// The receiver refused it for good (a 4xx other than 429, a 5xx mail reply): sending it
+    /// again cannot help, a person must fix the channel's configuration.
+    case refused(reason: String)
 
     public var isDelivered: Bool {
         if case .delivered = self { return true }
@@ -92,7 +95,7 @@ public struct ChannelDelivery: Sendable {
             if let giveUp {
                 count(channel, "failed")
                 logger.error("alert delivery failed (\(giveUp)): \(failure.reason)", metadata: metadata)
-                return .failed(reason: failure.reason, attempts: attempt)
+                return failure.retryable ? .failed(reason: failure.reason, attempts: attempt) : .refused(reason: failure.reason)
             }
             count(channel, "retried")
             metadata[ChannelLogKeys.retryIn] = "\(wait)"

@@ -126,7 +126,11 @@ struct SMTPTransaction: Sendable {
 
     /// 4xx: the server says try again later; 5xx (or a reply that makes no sense here): a person must look.
     private func failure(_ reply: SMTPReply, after step: String) -> ChannelFailure {
-        ChannelFailure(retryable: (400..<500).contains(reply.code),
-                       reason: "the mail server answered \(step) with \(reply.code) \(reply.text)")
+        // The reply's text is quoted only up to its first long token: a server that echoes the
+        // AUTH line would otherwise put the password (base64) into logs and the alerter's state.
+        let words = reply.text.split(separator: " ")
+        let quoted = words.prefix { $0.count < 16 }.prefix(12).joined(separator: " ")
+        return ChannelFailure(retryable: (400..<500).contains(reply.code),
+                              reason: "the mail server answered \(step) with \(reply.code) \(quoted)")
     }
 }

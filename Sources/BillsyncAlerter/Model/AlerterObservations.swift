@@ -64,6 +64,9 @@ public struct AlerterObservations: Sendable {
     /// The loader's results for one object.
     public struct ObjectLoads: Sendable, Hashable, Codable {
         public var object: String
+        /// When the alerter began to expect it (an object the rules list before it was ever
+        /// loaded): staleness counts from here until its first load.
+        public var watchedSince: Date?
         public var lastSuccessAt: Date?
         public var succeeded = MinuteCounts()
         public var failed = MinuteCounts()
@@ -87,6 +90,8 @@ public struct AlerterObservations: Sendable {
         public var rejected: Int
         /// When its counts added up and its final report was written; nil while it is checked again.
         public var reportedAt: Date?
+        /// Checks so far.
+        public var checks = 0
         /// The last check's findings, one per object whose counts did not add up.
         public var discrepancies: [AlertCondition] = []
         /// The report written for it.
@@ -166,10 +171,6 @@ public struct AlerterObservations: Sendable {
     public mutating func runFinished(_ report: SyncReport, settle: Duration) -> String {
         let key = "run/\(report.runId.uuidString)"
         guard runs[key] == nil else { return key }
-        // A newer run of the same source supersedes an older one's findings: its check covers them.
-        for (other, run) in runs where run.source == (report.source ?? report.stage) && run.finishedAt < report.finishedAt.date {
-            runs[other]?.discrepancies = []
-        }
         runs[key] = RunCheck(runId: report.runId.uuidString, source: report.source ?? report.stage, startedAt: report.startedAt.date,
                              finishedAt: report.finishedAt.date,
                              dueAt: report.finishedAt.date.addingTimeInterval(settle.timeInterval),
@@ -205,10 +206,12 @@ public struct AlerterObservations: Sendable {
         for stage in lagHistory.keys { lagHistory[stage]!.removeAll { $0.at < date } }
     }
 
-    /// Operator activities running now that touch `stage`.
-    func activity(touching stage: String?, at now: Date) -> OperatorActivity? {
-        activities.values.first { activity in
-            activity.finishedAt == nil && activity.startedAt.date <= now && (stage == nil || activity.stages.contains(stage!))
-        }
+    /// The latest operator activity running now on `stage`. One unfinished for over 12 hours is
+    /// taken for a tool that died, not a replay still running: it no longer holds pages back.
+    func activity(touching stage: String, at now: Date) -> OperatorActivity? {
+        activities.values.filter { activity in
+            activity.finishedAt == nil && activity.startedAt.date <= now && now.timeIntervalSince(activity.startedAt.date) < 12 * 3_600
+                && activity.stages.contains(stage)
+        }.max { $0.startedAt.date < $1.startedAt.date }
     }
 }

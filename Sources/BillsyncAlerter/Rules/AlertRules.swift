@@ -57,8 +57,12 @@ public struct AlertRules: Sendable, Hashable {
 
     public struct Discrepancy: Sendable, Hashable {
         public init() {}
-        /// Time a finished extraction run's records have to flow before its counts must add up.
+        /// Time a finished extraction run's records have to flow before its counts must add up;
+        /// a run that does not add up is checked again this often.
         public var settle: Duration = .seconds(600)
+        /// A run still not adding up this long after it finished is checked no more: its
+        /// discrepancies stay told until it is forgotten (a week after).
+        public var giveUpAfter: Duration = .seconds(24 * 3_600)
     }
 
     public struct Workers: Sendable, Hashable {
@@ -151,6 +155,7 @@ public struct AlertRules: Sendable, Hashable {
         case "lag.growingFor": lag.growingFor = try duration()
         case "apiBudget.share": apiBudget.share = try fraction(0.01...1)
         case "discrepancy.settle": discrepancy.settle = try duration()
+        case "discrepancy.giveUpAfter": discrepancy.giveUpAfter = try duration()
         case "workers.missingAfter": workers.missingAfter = try duration()
         case "lifecycle.groupWait": lifecycle.groupWait = try duration()
         case "lifecycle.groupInterval": lifecycle.groupInterval = try duration()

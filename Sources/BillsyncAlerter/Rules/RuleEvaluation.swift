@@ -45,9 +45,13 @@ public struct RuleEvaluation: Sendable {
                 examples: tally.examples, command: command,
                 labels: ["code": tally.code, "field": tally.field ?? "-"],
                 details: ["dead letters in window": "\(count)", "window": Self.minutes(rules.deadLetters.window.timeInterval)])
+            // Told without paging only when every one came from a replay or redrive: genuine
+            // failures among them still page.
             let replayed = tally.replayed.total(since: since)
-            if replayed > 0 {
-                condition.annotation = "\(replayed) of \(count) came from a replay or redrive"
+            if replayed > 0, replayed == count {
+                condition.annotation = "all \(count) came from a replay or redrive"
+            } else if replayed > 0 {
+                condition.details["from a replay or redrive"] = "\(replayed)"
             }
             return condition
         }
@@ -78,16 +82,14 @@ public struct RuleEvaluation: Sendable {
     func staleness(_ seen: AlerterObservations, now: Date) -> [AlertCondition] {
         let objects = Set(seen.loads.keys).union(rules.staleness.objects)
         return objects.sorted().compactMap { object in
-            let last = seen.loads[object]?.lastSuccessAt
-            // An object listed but never loaded since the alerter's state began is not judged
-            // until it was loaded once: there is no "since" to tell.
-            guard let last else { return nil }
+            // An object never loaded counts from when the alerter began to expect it.
+            guard let last = seen.loads[object]?.lastSuccessAt ?? seen.loads[object]?.watchedSince else { return nil }
             let age = now.timeIntervalSince(last)
             guard age > rules.staleness.after.timeInterval else { return nil }
             return AlertCondition(
                 key: "staleness/\(object)", severity: .critical, kind: .staleness,
                 title: "No \(object) loaded for \(Self.minutes(age)): a scheduled sync was missed",
-                summary: "The last successful \(object) load was at \(Self.time(last)); the rule allows \(Self.minutes(rules.staleness.after.timeInterval)). Check the extractor's schedule and the stages' lag.",
+                summary: "\(seen.loads[object]?.lastSuccessAt == nil ? "No \(object) was ever loaded since the alerter began watching at" : "The last successful \(object) load was at") \(Self.time(last)); the rule allows \(Self.minutes(rules.staleness.after.timeInterval)). Check the extractor's schedule and the stages' lag.",
                 stage: "loader", count: 1, firstSeenAt: last.addingTimeInterval(rules.staleness.after.timeInterval), lastSeenAt: now,
                 labels: ["object": object], details: ["last success": Self.time(last)])
         }
@@ -135,7 +137,8 @@ public struct RuleEvaluation: Sendable {
                     key: "lag/\(stage)", severity: .warning, kind: .consumerLag,
                     title: "The \(stage) is \(Self.minutes(state.lagSeconds)) behind (\(state.lagMessages) messages)",
                     summary: "The oldest message the \(stage) has not finished is \(Self.minutes(state.lagSeconds)) old (threshold \(Self.minutes(rules.lag.seconds.timeInterval))). Workers: \(workers).",
-                    stage: stage, count: Int(state.lagMessages), firstSeenAt: now.addingTimeInterval(-state.lagSeconds), lastSeenAt: now,
+                    // A gauge, not a count of records: a stable 1, so its every move is no update or page.
+                    stage: stage, count: 1, firstSeenAt: now.addingTimeInterval(-state.lagSeconds), lastSeenAt: now,
                     details: ["lag messages": "\(state.lagMessages)", "lag seconds": "\(Int(state.lagSeconds))"]))
             }
             // Burrow: stalled when every sample in the window has lag and the offsets did not move.
@@ -147,7 +150,7 @@ public struct RuleEvaluation: Sendable {
                     key: "stalled/\(stage)", severity: .critical, kind: .consumerStalled,
                     title: "The \(stage) is stalled: no progress for \(Self.minutes(now.timeIntervalSince(anchor.at))) with \(state.lagMessages) messages waiting",
                     summary: "Its workers (\(workers)) report, but their offsets have not moved since \(Self.time(anchor.at)) while messages wait. A handler may be stuck, or a downstream system down; look at its logs.",
-                    stage: stage, count: Int(state.lagMessages), firstSeenAt: anchor.at, lastSeenAt: now,
+                    stage: stage, count: 1, firstSeenAt: anchor.at, lastSeenAt: now,
                     details: ["lag messages": "\(state.lagMessages)", "position": "\(state.position)"]))
                 continue
             }
@@ -161,7 +164,7 @@ public struct RuleEvaluation: Sendable {
                         key: "growing/\(stage)", severity: .warning, kind: .consumerLag,
                         title: "The \(stage) is falling behind: lag grew from \(anchor.lag) to \(state.lagMessages) messages in \(Self.minutes(now.timeIntervalSince(anchor.at)))",
                         summary: "It is working (its offsets moved by \(state.position - anchor.position)) but slower than messages arrive. Add workers (up to the partition count) or look for a slow downstream.",
-                        stage: stage, count: Int(state.lagMessages), firstSeenAt: anchor.at, lastSeenAt: now,
+                        stage: stage, count: 1, firstSeenAt: anchor.at, lastSeenAt: now,
                         details: ["lag then": "\(anchor.lag)", "lag now": "\(state.lagMessages)"]))
                 }
             }
@@ -211,7 +214,7 @@ public struct RuleEvaluation: Sendable {
                 key: "api-budget/salesforce", severity: .warning, kind: .apiBudget,
                 title: "Salesforce API use at \(percent) % of the daily limit (\(usage.used) of \(usage.limit))",
                 summary: "The alert threshold is \(Int(rules.apiBudget.share * 100)) %; the loader pauses at its own share. Other integrations share this limit.",
-                stage: status.stage, count: usage.used, firstSeenAt: status.reportedAt.date, lastSeenAt: now,
+                stage: status.stage, count: 1, firstSeenAt: status.reportedAt.date, lastSeenAt: now,
                 details: ["used": "\(usage.used)", "limit": "\(usage.limit)"]))
         }
         // The loader's own word that it paused: holds for an hour after the last one.

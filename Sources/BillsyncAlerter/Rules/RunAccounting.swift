@@ -25,23 +25,37 @@ public struct RunAccounting: Sendable {
         self.logger = logger
     }
 
-    /// The ledger of the run's source, read now.
-    public func ledger(source: String?) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
+    /// The ledger of one run: the records its source published while it ran (the daily report:
+    /// every source's, over its day), read now.
+    public func ledger(of run: AlerterObservations.RunCheck) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
         let facts = try await FleetTopicReader.reading(connection: connection, catalog: catalog, stages: stages, logger: logger) { reader in
             try await reader.refresh()
             return reader.facts
         }
         let transformed = Set(TopicCatalog.transformerEntities.map(SyncLedger.recordType))
         let uploaded = Set(TopicCatalog.billingUploadEntities.map(SyncLedger.recordType))
-        let ledger = SyncLedger(facts: facts, sources: source.map { [$0] }, objects: objects,
+        let everySource = run.source == AlerterObservations.RunCheck.everySource
+        // Timestamps are kept to the millisecond: a second's slack either side.
+        let period = (run.startedAt ?? run.finishedAt).addingTimeInterval(-1)...run.finishedAt.addingTimeInterval(1)
+        let ledger = SyncLedger(facts: facts, sources: everySource ? nil : [run.source], objects: objects,
                                 transformedTypes: stages.contains(.transformer) ? transformed : [],
-                                billingTypes: stages.contains(.loaderBilling) ? uploaded : [])
+                                billingTypes: stages.contains(.loaderBilling) ? uploaded : [], extractedWithin: period)
         return (ledger, facts)
     }
 
     /// One condition per flow whose counts do not add up, naming the numbers.
     public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
-        ledger.rows.compactMap { row in
+        var conditions: [AlertCondition] = []
+        // The records on the raw topics must be the ones the extractor says it published.
+        if ledger.recordsExtracted != run.published {
+            conditions.append(AlertCondition(
+                key: "discrepancy/\(run.source)/published", severity: .critical, kind: .discrepancy,
+                title: "\(run.source) run: the extractor published \(run.published) records, the raw topics hold \(ledger.recordsExtracted) of them",
+                summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)) saying it read \(run.read) rows and published \(run.published) records; \(ledger.recordsExtracted) are on the raw topics with its source and time. Records were lost before the transformer, or the retention removed them.",
+                stage: nil, count: max(1, abs(run.published - ledger.recordsExtracted)), firstSeenAt: run.finishedAt, lastSeenAt: now,
+                labels: ["source": run.source], details: ["published": "\(run.published)", "on the raw topics": "\(ledger.recordsExtracted)", "run": run.runId]))
+        }
+        return conditions + ledger.rows.compactMap { row in
             guard row.unaccounted > 0 || row.pending > 0 else { return nil }
             let loaded = row.created + row.updated
             let accounted = loaded + row.unchanged + row.deadLettered + row.retrying

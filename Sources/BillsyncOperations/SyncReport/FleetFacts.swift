@@ -19,6 +19,8 @@ public struct FleetFacts: Sendable {
         /// The file and line it was read from, when it came from a file.
         public var file: String?
         public var line: Int?
+        /// When the extractor read it (the envelope's `extractedAt`): which run it belongs to.
+        public var extractedAt: Date? = nil
     }
 
     /// An upsert command on the upserts topic.

@@ -123,7 +123,8 @@ public struct FleetTopicReader {
             facts.raw.append(FleetFacts.RawRecord(
                 id: id, type: type, businessKey: json["businessKey"]?.stringValue ?? "", sourceName: json["source"]?["name"]?.stringValue ?? "",
                 position: position, file: message.headers.last(named: StageHeaders.originFile),
-                line: message.headers.last(named: StageHeaders.originLine).flatMap(Int.init)))
+                line: message.headers.last(named: StageHeaders.originLine).flatMap(Int.init),
+                extractedAt: json["extractedAt"]?.stringValue.flatMap(Timestamp.init(parsing:))?.date))
         case .upserts:
             guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.upserts.append(FleetFacts.Upsert(

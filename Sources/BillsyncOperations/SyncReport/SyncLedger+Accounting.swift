@@ -13,11 +13,16 @@ extension SyncLedger {
     /// upsert. `transformedTypes` are the record types the transformer reads, `billingTypes` those
     /// the billing sink sends back (empty when it does not run); records of other types are not
     /// read by any running stage and only counted (`unrouted`). `sink` is the results' sink name
-    /// of the loader stage.
+    /// of the loader stage. `period` keeps only records extracted within it (one run, one day).
     public init(facts: FleetFacts, sources: Set<String>?, objects: [String: String],
                 transformedTypes: Set<String> = Set(TopicCatalog.transformerEntities.map(recordType)),
-                billingTypes: Set<String> = Set(TopicCatalog.billingUploadEntities.map(recordType)), sink: String = "salesforce") {
-        let raw = facts.raw.filter { sources?.contains($0.sourceName) ?? true }
+                billingTypes: Set<String> = Set(TopicCatalog.billingUploadEntities.map(recordType)), sink: String = "salesforce",
+                extractedWithin period: ClosedRange<Date>? = nil) {
+        let raw = facts.raw.filter { record in
+            guard sources?.contains(record.sourceName) ?? true else { return false }
+            guard let period else { return true }
+            return record.extractedAt.map(period.contains) ?? false
+        }
         let rawIds = Set(raw.map(\.id))
         recordsExtracted = rawIds.count
         let upserts = facts.upserts.filter { rawIds.contains($0.causationId) }
