@@ -31,7 +31,7 @@ public struct WorkerConfiguration: Sendable {
     public static let knownKeys: Set<String> = [
         "kafka.brokers", "kafka.clientId", "stage.group", "stage.inputs", "stage.retryTopics", "stage.deadLetterTopic",
         "stage.maxInFlight", "retry.inProcessAttempts", "retry.initialBackoff", "retry.maximumBackoff", "retry.tiers",
-        "heartbeat.interval", "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
+        "heartbeat.interval", "heartbeat.topic", "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
     ]
 
     /// The defaults for a stage, from the topic catalog: its inputs (unless given), its retry
@@ -99,6 +99,8 @@ public struct WorkerConfiguration: Sendable {
         if let text = try one("retry.initialBackoff") { runtime.retry.initialBackoff = try duration(text, key: "retry.initialBackoff") }
         if let text = try one("retry.maximumBackoff") { runtime.retry.maximumBackoff = try duration(text, key: "retry.maximumBackoff") }
         if let text = try one("heartbeat.interval") { runtime.heartbeatInterval = try duration(text, key: "heartbeat.interval") }
+        // `none` sends no heartbeat (a worker outside any fleet, like a test's).
+        if let topic = try one("heartbeat.topic") { runtime.heartbeatTopic = topic == "none" ? nil : topic }
         if let tiers = try list("retry.tiers") { runtime.retry.tiers = try tiers.map { try duration($0, key: "retry.tiers") } }
         if let text = try one("shutdown.timeout") { shutdownTimeout = try duration(text, key: "shutdown.timeout") }
         if let host = try one("http.host") { httpHost = host }
@@ -178,6 +180,7 @@ public struct WorkerConfiguration: Sendable {
             "  maximumBackoff: \(seconds(runtime.retry.maximumBackoff))",
             "  tiers: [\(runtime.retry.tiers.map(seconds).joined(separator: ", "))]",
             "heartbeat:",
+            "  topic: \(runtime.heartbeatTopic ?? "none")",
             "  interval: \(seconds(runtime.heartbeatInterval))",
             "shutdown:",
             "  timeout: \(seconds(shutdownTimeout))",

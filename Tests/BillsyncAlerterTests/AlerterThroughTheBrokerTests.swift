@@ -200,4 +200,60 @@ struct AlerterThroughTheBrokerTests {
             }
         }
     }
+
+    @Test("heartbeats through the broker tell a stalled stage (offsets still, lag waiting) apart from a slow one (offsets moving, lag growing)")
+    func stalledAndSlow() async throws {
+        let rig = try await AlerterRig.make()
+        let webhook = LocalReceiver()
+        try await webhook.serving { url in
+            try await rig.running(channels: [WebhookChannel(url: url.appendingPathComponent("hook"))]) { service, engine in
+                for minute in 0...18 {
+                    if minute > 0 { rig.manual.advance(by: .seconds(60)) }
+                    let now = Timestamp(rig.clock.now)
+                    func beat(_ worker: String, _ stage: String, position: Int64, lag: Int64) -> WorkerStatus {
+                        WorkerStatus(worker: worker, stage: stage, group: rig.catalog.group(of: Stage(stage)), state: .running, reportedAt: now,
+                                     intervalSeconds: 60, handled: Int(position),
+                                     partitions: [.init(topic: rig.catalog.upsertCommands, partition: 0, position: position, lagMessages: lag, lagSeconds: 5)])
+                    }
+                    let stuck = beat("loader-1", "loader", position: 500, lag: 120)
+                    let slow = beat("transformer-1", "transformer", position: 1_000 + Int64(minute) * 50, lag: 200 + Int64(minute) * 30)
+                    try await rig.publish([try rig.message(stuck, topic: rig.catalog.workers, key: stuck.worker),
+                                           try rig.message(slow, topic: rig.catalog.workers, key: slow.worker)])
+                    // Each round judges this minute's heartbeats: seen first, then evaluated.
+                    let seen = await eventually(timeout: .seconds(30)) {
+                        let workers = await engine.observations.workers
+                        return workers["loader-1"]?.reportedAt == now && workers["transformer-1"]?.reportedAt == now
+                    }
+                    #expect(seen)
+                    await service.evaluateOnce()
+                }
+                let told = try notifications(webhook)
+                #expect(told.map { $0["groupKey"] as? String } == ["stalled/loader", "growing/transformer"])
+                #expect((told.first?["title"] as? String)?.hasPrefix("The loader is stalled: no progress for 10 minutes with 120 messages waiting") == true)
+                #expect(told.first?["severity"] as? String == "critical")
+                #expect((told.last?["title"] as? String)?.hasPrefix("The transformer is falling behind: lag grew from") == true)
+                #expect(told.last?["severity"] as? String == "warning")
+            }
+        }
+    }
+
+    @Test("a notification its channel refuses for good is dropped and counted, and does not hold back the group's later ones")
+    func refusedIsDropped() async throws {
+        let rig = try await AlerterRig.make()
+        let webhook = LocalReceiver(answering: [.status(410)])
+        try await webhook.serving { url in
+            try await rig.running(channels: [WebhookChannel(url: url.appendingPathComponent("hook"))]) { service, engine in
+                try await rig.publish(try rig.deadLetters(2))
+                await service.evaluateOnce()
+                rig.manual.advance(by: .seconds(31))
+                await service.evaluateOnce()
+                #expect(webhook.count == 1)
+                #expect(await engine.pendingDeliveries == 0)
+                rig.manual.advance(by: .seconds(2 * 3_600))
+                await service.evaluateOnce()
+                #expect(webhook.count == 2)
+                #expect(try notifications(webhook).last?["status"] as? String == "resolved")
+            }
+        }
+    }
 }

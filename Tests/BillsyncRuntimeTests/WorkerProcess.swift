@@ -10,6 +10,8 @@ extension WorkerProcess {
             "BILLSYNC_STAGE_GROUP": group, "BILLSYNC_STAGE_INPUTS": harness.input,
             "BILLSYNC_STAGE_RETRYTOPICS": harness.retryTopics.joined(separator: ","), "BILLSYNC_STAGE_DEADLETTERTOPIC": harness.deadLetters,
             "BILLSYNC_PASSTHROUGH_OUTPUT": harness.output, "BILLSYNC_SHUTDOWN_TIMEOUT": shutdownTimeout,
+            // Its own topics only: no heartbeat into the default fleet's workers topic.
+            "BILLSYNC_HEARTBEAT_TOPIC": "none",
         ])
     }
 }
