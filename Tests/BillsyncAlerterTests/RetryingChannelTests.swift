@@ -53,10 +53,11 @@ struct RetryingChannelTests {
         #expect(logs.entries(atLeast: .warning).count == 2)
     }
 
-    @Test("A 429 with Retry-After: 7 makes the delivery wait 7 s on the clock, not the 1 s backoff, and no real time")
+    @Test("A 429 with Retry-After: 7 makes the delivery wait 7 s on the clock, not the 1 s backoff")
     func retryAfterIsHonoured() async throws {
         let receiver = LocalReceiver(answering: [.status(429, retryAfter: 7)], thenAnswering: .status(200))
-        let started = ContinuousClock.now
+        // The wait is on the manual clock (asleep at 6.9 s, awake at 7 s): nothing here depends on
+        // how long it takes in real time, which a loaded machine stretches.
         let outcome = try await receiver.serving { base in
             async let outcome = ended(await delivery().deliver(SampleNotification.make(), to: SlackChannel(webhookURL: base)))
             await clock.waitForSleeps(1)
@@ -70,7 +71,6 @@ struct RetryingChannelTests {
         #expect(outcome == .delivered(attempts: 2))
         #expect(receiver.count == 2)
         #expect(deliveries("retried", channel: "slack") == 1)
-        #expect(ContinuousClock.now - started < .seconds(7))
     }
 
     @Test("A receiver that always answers 500 ends as failed after the attempt limit, and the failure is counted")
