@@ -10,7 +10,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
 
 ports=("${BILLSYNC_SANDBOX_PORT:-18090}" "${BILLSYNC_TRANSFORMER_PORT:-19464}" "${BILLSYNC_ROLLUP_PORT:-19465}"
-       "${BILLSYNC_LOADER_PORT:-19466}" "${BILLSYNC_BILLING_LOADER_PORT:-19467}" "${BILLSYNC_EXTRACTOR_PORT:-19468}")
+       "${BILLSYNC_LOADER_PORT:-19466}" "${BILLSYNC_BILLING_LOADER_PORT:-19467}" "${BILLSYNC_EXTRACTOR_PORT:-19468}"
+       "${BILLSYNC_ALERTER_PORT:-19469}")
 interrupt_broker_port=19093
 port_open() {
     python3 - "$1" <<'PY'
@@ -58,6 +59,10 @@ done
 leader=""
 log "check 1 passed: exit 130, no process left, ports ${ports[*]} $interrupt_broker_port free"
 
-log "check 2: the run at its full size, right after, closes its accounting"
-BILLSYNC_TOPIC_PREFIX="billsync-runcheck-$(date -u +%H%M%S)" bash scripts/run.sh --accounts 1000
-log "check 2 passed"
+log "check 2: the run at its full size, right after, closes its accounting and ends with its sync report"
+full="$BILLSYNC_RUN_DIR/check-run-full.log"
+BILLSYNC_TOPIC_PREFIX="billsync-runcheck-$(date -u +%H%M%S)" bash scripts/run.sh --accounts 1000 | tee "$full"
+report=$(tail -n 1 "$full" | sed -n 's/^sync report: *//p')
+[ -n "$report" ] && [ -s "$report" ] && [ -s "$(dirname "$report")/report.json" ] \
+    || { log "the run did not end with the path of its HTML sync report (last line: $(tail -n 1 "$full"))"; exit 1; }
+log "check 2 passed: the report is $report"
