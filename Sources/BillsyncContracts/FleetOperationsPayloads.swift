@@ -49,9 +49,11 @@ public struct WorkerStatus: MessagePayload {
     public var handled: Int
     public var partitions: [Partition]
     public var apiUsage: APIUsage?
+    /// When the worker process started.
+    public var startedAt: Timestamp?
 
     public init(worker: String, stage: String, group: String, state: State, reportedAt: Timestamp, intervalSeconds: Double,
-                handled: Int, partitions: [Partition], apiUsage: APIUsage? = nil) {
+                handled: Int, partitions: [Partition], apiUsage: APIUsage? = nil, startedAt: Timestamp? = nil) {
         self.worker = worker
         self.stage = stage
         self.group = group
@@ -61,6 +63,7 @@ public struct WorkerStatus: MessagePayload {
         self.handled = handled
         self.partitions = partitions
         self.apiUsage = apiUsage
+        self.startedAt = startedAt
     }
 }
 

@@ -63,6 +63,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     private let clock: WallClock
     /// Stamped on every output: which stage wrote it.
     private let writtenBy: KafkaHeader
+    /// Said in every heartbeat: a worker started after another went silent is its replacement.
+    private let startedAt: Timestamp
 
     public init(
         configuration: StageRuntimeConfiguration,
@@ -89,6 +91,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         self.pauser = RetryPartitionPauser(consumer: consumer, clock: clock, metrics: metrics, logger: logger)
         self.lagTracker = StageLagTracker(watermarks: { consumer.cachedWatermarks(for: $0) })
         self.writtenBy = KafkaHeader(name: StageHeaders.writtenBy, value: Array(configuration.stage.utf8))
+        self.startedAt = Timestamp(clock.now)
     }
 
     /// True once the consumer took part in a group assignment.
@@ -157,7 +160,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         }
         let status = WorkerStatus(worker: configuration.worker, stage: configuration.stage, group: configuration.group, state: state,
                                   reportedAt: Timestamp(now), intervalSeconds: Double(configuration.heartbeatInterval.components.seconds),
-                                  handled: lagTracker.handled, partitions: partitions, apiUsage: configuration.apiUsage?())
+                                  handled: lagTracker.handled, partitions: partitions, apiUsage: configuration.apiUsage?(),
+                                  startedAt: startedAt)
         let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: configuration.stage),
                                        businessKey: configuration.worker, occurredAt: Timestamp(now), payload: status)
         // Not waited for: a heartbeat must never hold up the stage or its shutdown (the producer's

@@ -145,6 +145,23 @@ struct AlertRulesTests {
         #expect(evaluation.conditions(seen, now: at(140)).isEmpty)
     }
 
+    @Test("after the alerter restarts, a worker that was running all along is no replacement for one that went silent")
+    func missingWorkerAfterRestart() {
+        // A fresh alerter first hears of both workers now: only their start times can tell.
+        var seen = AlerterObservations()
+        var survivor = status("loader-b", at: at(600), position: 1, lag: 0)
+        survivor.startedAt = Timestamp(at(-3_600))
+        seen.heartbeat(status("loader-a", at: at(0), position: 1, lag: 0), at: at(600))
+        seen.heartbeat(survivor, at: at(600))
+        let missing = RuleEvaluation(rules: AlertRules()).conditions(seen, now: at(610))
+        #expect(missing.map(\.key) == ["worker-missing/loader"])
+        #expect(missing.first?.severity == .warning, "one loader still runs")
+        var replacement = status("loader-c", at: at(600), position: 1, lag: 0)
+        replacement.startedAt = Timestamp(at(300))
+        seen.heartbeat(replacement, at: at(600))
+        #expect(RuleEvaluation(rules: AlertRules()).conditions(seen, now: at(610)).isEmpty)
+    }
+
     @Test("a rules file overrides the defaults, and a wrong key or value is refused by name")
     func rulesFile() throws {
         let rules = try AlertRules(yaml: "lag:\n  seconds: 40m\nlifecycle:\n  groupWait: 10s\n  growthFactor: 3\n")

@@ -183,7 +183,7 @@ public struct RuleEvaluation: Sendable {
             let replaced = seen.workers.values.contains { other in
                 other.stage == status.stage && other.state == .running && other.worker != status.worker
                     && now.timeIntervalSince(other.reportedAt.date) <= rules.workers.missingAfter.timeInterval
-                    && (seen.workersFirstSeen[other.worker] ?? .distantPast) > status.reportedAt.date
+                    && (other.startedAt?.date ?? seen.workersFirstSeen[other.worker] ?? .distantPast) > status.reportedAt.date
             }
             if !replaced { missingByStage[status.stage, default: []].append(status) }
         }
