@@ -49,7 +49,8 @@ public struct AlerterReporter: Sendable {
                                        source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
                                        startedAt: Timestamp(started), finishedAt: Timestamp(run.finishedAt),
                                        period: SyncReport.Period(from: Timestamp(started), to: Timestamp(run.finishedAt)),
-                                       apiCalls: apiCalls, reconciliation: reconciliation).payload
+                                       apiCalls: apiCalls, stageTimings: RunAccounting.stageTimings(ledger, facts: facts, run: run),
+                                       reconciliation: reconciliation).payload
             let files = try SyncReportFiles(contracts: contracts).write(report, to: directory)
             let message = try OutgoingMessage(topic: topic, message: report.message(), contracts: contracts)
             let delivery = try await producer.send(KafkaProducerMessage(topic: message.topic, key: Array(message.key.utf8), value: message.value,

@@ -43,6 +43,29 @@ public struct RunAccounting: Sendable {
         return (ledger, facts)
     }
 
+    /// How long each stage took over the run's records: from the run's start to the last output
+    /// the stage wrote for them (an upsert, a load result), as the broker stamped it.
+    public static func stageTimings(_ ledger: SyncLedger, facts: FleetFacts, run: AlerterObservations.RunCheck) -> [SyncReport.StageTiming] {
+        let start = run.startedAt ?? run.finishedAt
+        var last: [String: Date] = [:]
+        func saw(_ stage: String, _ date: Date?) {
+            guard let date else { return }
+            last[stage] = max(last[stage] ?? date, date)
+        }
+        saw(Stage.extractor.rawValue, run.finishedAt)
+        for upsert in ledger.upserts { saw((upsert.writtenBy ?? .transformer).rawValue, upsert.writtenAt) }
+        let causes = Set(ledger.records.map(\.id)).union(ledger.upserts.map(\.id))
+        for result in facts.results where causes.contains(result.causationId) {
+            let stage: Stage = switch result.sink {
+            case CRMLoadResult.Sink.billing.rawValue: .loaderBilling
+            case CRMLoadResult.Sink.postgres.rawValue: .loaderPostgres
+            default: .loader
+            }
+            saw(stage.rawValue, result.writtenAt)
+        }
+        return last.sorted { $0.value < $1.value }.map { SyncReport.StageTiming(stage: $0.key, seconds: $0.value.timeIntervalSince(start)) }
+    }
+
     /// One condition per flow whose counts do not add up, naming the numbers.
     public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
         var conditions: [AlertCondition] = []

@@ -33,6 +33,8 @@ public struct FleetFacts: Sendable {
         /// The stage that wrote it (`transformer`, `rollup`); nil from writers that predate the header.
         public var writtenBy: Stage?
         public var position: Position
+        /// When the broker took it: when its stage finished the record.
+        public var writtenAt: Date? = nil
     }
 
     /// A sink's final word on a record.
@@ -41,6 +43,8 @@ public struct FleetFacts: Sendable {
         public var sink: String
         public var object: String
         public var outcome: String
+        /// When the broker took it: when the sink finished the record.
+        public var writtenAt: Date? = nil
     }
 
     /// A message a stage gave up on, with why.

@@ -129,13 +129,14 @@ public struct FleetTopicReader {
             guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.upserts.append(FleetFacts.Upsert(
                 id: id, causationId: cause, object: payload["object"]?.stringValue ?? "", externalId: payload["externalId"]?.stringValue ?? "",
-                writtenBy: message.headers.last(named: StageHeaders.writtenBy).map(Stage.init(rawValue:)), position: position))
+                writtenBy: message.headers.last(named: StageHeaders.writtenBy).map(Stage.init(rawValue:)), position: position,
+                writtenAt: message.timestamp))
             facts.samples.keep(id: id, payload: payload)
         case .results:
             guard let json, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.results.append(FleetFacts.LoadResult(
                 causationId: cause, sink: payload["sink"]?.stringValue ?? "", object: payload["object"]?.stringValue ?? "",
-                outcome: payload["outcome"]?.stringValue ?? ""))
+                outcome: payload["outcome"]?.stringValue ?? "", writtenAt: message.timestamp))
         case let .retry(stage):
             guard let id else { return }
             facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
