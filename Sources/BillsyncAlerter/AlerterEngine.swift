@@ -25,6 +25,12 @@ public actor AlerterEngine {
         var lastError: String?
     }
 
+    /// One of the loader's API-budget alerts, as the state keeps it.
+    struct BudgetAlert: Codable {
+        var at: Date
+        var alert: Alert
+    }
+
     /// The last offset of an input partition whose effect is in the state.
     struct AppliedOffset: Codable {
         var offset: Int64
@@ -79,6 +85,8 @@ public actor AlerterEngine {
             case .objectLoads:
                 if let loads = Self.decode(AlerterObservations.ObjectLoads.self, record.data) { observations.loads[loads.object] = loads }
             case .run: observations.runs[key] = Self.decode(AlerterObservations.RunCheck.self, record.data)
+            case .budgetAlerts:
+                for entry in Self.decode([BudgetAlert].self, record.data) ?? [] { observations.budgetAlerts[entry.at] = entry.alert }
             case .inputOffsets:
                 if let offset = Self.decode(AppliedOffset.self, record.data) { applied[String(key.dropFirst("offsets/".count))] = offset.offset }
             case .group:
@@ -131,6 +139,7 @@ public actor AlerterEngine {
                 guard message.headers.last(named: StageHeaders.writtenBy) != Stage.alerter.rawValue,
                       let alert = try? contracts.decode(message.value ?? [], as: Alert.self), alert.payload.kind == .apiBudget else { continue }
                 observations.budgetAlerts[message.timestamp ?? now] = alert.payload
+                changed["budget"] = .budgetAlerts
             }
         }
         return changed.sorted { $0.key < $1.key }.map { key, kind in stateRecord(key: key, kind: kind, at: now) }
@@ -154,6 +163,9 @@ public actor AlerterEngine {
         case .deadLetterTally: data = json(observations.tallies[key])
         case .objectLoads: data = json(observations.loads[String(key.dropFirst("loads/".count))])
         case .run: data = json(observations.runs[key])
+        case .budgetAlerts:
+            let entries = observations.budgetAlerts.sorted { $0.key < $1.key }.map { BudgetAlert(at: $0.key, alert: $0.value) }
+            data = entries.isEmpty ? nil : json(entries)
         case .inputOffsets: data = json(applied[String(key.dropFirst("offsets/".count))].map(AppliedOffset.init(offset:)))
         case .group:
             let groupKey = String(key.dropFirst("group/".count))
@@ -238,8 +250,10 @@ public actor AlerterEngine {
         let longest = [rules.deadLetters.window, rules.loadErrors.window, rules.lag.stalledAfter, rules.lag.growingFor]
             .map(\.timeInterval).max()! * 2
         let tallyKeys = Set(observations.tallies.keys)
+        let budgetAlerts = observations.budgetAlerts.count
         observations.forget(before: now.addingTimeInterval(-longest))
         for key in tallyKeys.subtracting(observations.tallies.keys) { dirty[key] = .deadLetterTally }
+        if observations.budgetAlerts.count != budgetAlerts { dirty["budget"] = .budgetAlerts }
         scheduleDailyReport(at: now)
         forgetOldRuns(at: now)
         var conditions = evaluation.conditions(observations, now: now)

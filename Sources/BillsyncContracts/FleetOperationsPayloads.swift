@@ -152,6 +152,8 @@ public struct AlertState: MessagePayload {
         /// The last offset of each input partition whose effect is in the state: a message read
         /// again after a crash (its offset not committed yet) is not counted twice.
         case inputOffsets = "input-offsets"
+        /// The loader's own API-budget alerts of the last hour.
+        case budgetAlerts = "budget-alerts"
     }
 
     public var key: String
