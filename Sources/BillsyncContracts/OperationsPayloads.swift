@@ -193,10 +193,13 @@ public struct SyncReport: MessagePayload {
     public var stageTimings: [StageTiming]?
     /// The window of time the report covers (a daily report's day).
     public var period: Period?
+    /// Where the run's bills and readings ended, per billing cycle.
+    public var billingCycles: [BillingCycle]?
 
     public init(runId: UUID = UUID(), stage: String, source: String? = nil, startedAt: Timestamp, finishedAt: Timestamp,
                 status: Status, counts: Counts, flows: [Flow]? = nil, deadLetterGroups: [DeadLetterGroup]? = nil,
-                reconciliation: Reconciliation? = nil, apiCalls: Int? = nil, stageTimings: [StageTiming]? = nil, period: Period? = nil) {
+                reconciliation: Reconciliation? = nil, apiCalls: Int? = nil, stageTimings: [StageTiming]? = nil, period: Period? = nil,
+                billingCycles: [BillingCycle]? = nil) {
         self.runId = runId
         self.stage = stage
         self.source = source
@@ -210,5 +213,6 @@ public struct SyncReport: MessagePayload {
         self.apiCalls = apiCalls
         self.stageTimings = stageTimings
         self.period = period
+        self.billingCycles = billingCycles
     }
 }

@@ -156,6 +156,31 @@ extension SyncReport {
         }
     }
 
+    /// Where the records of one billing cycle and type ended.
+    public struct BillingCycle: Codable, Sendable, Hashable {
+        /// `YYYY-MM`: the month of a bill's last bill date, of a reading's date.
+        public var cycle: String
+        /// The record type, e.g. `billing-bill`.
+        public var type: String
+        public var extracted: Int
+        /// Created or updated in the CRM.
+        public var loaded: Int
+        public var suppressed: Int
+        public var deadLettered: Int
+        /// Pending, retrying or unaccounted for.
+        public var open: Int
+
+        public init(cycle: String, type: String, extracted: Int = 0, loaded: Int = 0, suppressed: Int = 0, deadLettered: Int = 0, open: Int = 0) {
+            self.cycle = cycle
+            self.type = type
+            self.extracted = extracted
+            self.loaded = loaded
+            self.suppressed = suppressed
+            self.deadLettered = deadLettered
+            self.open = open
+        }
+    }
+
     /// The window of time a report covers.
     public struct Period: Codable, Sendable, Hashable {
         public var from: Timestamp

@@ -20,7 +20,8 @@ struct FleetScript {
 
     mutating func raw(_ id: String, type: String = "billing-account", key: String, line: Int? = nil) {
         facts.raw.append(FleetFacts.RawRecord(id: id, type: type, businessKey: key, sourceName: "run-1", position: position("raw.\(type)"),
-                                              file: "export.csv", line: line))
+                                              file: "export.csv", line: line,
+                                              billingCycle: ["billing-bill", "billing-meter-reading"].contains(type) ? "2026-11" : nil))
     }
 
     /// An upsert made from `cause`; its fields are sampled as the reader samples them.
@@ -171,6 +172,11 @@ enum ReportNumbers {
                 for list in ["mismatched", "missing", "unreadable"] { numbers["reconciliation.\(list)"] = Double(elements(value[list]).count) }
             case "stageTimings":
                 for timing in elements(value) { numbers["timing:\(timing["stage"]?.stringValue ?? "").seconds"] = number(timing["seconds"]) }
+            case "billingCycles":
+                for cycle in elements(value) {
+                    let key = "cycle:\(cycle["type"]?.stringValue ?? "")|\(cycle["cycle"]?.stringValue ?? "")"
+                    for (field, value) in members(cycle) where number(value) != nil { numbers["\(key).\(field)"] = number(value) }
+                }
             case "runId", "stage", "source", "startedAt", "finishedAt", "status", "period": continue
             default: throw Unnamed(description: "the payload's \(name) has no metric names in this test")
             }

@@ -21,6 +21,7 @@ public struct SyncReportHTML: Sendable {
         flows(&page)
         deadLetters(&page)
         if let reconciliation = report.reconciliation { self.reconciliation(reconciliation, &page) }
+        billingCycles(&page)
         timings(&page)
         page.raw("<footer>Written by billsync. The report.json beside this page is the same report as a <code>sync-report.v1</code> message.</footer>")
         page.raw("</body></html>\n")
@@ -145,6 +146,26 @@ public struct SyncReportHTML: Sendable {
             page.raw("</ul>")
         }
         page.raw("</section>")
+    }
+
+    func billingCycles(_ page: inout SyncReportPage) {
+        guard let cycles = report.billingCycles, !cycles.isEmpty else { return }
+        page.raw("<section><h2>By billing cycle</h2><table><thead><tr><th>Cycle</th><th>Records</th>")
+        let columns: [(String, KeyPath<SyncReport.BillingCycle, Int>, String)] = [
+            ("Extracted", \.extracted, "extracted"), ("Loaded", \.loaded, "loaded"), ("Suppressed", \.suppressed, "suppressed"),
+            ("Dead-lettered", \.deadLettered, "deadLettered"), ("Open", \.open, "open"),
+        ]
+        for (title, _, _) in columns { page.raw("<th class=\"num\">\(title)</th>") }
+        page.raw("</tr></thead><tbody>")
+        for cycle in cycles {
+            let key = htmlEscaped(SyncReportMetrics.key(cycle))
+            page.raw("<tr><td>\(htmlEscaped(cycle.cycle))</td><td>\(htmlEscaped(cycle.type))</td>")
+            for (_, path, field) in columns {
+                page.raw("<td class=\"num\" data-metric=\"\(key).\(field)\">\(cycle[keyPath: path])</td>")
+            }
+            page.raw("</tr>")
+        }
+        page.raw("</tbody></table></section>")
     }
 
     func timings(_ page: inout SyncReportPage) {

@@ -56,6 +56,13 @@ public struct SyncReportMarkdown: Sendable {
             }
         }
         if let reconciliation = report.reconciliation { out += reconciliationLines(reconciliation) }
+        if let cycles = report.billingCycles, !cycles.isEmpty {
+            out += ["", "## By billing cycle", "", "| Cycle | Records | Extracted | Loaded | Suppressed | Dead-lettered | Open |", "|---|---|--:|--:|--:|--:|--:|"]
+            for cycle in cycles {
+                out.append(Self.row([cycle.cycle, Self.cell(cycle.type), "\(cycle.extracted)", "\(cycle.loaded)", "\(cycle.suppressed)",
+                                     "\(cycle.deadLettered)", "\(cycle.open)"]))
+            }
+        }
         if let timings = report.stageTimings, !timings.isEmpty {
             out += ["", "## Stage timings", "", "| Stage | Seconds |", "|---|--:|"]
             for timing in timings { out.append(Self.row([Self.cell(timing.stage), SyncReportWording.seconds(timing.seconds)])) }

@@ -8,8 +8,10 @@ import BillsyncContracts
 /// - `group:<stage>|<code>|<field or empty>.count`
 /// - `reconciliation.sampled`, `.matched`, and `.mismatched`, `.missing`, `.unreadable` (list lengths)
 /// - `timing:<stage>.seconds`
+/// - `cycle:<type>|<cycle>.<count>` for each count of a billing cycle
 public enum SyncReportMetrics {
     public static func key(_ flow: SyncReport.Flow) -> String { "flow:\(flow.object)|\(flow.from)|\(flow.direction.rawValue)" }
     public static func key(_ group: SyncReport.DeadLetterGroup) -> String { "group:\(group.stage)|\(group.code)|\(group.field ?? "")" }
     public static func key(_ timing: SyncReport.StageTiming) -> String { "timing:\(timing.stage)" }
+    public static func key(_ cycle: SyncReport.BillingCycle) -> String { "cycle:\(cycle.type)|\(cycle.cycle)" }
 }

@@ -21,6 +21,8 @@ public struct FleetFacts: Sendable {
         public var line: Int?
         /// When the extractor read it (the envelope's `extractedAt`): which run it belongs to.
         public var extractedAt: Date? = nil
+        /// `YYYY-MM` of a bill's last bill date or a reading's date: its billing cycle.
+        public var billingCycle: String? = nil
     }
 
     /// An upsert command on the upserts topic.
