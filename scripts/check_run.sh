@@ -65,4 +65,11 @@ BILLSYNC_TOPIC_PREFIX="billsync-runcheck-$(date -u +%H%M%S)" bash scripts/run.sh
 report=$(tail -n 1 "$full" | sed -n 's/^sync report: *//p')
 [ -n "$report" ] && [ -s "$report" ] && [ -s "$(dirname "$report")/report.json" ] \
     || { log "the run did not end with the path of its HTML sync report (last line: $(tail -n 1 "$full"))"; exit 1; }
+# The report the run ends with is the final one: every record of the run at its end.
+python3 - "$(dirname "$report")/report.json" <<'PY' || { log "the run's final sync report still has records in flight"; exit 1; }
+import json, sys
+flows = json.load(open(sys.argv[1]))["payload"]["flows"]
+open_records = sum(flow["retrying"] + flow["pending"] + flow["unaccounted"] for flow in flows)
+sys.exit(0 if flows and open_records == 0 else 1)
+PY
 log "check 2 passed: the report is $report"

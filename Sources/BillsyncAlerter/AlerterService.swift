@@ -149,7 +149,7 @@ public final class AlerterService: Service, Sendable {
     }
 
     /// Accounts for every run that is due: its discrepancies (none for the daily report), and its
-    /// report, written again at each check until the counts add up (or the run is given up on),
+    /// report, written again at each check until every record reached its end (or the run is given up on),
     /// so the folder always holds the latest word and the final one says so in the log.
     func checkDueRuns() async {
         guard let accounting else { return }
@@ -159,7 +159,8 @@ public final class AlerterService: Service, Sendable {
                 let (ledger, facts) = try await accounting.ledger(of: run)
                 let everySource = run.source == AlerterObservations.RunCheck.everySource
                 let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now)
-                let final = discrepancies.isEmpty || clock.now.timeIntervalSince(run.finishedAt) >= giveUpAfter
+                // Final once every record reached its end (none still retrying either), or given up on.
+                let final = (discrepancies.isEmpty && ledger.isClosed) || clock.now.timeIntervalSince(run.finishedAt) >= giveUpAfter
                 var path: String?
                 if let reporter {
                     path = try await reporter(ledger, facts, run, await engine.salesforceAPIUsage, final)
