@@ -126,9 +126,15 @@ public struct OperatorActivity: MessagePayload {
     @ExplicitNull public var finishedAt: Timestamp?
     public var startedBy: String
     public var description: String
+    /// The selection as typed; the messages re-published and parked so far; how it ended. The
+    /// compacted topic keeps each activity's last record: the audit trail of replays and redrives.
+    public var filter: String?
+    public var count: Int?
+    public var parked: Int?
+    public var result: String?
 
     public init(activityId: UUID = UUID(), kind: Kind, stages: [String], startedAt: Timestamp, finishedAt: Timestamp? = nil,
-                startedBy: String, description: String) {
+                startedBy: String, description: String, filter: String? = nil, count: Int? = nil, parked: Int? = nil, result: String? = nil) {
         self.activityId = activityId
         self.kind = kind
         self.stages = stages
@@ -136,6 +142,10 @@ public struct OperatorActivity: MessagePayload {
         self.finishedAt = finishedAt
         self.startedBy = startedBy
         self.description = description
+        self.filter = filter
+        self.count = count
+        self.parked = parked
+        self.result = result
     }
 }
 

@@ -31,6 +31,9 @@ public enum StageHeaders {
     /// Set by the operator tool on every message a replay or redrive re-publishes: the alerter
     /// annotates what these cause instead of paging, and lineage shows it.
     public static let replayID = "billsync.replay-id"
+    /// How often a dead letter was redriven: kept through its next failure, so a redrive of
+    /// one that keeps failing parks it instead of looping.
+    public static let redriveCount = "billsync.redrive.count"
 
     /// The headers a retry or dead letter replaces rather than keeps from the original.
     public static let owned: Set<String> = [

@@ -67,6 +67,8 @@ public struct TopicCatalog: Sendable {
     public var silences: String { "\(prefix).alerter.silences" }
     /// Replays and redrives the operator tool runs, compacted by activity id.
     public var operatorActivity: String { "\(prefix).operator.activity" }
+    /// Dead letters redriven too often: kept for a person, never redriven automatically.
+    public var parking: String { "\(prefix).parking" }
     /// The alerter's durable state (alert groups, pending deliveries, tallies), compacted by key.
     public var alerterState: String { "\(prefix).alerter.state" }
     /// Where the sample stage (`billsync-passthrough`, the runtime's smallest worker) writes.
@@ -93,6 +95,7 @@ public struct TopicCatalog: Sendable {
         topics.append(.compacted(name: silences, partitions: 1))
         topics.append(.compacted(name: operatorActivity, partitions: 1))
         topics.append(.compacted(name: alerterState, partitions: 1))
+        topics.append(.retained(name: parking, partitions: 1, for: .seconds(90 * 86_400)))
         for retry in retryTopics(stage: .alerter) {
             topics.append(.retained(name: retry, partitions: 1, for: .seconds(7 * 86_400)))
         }

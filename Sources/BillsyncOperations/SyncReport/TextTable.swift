@@ -1,18 +1,18 @@
 /// A plain-text table with a header row, columns padded to their widest cell, the columns of
 /// counts right-aligned.
-struct TextTable {
+public struct TextTable {
     var header: [String]
     var rows: [[String]] = []
     let numericColumns: Set<Int>
 
-    init(_ header: [String], numericColumns: Set<Int> = []) {
+    public init(_ header: [String], numericColumns: Set<Int> = []) {
         self.header = header
         self.numericColumns = numericColumns
     }
 
-    mutating func add(_ row: [String]) { rows.append(row) }
+    public mutating func add(_ row: [String]) { rows.append(row) }
 
-    func rendered(indent: String = "") -> String {
+    public func rendered(indent: String = "") -> String {
         let all = [header] + rows
         let widths = header.indices.map { column in all.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0 }
         func line(_ cells: [String], isHeader: Bool) -> String {

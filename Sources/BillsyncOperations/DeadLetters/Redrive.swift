@@ -1,0 +1,164 @@
+import BillsyncContracts
+import BillsyncJSON
+import BillsyncKafka
+import BillsyncTopics
+import Foundation
+import Logging
+
+/// Sends a filtered set of dead letters back to the topic each failed from, marked as a
+/// redrive: billsync's failure headers removed (the stage sees a fresh message), the replay id
+/// and the redrive count set. One redriven `limit` times already goes to the parking topic
+/// instead, so a record that cannot pass stops looping. Optionally through a fix: a field of
+/// the message set to a value (for a group that failed on a value corrected upstream), the
+/// result validated against its contract first.
+public struct Redrive: Sendable {
+    /// What a redrive would do, before it does it: the dry run prints this.
+    public struct Plan: Sendable {
+        public var send: [DeadLetterEntry] = []
+        /// Redriven `limit` times already: to the parking topic.
+        public var park: [DeadLetterEntry] = []
+        /// Rows the extractor refused (no message to send back): fix the file and extract again.
+        public var unroutable: [DeadLetterEntry] = []
+
+        /// Messages per topic they would be sent to.
+        public var perTopic: [String: Int] {
+            Dictionary(send.compactMap(\.originTopic).map { ($0, 1) }, uniquingKeysWith: +)
+        }
+
+        public var distinctKeys: Int { Set(send.map(\.facts.example)).count }
+    }
+
+    /// A fix: the value at `pointer` (e.g. `/payload/fields/MailingStreet`) set to `value`
+    /// (JSON if it parses as JSON, else a string).
+    public struct Fix: Sendable {
+        public var pointer: JSONPointer
+        public var value: JSONValue
+
+        public init?(_ assignment: String) {
+            guard let equals = assignment.firstIndex(of: "="), let pointer = JSONPointer(parsing: assignment[..<equals]),
+                  !pointer.tokens.isEmpty else { return nil }
+            let text = String(assignment[assignment.index(after: equals)...])
+            self.pointer = pointer
+            self.value = (try? JSONParser.parse(Array(text.utf8))) ?? .string(text)
+        }
+    }
+
+    public var catalog: TopicCatalog
+    public var contracts: MessageContracts
+    /// Redrives a dead letter may have had before it is parked instead.
+    public var limit = 3
+    public var fixes: [Fix] = []
+
+    public init(catalog: TopicCatalog, contracts: MessageContracts, limit: Int = 3, fixes: [Fix] = []) {
+        self.catalog = catalog
+        self.contracts = contracts
+        self.limit = limit
+        self.fixes = fixes
+    }
+
+    public func plan(_ entries: [DeadLetterEntry], filter: DeadLetterFilter) -> Plan {
+        var plan = Plan()
+        for entry in entries where filter.matches(entry) {
+            if entry.originTopic == nil || entry.facts.stage == .extractor {
+                plan.unroutable.append(entry)
+            } else if entry.redrives >= limit {
+                plan.park.append(entry)
+            } else {
+                plan.send.append(entry)
+            }
+        }
+        return plan
+    }
+
+    public struct FixFailed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The message that goes back to where the dead letter failed.
+    public func message(for entry: DeadLetterEntry, replayID: String) throws -> KafkaProducerMessage {
+        var headers = entry.message.headers.filter { !StageHeaders.owned.contains($0.name) && $0.name != StageHeaders.redriveCount
+            && $0.name != StageHeaders.replayID }
+        headers.append(KafkaHeader(name: StageHeaders.replayID, string: replayID))
+        headers.append(KafkaHeader(name: StageHeaders.redriveCount, string: String(entry.redrives + 1)))
+        return KafkaProducerMessage(topic: entry.originTopic!, key: entry.message.key, value: try fixed(entry), headers: headers)
+    }
+
+    func fixed(_ entry: DeadLetterEntry) throws -> [UInt8]? {
+        guard !fixes.isEmpty else { return entry.message.value }
+        guard let value = entry.message.value, var document = try? JSONParser.parse(value) else {
+            throw FixFailed(description: "\(entry.address) is not JSON: a fix cannot be applied")
+        }
+        for fix in fixes { document = Self.setting(fix.value, at: fix.pointer.tokens[...], in: document) }
+        if case let .failure(violation) = contracts.validate(document: document) {
+            throw FixFailed(description: "\(entry.address) with the fix breaks its contract: \(violation)")
+        }
+        return document.serialized()
+    }
+
+    static func setting(_ value: JSONValue, at tokens: ArraySlice<String>, in document: JSONValue) -> JSONValue {
+        guard let first = tokens.first else { return value }
+        guard case var .object(object) = document else { return document }
+        object[first] = setting(value, at: tokens.dropFirst(), in: object[first] ?? .object(JSONObject()))
+        return .object(object)
+    }
+
+    /// The dead letter as it is, on the parking topic.
+    public func parked(_ entry: DeadLetterEntry) -> KafkaProducerMessage {
+        KafkaProducerMessage(topic: catalog.parking, key: entry.message.key, value: entry.message.value, headers: entry.message.headers)
+    }
+
+    /// Sends the plan at most `rate` messages a second, telling `progress` after each; writes the
+    /// activity (started, then finished with its count and result) to the operator activity topic,
+    /// which the alerter reads to annotate instead of page. Stops at cancellation (Ctrl-C), saying so.
+    public func run(_ plan: Plan, filter: DeadLetterFilter, by operatorName: String, rate: Double?, producer: KafkaProducer,
+                    progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> OperatorActivity {
+        let stages = Array(Set(plan.send.map(\.facts.stage.rawValue) + plan.park.map(\.facts.stage.rawValue))).sorted()
+        var activity = OperatorActivity(kind: .redrive, stages: stages.isEmpty ? ["none"] : stages, startedAt: .now, startedBy: operatorName,
+                                        description: "dlq redrive of \(plan.send.count) dead letters, \(plan.park.count) parked",
+                                        filter: filter.description, count: 0, parked: 0)
+        try await record(activity, producer: producer)
+        let replayID = activity.activityId.uuidString.lowercased()
+        let clock = ContinuousClock()
+        let started = clock.now
+        var failure: (any Error)?
+        do {
+            for entry in plan.park {
+                try await deliver(parked(entry), producer: producer)
+                activity.parked = (activity.parked ?? 0) + 1
+            }
+            for (index, entry) in plan.send.enumerated() {
+                try Task.checkCancellation()
+                if let rate, rate > 0 {
+                    // Paced against the start, so a slow send does not slow the whole run further.
+                    try await clock.sleep(until: started + .milliseconds(Int64(Double(index) * 1000 / rate)))
+                }
+                try await deliver(try message(for: entry, replayID: replayID), producer: producer)
+                activity.count = index + 1
+                progress(index + 1, plan.send.count)
+            }
+        } catch {
+            failure = error
+        }
+        activity.finishedAt = .now
+        activity.result = switch failure {
+        case nil: "completed: \(activity.count ?? 0) redriven, \(activity.parked ?? 0) parked"
+        case is CancellationError: "interrupted after \(activity.count ?? 0) of \(plan.send.count)"
+        case let error?: "failed after \(activity.count ?? 0) of \(plan.send.count): \(error)"
+        }
+        try await record(activity, producer: producer)
+        if let failure { throw failure }
+        return activity
+    }
+
+    func deliver(_ message: KafkaProducerMessage, producer: KafkaProducer) async throws {
+        let report = try await producer.send(message)
+        if let error = report.error { throw error }
+    }
+
+    func record(_ activity: OperatorActivity, producer: KafkaProducer) async throws {
+        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "cli"), businessKey: activity.activityId.uuidString,
+                                       occurredAt: .now, payload: activity)
+        try await deliver(KafkaProducerMessage(topic: catalog.operatorActivity, key: Array(activity.activityId.uuidString.utf8),
+                                               value: try contracts.encode(envelope)), producer: producer)
+    }
+}
