@@ -51,10 +51,18 @@ struct DeadLetters: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Dead letters grouped by stage, error code and field.")
         @OptionGroup var selection: Selection
         @Flag(help: "JSON lines instead of a table.") var json = false
+        @Flag(help: "One line per dead letter (its address for `dlq show`) instead of groups.") var records = false
 
         func run() async throws {
             let logger = try startCommand("billsync.dlq")
-            let groups = DeadLetterGroupSummary.of(try await selection.entries(logger: logger))
+            let entries = try await selection.entries(logger: logger)
+            if records {
+                for entry in entries {
+                    print("\(entry.address)  \(entry.facts.stage)  \(entry.facts.code)  \(entry.facts.field ?? "-")  \(entry.facts.example)  \(DeadLetters.time(entry.deadLetteredAt))")
+                }
+                return
+            }
+            let groups = DeadLetterGroupSummary.of(entries)
             if json {
                 for group in groups {
                     let object: [String: Any] = ["stage": group.stage, "code": group.code, "field": group.field ?? NSNull(), "count": group.count,
