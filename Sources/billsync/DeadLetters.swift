@@ -54,7 +54,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Flag(help: "One line per dead letter (its address for `dlq show`) instead of groups.") var records = false
 
         func run() async throws {
-            let logger = try startCommand("billsync.dlq")
+            let logger = try startCommand("billsync.dead-letters")
             let entries = try await selection.entries(logger: logger)
             if records {
                 for entry in entries {
@@ -89,7 +89,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Argument(help: "topic:partition:offset, as `dlq list --json` or an alert names it.") var address: String
 
         func run() async throws {
-            let logger = try startCommand("billsync.dlq")
+            let logger = try startCommand("billsync.dead-letters")
             let entries = try await withKafkaClients {
                 try await DeadLetterReader.read(connection: environmentConnection, catalog: TopicCatalog(prefix: prefix),
                                                 groupID: "\(prefix)-cli-dlq", logger: logger)
@@ -113,7 +113,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(help: "Who runs it, for the record (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
         func run() async throws {
-            let logger = try startCommand("billsync.dlq")
+            let logger = try startCommand("billsync.dead-letters")
             let parsedFixes = try fixes.map { text -> BillsyncOperations.Redrive.Fix in
                 guard let fix = BillsyncOperations.Redrive.Fix(text) else { throw ValidationError("--set '\(text)' is not /json/pointer=value") }
                 return fix
