@@ -132,9 +132,12 @@ public struct OperatorActivity: MessagePayload {
     public var count: Int?
     public var parked: Int?
     public var result: String?
+    /// Per source partition (`topic:partition`), the last offset done: where a resumed run goes on.
+    public var through: [String: Int64]?
 
     public init(activityId: UUID = UUID(), kind: Kind, stages: [String], startedAt: Timestamp, finishedAt: Timestamp? = nil,
-                startedBy: String, description: String, filter: String? = nil, count: Int? = nil, parked: Int? = nil, result: String? = nil) {
+                startedBy: String, description: String, filter: String? = nil, count: Int? = nil, parked: Int? = nil, result: String? = nil,
+                through: [String: Int64]? = nil) {
         self.activityId = activityId
         self.kind = kind
         self.stages = stages
@@ -146,6 +149,7 @@ public struct OperatorActivity: MessagePayload {
         self.count = count
         self.parked = parked
         self.result = result
+        self.through = through
     }
 }
 

@@ -111,6 +111,7 @@ struct DeadLetters: AsyncParsableCommand {
         @Option(name: .customLong("set"), help: "A fix: /json/pointer=value (repeatable), e.g. /payload/fields/MailingStreet='12 Short St'.")
         var fixes: [String] = []
         @Option(help: "Who runs it, for the record (default: $USER).") var by = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @Option(help: "Go on with an interrupted redrive (its id, as it printed), with the same selection.") var resume: String?
 
         func run() async throws {
             let logger = try startCommand("billsync.dead-letters")
@@ -122,7 +123,22 @@ struct DeadLetters: AsyncParsableCommand {
             let catalog = TopicCatalog(prefix: selection.prefix)
             let redrive = BillsyncOperations.Redrive(catalog: catalog, contracts: contracts, limit: limit, fixes: parsedFixes)
             let filter = try selection.filter()
-            let plan = redrive.plan(try await selection.entries(logger: logger), filter: filter)
+            var resuming: OperatorActivity?
+            if let resume {
+                let activities = try await withKafkaClients {
+                    try await KafkaTopicSnapshot.read([KafkaTopicPartition(topic: catalog.operatorActivity, partition: 0)], connection: environmentConnection,
+                                                      groupID: "\(selection.prefix)-cli-dlq", logger: logger)
+                }.messages.compactMap { try? contracts.decode($0.value ?? [], as: OperatorActivity.self).payload }
+                guard let stopped = activities.last(where: { $0.activityId.uuidString.lowercased() == resume.lowercased() }) else {
+                    throw ValidationError("no redrive \(resume) on \(catalog.operatorActivity)")
+                }
+                guard stopped.filter == filter.description else {
+                    throw ValidationError("redrive \(resume) selected \(stopped.filter ?? "?"); give the same selection to resume it")
+                }
+                resuming = stopped
+            }
+            let resumed = resuming
+            let plan = redrive.plan(try await selection.entries(logger: logger), filter: filter, after: resumed?.through ?? [:])
             print(DeadLetterText.plan(plan, filter: filter))
             // A fix that breaks a message's contract is found before anything is sent.
             for entry in plan.send { _ = try redrive.message(for: entry, replayID: "dry-run") }
@@ -132,7 +148,7 @@ struct DeadLetters: AsyncParsableCommand {
                 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: environmentConnection), logger: logger)
                 defer { Task { await producer.shutdown() } }
                 let work = Task {
-                    try await redrive.run(plan, filter: filter, by: by, rate: rate, producer: producer) { done, total in
+                    try await redrive.run(plan, filter: filter, by: by, rate: rate, producer: producer, resuming: resumed) { done, total in
                         DeadLetterText.progress(done, total)
                     }
                 }

@@ -104,4 +104,27 @@ struct RedriveTests {
         let breaking = Redrive(catalog: catalog, contracts: contracts, fixes: [try #require(Redrive.Fix("/payload/externalId=42"))])
         #expect(throws: Redrive.FixFailed.self) { try breaking.message(for: entry, replayID: "r") }
     }
+
+    @Test("an interrupted redrive resumed with the same selection sends only what the first run had not, under the same id")
+    func resume() async throws {
+        let (catalog, entries) = try await fleet()
+        let redrive = Redrive(catalog: catalog, contracts: contracts)
+        let filter = DeadLetterFilter(stage: "loader", code: "STRING_TOO_LONG")
+        let whole = redrive.plan(entries, filter: filter)
+        let first = try #require(whole.send.first)
+        // As an interrupted run leaves its record: one sent, through that one's offset.
+        let stopped = OperatorActivity(kind: .redrive, stages: ["loader"], startedAt: .now, startedBy: "ops", description: "dlq redrive",
+                                       filter: filter.description, count: 1, parked: 0, result: "interrupted after 1",
+                                       through: ["\(first.message.topic):\(first.message.partition)": first.message.offset])
+        let rest = redrive.plan(entries, filter: filter, after: stopped.through ?? [:])
+        #expect(rest.send.map { $0.message.keyString } == ["0000000002"])
+        #expect(rest.park.count == 1)
+        let producer = try TestKafka.producer()
+        let finished = try await redrive.run(rest, filter: filter, by: "ops", rate: nil, producer: producer, resuming: stopped)
+        await producer.shutdown()
+        #expect(finished.activityId == stopped.activityId)
+        #expect(finished.count == 2 && finished.parked == 1)
+        #expect(finished.result == "completed: 2 redriven, 1 parked")
+        #expect(try await TestKafka.readToEnd(catalog.upsertCommands, partitions: 1).map(\.keyString) == ["0000000002"])
+    }
 }

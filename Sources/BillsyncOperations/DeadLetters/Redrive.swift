@@ -56,9 +56,14 @@ public struct Redrive: Sendable {
         self.fixes = fixes
     }
 
-    public func plan(_ entries: [DeadLetterEntry], filter: DeadLetterFilter) -> Plan {
+    /// What a redrive of `filter` would do. `after` (a stopped redrive's `through`) leaves out
+    /// what that one already did. Entries go in dead-letter topic, partition and offset order, so
+    /// "done through offset n" per partition says exactly what was done.
+    public func plan(_ entries: [DeadLetterEntry], filter: DeadLetterFilter, after done: [String: Int64] = [:]) -> Plan {
         var plan = Plan()
-        for entry in entries where filter.matches(entry) {
+        let ordered = entries.sorted { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
+        for entry in ordered where filter.matches(entry) {
+            if let through = done[Self.partition(of: entry)], entry.message.offset <= through { continue }
             if entry.originTopic == nil || entry.facts.stage == .extractor {
                 plan.unroutable.append(entry)
             } else if entry.redrives >= limit {
@@ -69,6 +74,8 @@ public struct Redrive: Sendable {
         }
         return plan
     }
+
+    static func partition(of entry: DeadLetterEntry) -> String { "\(entry.message.topic):\(entry.message.partition)" }
 
     public struct FixFailed: Error, CustomStringConvertible {
         public let description: String
@@ -110,31 +117,48 @@ public struct Redrive: Sendable {
     /// Sends the plan at most `rate` messages a second, telling `progress` after each; writes the
     /// activity (started, then finished with its count and result) to the operator activity topic,
     /// which the alerter reads to annotate instead of page. Stops at cancellation (Ctrl-C), saying so.
+    /// `resuming` goes on with a stopped redrive (its id, counts and `through`), planned with `after:`
+    /// its `through`; the activity record is updated every 100 messages, so an interrupted run
+    /// (Ctrl-C, a crash) can be resumed where it stopped.
     public func run(_ plan: Plan, filter: DeadLetterFilter, by operatorName: String, rate: Double?, producer: KafkaProducer,
-                    progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> OperatorActivity {
+                    resuming: OperatorActivity? = nil, progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> OperatorActivity {
         let stages = Array(Set(plan.send.map(\.facts.stage.rawValue) + plan.park.map(\.facts.stage.rawValue))).sorted()
-        var activity = OperatorActivity(kind: .redrive, stages: stages.isEmpty ? ["none"] : stages, startedAt: .now, startedBy: operatorName,
-                                        description: "dlq redrive of \(plan.send.count) dead letters, \(plan.park.count) parked",
-                                        filter: filter.description, count: 0, parked: 0)
+        var activity = resuming ?? OperatorActivity(kind: .redrive, stages: stages.isEmpty ? ["none"] : stages, startedAt: .now,
+                                                    startedBy: operatorName, description: "dlq redrive", filter: filter.description,
+                                                    count: 0, parked: 0, through: [:])
+        activity.finishedAt = nil
+        activity.result = nil
+        activity.description = "dlq redrive: \(plan.send.count) to send, \(plan.park.count) to park"
+            + (resuming == nil ? "" : ", resumed by \(operatorName)")
         try await record(activity, producer: producer)
+        let previouslySent = activity.count ?? 0
         let replayID = activity.activityId.uuidString.lowercased()
         let clock = ContinuousClock()
         let started = clock.now
         var failure: (any Error)?
         do {
-            for entry in plan.park {
-                try await deliver(parked(entry), producer: producer)
-                activity.parked = (activity.parked ?? 0) + 1
+            // One pass in offset order, parking and sending, so `through` never passes one not done.
+            let steps = (plan.park.map { ($0, true) } + plan.send.map { ($0, false) }).sorted {
+                ($0.0.message.topic, $0.0.message.partition, $0.0.message.offset) < ($1.0.message.topic, $1.0.message.partition, $1.0.message.offset)
             }
-            for (index, entry) in plan.send.enumerated() {
+            var sent = 0
+            for (entry, parks) in steps {
                 try Task.checkCancellation()
-                if let rate, rate > 0 {
-                    // Paced against the start, so a slow send does not slow the whole run further.
-                    try await clock.sleep(until: started + .milliseconds(Int64(Double(index) * 1000 / rate)))
+                if parks {
+                    try await deliver(parked(entry), producer: producer)
+                    activity.parked = (activity.parked ?? 0) + 1
+                } else {
+                    if let rate, rate > 0 {
+                        // Paced against the start, so a slow send does not slow the whole run further.
+                        try await clock.sleep(until: started + .milliseconds(Int64(Double(sent) * 1000 / rate)))
+                    }
+                    try await deliver(try message(for: entry, replayID: replayID), producer: producer)
+                    sent += 1
+                    activity.count = previouslySent + sent
+                    progress(sent, plan.send.count)
                 }
-                try await deliver(try message(for: entry, replayID: replayID), producer: producer)
-                activity.count = index + 1
-                progress(index + 1, plan.send.count)
+                activity.through?[Self.partition(of: entry)] = entry.message.offset
+                if sent > 0, sent % 100 == 0, !parks { try await record(activity, producer: producer) }
             }
         } catch {
             failure = error
@@ -142,8 +166,8 @@ public struct Redrive: Sendable {
         activity.finishedAt = .now
         activity.result = switch failure {
         case nil: "completed: \(activity.count ?? 0) redriven, \(activity.parked ?? 0) parked"
-        case is CancellationError: "interrupted after \(activity.count ?? 0) of \(plan.send.count)"
-        case let error?: "failed after \(activity.count ?? 0) of \(plan.send.count): \(error)"
+        case is CancellationError: "interrupted after \(activity.count ?? 0); resume with --resume \(activity.activityId.uuidString.lowercased())"
+        case let error?: "failed after \(activity.count ?? 0): \(error); resume with --resume \(activity.activityId.uuidString.lowercased())"
         }
         try await record(activity, producer: producer)
         if let failure { throw failure }
