@@ -100,6 +100,7 @@ public final class AlerterService: Service, Sendable {
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "\(catalog.prefix)-alerter-tables",
                                                        subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
+        configuration.commitsOffsets = false
         return try KafkaConsumer(configuration: configuration, logger: logger)
     }
 

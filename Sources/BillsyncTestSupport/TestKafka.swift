@@ -68,6 +68,7 @@ extension TestKafka {
         for partition in 0..<partitions { offsets[KafkaTopicPartition(topic: topic, partition: partition)] = KafkaOffset.beginning }
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: uniqueName("reader"), subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
+        configuration.commitsOffsets = false
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         return try await withThrowingTaskGroup(of: [KafkaConsumerMessage]?.self) { group in
             group.addTask { try await consumer.run(); return nil }

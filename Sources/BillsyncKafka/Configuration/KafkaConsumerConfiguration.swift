@@ -35,6 +35,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// How often offsets marked done are committed in the background (they are also committed
     /// before partitions are revoked and when the consumer closes).
     public var commitInterval: Duration = .seconds(2)
+    /// False for a reader that only looks (a snapshot, a follower of a compacted table): it
+    /// commits nothing, so closing it never waits on a commit, and it leaves no offsets behind.
+    /// (librdkafka 2.x can abort closing a handle whose assignment still has commits in flight.)
+    public var commitsOffsets = true
     /// Messages fetched but not yet taken by the application; fetching waits beyond this.
     public var bufferedMessages = 10_000
     /// On shutdown, how long to wait for messages already handed out to be marked done
@@ -77,7 +81,7 @@ public struct KafkaConsumerConfiguration: Sendable {
         // At-least-once: only offsets the application marked done are ever stored, and only
         // stored offsets are committed (periodically, before a revoke, and on close).
         result["enable.auto.offset.store"] = "false"
-        result["enable.auto.commit"] = "true"
+        result["enable.auto.commit"] = commitsOffsets ? "true" : "false"
         result["auto.commit.interval.ms"] = commitInterval.librdkafkaMilliseconds
         result["enable.partition.eof"] = "false"
         result.merge(properties) { _, configured in configured }

@@ -39,11 +39,12 @@ public final class KafkaConsumer: Sendable {
         self.client = client
         self.session = session
         let drainTimeout = configuration.drainTimeout
+        let commits = configuration.commitsOffsets
         let queue = RDKafkaQueue(consumerQueueOf: client)
         self.poller = PollingThread(
             name: "billsync-consumer-poll",
             iteration: { session.pollOnce(client.pointer, queue: queue.pointer) },
-            finale: { Self.close(client, session: session, drainTimeout: drainTimeout) }
+            finale: { Self.close(client, session: session, drainTimeout: drainTimeout, commits: commits) }
         )
     }
 
@@ -239,7 +240,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The last step on the polling thread: drain, commit, leave the group.
-    private static func close(_ client: RDKafkaClient, session: ConsumerSession, drainTimeout: Duration) {
+    private static func close(_ client: RDKafkaClient, session: ConsumerSession, drainTimeout: Duration, commits: Bool) {
         let deadline = ContinuousClock.now.advanced(by: drainTimeout)
         while session.outstandingCount > 0, ContinuousClock.now < deadline {
             session.runCommands(client.pointer)
@@ -250,7 +251,7 @@ public final class KafkaConsumer: Sendable {
                                    metadata: ["kafka.outstanding": "\(session.outstandingCount)"])
         }
         session.runCommands(client.pointer)
-        if let error = session.commitSynchronously(client.pointer) {
+        if commits, let error = session.commitSynchronously(client.pointer) {
             session.logger.error("final commit failed", metadata: [LogKeys.kafkaError: "\(error)"])
         }
         // Leaves the group; the revoke it triggers is handled by the rebalance callback here.

@@ -20,6 +20,7 @@ public enum KafkaTopicSnapshot {
         let offsets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) })
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: groupID, subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
+        configuration.commitsOffsets = false
         // An empty partition's end arrives with a fetch answer the broker holds back this long.
         configuration.properties["fetch.wait.max.ms"] = "100"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)

@@ -48,6 +48,7 @@ public struct FleetTopicReader {
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "\(catalog.prefix)-report-\(UUID().uuidString.prefix(8))",
                                                        subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
+        configuration.commitsOffsets = false
         // Short fetch waits: a refresh ends once a fetch answer newer than its start shows the end.
         configuration.properties["fetch.wait.max.ms"] = "100"
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
