@@ -3,7 +3,7 @@ import Logging
 
 /// Creates, deletes and describes topics.
 public final class KafkaAdmin: Sendable {
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
 
     public init(connection: KafkaConnection, logger: Logger) throws(KafkaError) {
         client = try RDKafkaClient(
