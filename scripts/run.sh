@@ -34,7 +34,7 @@ rm -rf "$run" && mkdir -p "$run/drop" "$run/logs"
 logs="$run/logs"
 log "workers' logs: $logs"
 
-"$bin/billsync" topics create
+"$bin/billsync" topics ensure --apply
 "$bin/billsync" check --messages "${BILLSYNC_CHECK_MESSAGES:-1000}"
 "$bin/billsync-sandbox" generate --accounts "$accounts" --output "$run/generated" --billing-store "$run/billing.sqlite"
 cp "$run/generated/billing_export.csv" "$run/generated/meter_readings.csv" "$run/drop/"

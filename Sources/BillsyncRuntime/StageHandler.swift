@@ -50,10 +50,14 @@ public struct StageMessage<Input: StageInput>: Sendable {
     public let lag: StageLag
     /// Carries the message's correlation id.
     public let logger: Logger
+    /// Set when an operator replayed or redrove the message (`billsync.replay-id`): what it
+    /// produces carries the same id, and the transformer does not suppress it as unchanged.
+    public let replayID: String?
 
     public init(input: Input, topic: String, partition: Int32, offset: Int64, attempt: Int = 1,
-                lag: StageLag = StageLag(), logger: Logger) {
+                lag: StageLag = StageLag(), logger: Logger, replayID: String? = nil) {
         self.input = input
+        self.replayID = replayID
         self.topic = topic
         self.partition = partition
         self.offset = offset

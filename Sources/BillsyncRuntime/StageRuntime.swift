@@ -279,7 +279,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 }
                 decoded.append(Decoded(message: message, input: StageMessage(
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
-                    attempt: history.attempts + 1, lag: lag, logger: messageLogger)))
+                    attempt: history.attempts + 1, lag: lag, logger: messageLogger,
+                    replayID: message.headers.last(named: StageHeaders.replayID))))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
                 // and the messages behind it carry on.
@@ -301,8 +302,11 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 switch result {
                 case let .success(messages):
                     produced += messages
+                    // A replayed input's outputs carry its replay id on, for the alerter and lineage.
+                    let replayed = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
                     outputs.append(contentsOf: messages.map {
-                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value, headers: $0.headers + [writtenBy])
+                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value,
+                                             headers: $0.headers.filter { $0.name != StageHeaders.replayID } + replayed + [writtenBy])
                     })
                     processed[item.message.topic, default: 0] += 1
                 case let .failure(failed):

@@ -44,10 +44,11 @@ public struct HierarchyRollupHandler: StageHandler {
             // The totals are written once per batch, derived from its last record (their lineage
             // is the batch, and the last record completes it).
             var pending = UpsertWriter.Pending()
+            let replayed = batch.contains { $0.replayID != nil }
             for (index, parent) in try store.parents(affectedBy: affected).enumerated() {
                 guard let totals = try store.totals(of: parent) else { continue }
                 try writer.add(upsert(totals), index: Self.lineageIndexBase + index, businessKey: totals.customerId, from: last.envelope,
-                               to: &pending)
+                               replayed: replayed, to: &pending)
             }
             let outputs = writer.commit(pending)
             return batch.indices.map { $0 == batch.count - 1 ? .success(outputs) : .success([]) }

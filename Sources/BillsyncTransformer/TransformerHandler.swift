@@ -34,7 +34,7 @@ public struct TransformerHandler: StageHandler {
                     return .failure(.permanent("rule.\(rejection.rule)", rejection.description, pointer: rejection.pointer))
                 case let .success(upsert):
                     do {
-                        try writer.add(upsert, index: index, from: message.envelope, to: &pending)
+                        try writer.add(upsert, index: index, from: message.envelope, replayed: message.replayID != nil, to: &pending)
                     } catch {
                         return .failure(StageFailure(unexpected: error))
                     }

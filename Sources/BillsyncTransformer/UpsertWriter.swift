@@ -28,12 +28,13 @@ public final class UpsertWriter: Sendable {
         public init() {}
     }
 
-    /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent.
+    /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent. A
+    /// `replayed` input (a backfill, a redrive) is sent even when unchanged: re-sending it is the point.
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
-                                           from envelope: MessageEnvelope<Input>, to pending: inout Pending) throws {
+                                           from envelope: MessageEnvelope<Input>, replayed: Bool = false, to pending: inout Pending) throws {
         // One fingerprint per upsert serves the suppression store and the unacknowledged set.
         let fingerprint = ChangeSuppression.fingerprint(upsert)
-        if let suppression, try !suppression.isChanged(upsert, fingerprint: fingerprint) { return }
+        if !replayed, let suppression, try !suppression.isChanged(upsert, fingerprint: fingerprint) { return }
         let identity = Self.identity(upsert, fingerprint: fingerprint)
         guard !pending.identities.contains(identity), !unacknowledged.withLock({ $0.contains(identity) }) else { return }
         pending.identities.append(identity)

@@ -13,6 +13,23 @@ struct Billsync: AsyncParsableCommand {
         abstract: "Operator commands for a billsync fleet. The broker comes from KAFKA_BROKERS (default 127.0.0.1:19092).",
         subcommands: [Topics.self, Check.self, Mapping.self, Report.self, Silences.self, DeadLetters.self, Status.self]
     )
+
+    /// Parses and runs the command; an `OperatorError` ends it with its own message and exit code.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asynchronous = command as? AsyncParsableCommand {
+                try await asynchronous.run()
+            } else {
+                try command.run()
+            }
+        } catch let error as OperatorError {
+            FileHandle.standardError.write(Data("billsync: \(error)\n".utf8))
+            Foundation.exit(error.exitCode.rawValue)
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Bootstraps logging and refuses a librdkafka that cannot talk to current brokers.
@@ -29,53 +46,20 @@ func startCommand(_ label: String) throws -> Logger {
 }
 
 /// Runs a command's Kafka work, then waits until its clients have closed, so the process does
-/// not exit while librdkafka's threads are still stopping.
+/// not exit while librdkafka's threads are still stopping. A broker that cannot be reached is
+/// said as such (exit 69), not as the first request that timed out.
 func withKafkaClients<Result: Sendable>(_ body: () async throws -> Result) async throws -> Result {
-    let result = try await body()
-    await KafkaClients.waitUntilClosed()
-    return result
+    do {
+        let result = try await body()
+        await KafkaClients.waitUntilClosed()
+        return result
+    } catch let error as KafkaError where OperatorError.isUnreachable(error) {
+        throw OperatorError.unreachable(environmentConnection.bootstrapServers, error)
+    }
 }
 
 var environmentConnection: KafkaConnection {
     KafkaConnection.fromEnvironment(ProcessInfo.processInfo.environment, clientID: "billsync-cli")
-}
-
-struct Topics: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Create or list the fleet's topics.",
-        subcommands: [Create.self, List.self]
-    )
-
-    struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create every topic the fleet uses (existing ones are left alone).")
-        @Option(help: "Partitions per topic (a stage scales to at most this many instances).") var partitions: Int32 = 4
-        @Option(help: "Prefix of the fleet's topics (BILLSYNC_TOPIC_PREFIX).")
-        var prefix = ProcessInfo.processInfo.environment["BILLSYNC_TOPIC_PREFIX"] ?? "billsync"
-
-        func run() async throws {
-            let logger = try startCommand("billsync.topics")
-            let catalog = TopicCatalog(partitions: partitions, prefix: prefix)
-            let existing = try await withKafkaClients {
-                let admin = try KafkaAdmin(connection: environmentConnection, logger: logger)
-                try await admin.createTopics(catalog.specifications)
-                return Set(try await admin.listTopics().map(\.name))
-            }
-            let missing = catalog.specifications.map(\.name).filter { !existing.contains($0) }
-            guard missing.isEmpty else { throw ValidationError("topics missing after creation: \(missing)") }
-            print("\(catalog.specifications.count) topics ready on \(environmentConnection.bootstrapServers.joined(separator: ","))")
-        }
-    }
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List topics and their partition counts.")
-        func run() async throws {
-            let logger = try startCommand("billsync.topics")
-            let topics = try await withKafkaClients {
-                try await KafkaAdmin(connection: environmentConnection, logger: logger).listTopics()
-            }
-            for topic in topics { print("\(topic.name)\t\(topic.partitions.count)") }
-        }
-    }
 }
 
 struct Check: AsyncParsableCommand {

@@ -46,7 +46,7 @@ struct AdminTests {
         #expect(left.isInactive, "still members: \(left.members)")
     }
 
-    @Test("a group's offsets are set for a group with no members, and the group resumes from them")
+    @Test("a group's offsets are set for a group with no members, read back, and the group resumes from them")
     func groupOffsetsAreSet() async throws {
         let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
         let topic = try await TestKafka.createTopics("offsets", partitions: 1)[0]
@@ -55,8 +55,20 @@ struct AdminTests {
         let partition = KafkaTopicPartition(topic: topic, partition: 0)
         try await admin.alterConsumerGroupOffsets(group, to: [partition: 7])
 
+        #expect(try await admin.consumerGroupOffsets(group, partitions: [partition]) == [partition: 7])
+
         let consumer = try KafkaConsumer(configuration: TestKafka.consumerConfiguration(group: group, topics: [topic]), logger: TestKafka.logger)
-        let committed = try await consumer.committedOffsets(for: [partition])
-        #expect(committed[partition] == 7)
+        let first = try await withThrowingTaskGroup(of: Int64?.self) { tasks in
+            tasks.addTask { try await consumer.run(); return nil }
+            tasks.addTask {
+                defer { consumer.triggerShutdown() }
+                for try await message in consumer.messages { return message.offset }
+                return nil
+            }
+            var first: Int64?
+            for try await offset in tasks { first = first ?? offset }
+            return first
+        }
+        #expect(first == 7)
     }
 }

@@ -74,33 +74,66 @@ extension KafkaAdmin {
                                           timeout: Duration = .seconds(30)) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let client = self.client
-        try await BlockingCalls.run { () throws(KafkaError) in
+        _ = try await BlockingCalls.run { () throws(KafkaError) in
             let list = RDKafkaTopicPartitionList(Array(offsets.keys), offsets: offsets)
             var requests: [OpaquePointer?] = [rd_kafka_AlterConsumerGroupOffsets_new(group, list.pointer)]
             defer { requests.withUnsafeMutableBufferPointer { rd_kafka_AlterConsumerGroupOffsets_destroy_array($0.baseAddress, $0.count) } }
-            let failures = try AdminRequest.run(client, operation: RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout: timeout) { options, queue in
+            return try Self.groupOffsets(client, RD_KAFKA_ADMIN_OP_ALTERCONSUMERGROUPOFFSETS, timeout: timeout, what: "changing the offsets of group \(group)") { options, queue in
                 requests.withUnsafeMutableBufferPointer { rd_kafka_AlterConsumerGroupOffsets(client.pointer, $0.baseAddress, $0.count, options, queue) }
-            } results: { event -> [String] in
-                var count = 0
-                guard let result = rd_kafka_event_AlterConsumerGroupOffsets_result(event),
-                      let groups = rd_kafka_AlterConsumerGroupOffsets_result_groups(result, &count) else { return ["no answer"] }
-                var failures: [String] = []
-                for index in 0..<count {
-                    guard let groupResult = groups[index] else { continue }
-                    if let error = rd_kafka_group_result_error(groupResult), rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR_NO_ERROR {
-                        failures.append(String(cString: rd_kafka_error_string(error)))
-                    }
-                    if let partitions = rd_kafka_group_result_partitions(groupResult) {
-                        for element in RDKafkaTopicPartitionList.elements(of: partitions) where element.error != RD_KAFKA_RESP_ERR_NO_ERROR {
+            } groups: { event, count in
+                rd_kafka_event_AlterConsumerGroupOffsets_result(event).flatMap { rd_kafka_AlterConsumerGroupOffsets_result_groups($0, &count) }
+            }
+        }
+    }
+
+    /// A group's committed offsets (ListConsumerGroupOffsets), without joining it: a partition the
+    /// group never committed is left out.
+    public func consumerGroupOffsets(_ group: String, partitions: [KafkaTopicPartition],
+                                     timeout: Duration = .seconds(30)) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let client = self.client
+        return try await BlockingCalls.run { () throws(KafkaError) in
+            let list = RDKafkaTopicPartitionList(partitions)
+            var requests: [OpaquePointer?] = [rd_kafka_ListConsumerGroupOffsets_new(group, list.pointer)]
+            defer { requests.withUnsafeMutableBufferPointer { rd_kafka_ListConsumerGroupOffsets_destroy_array($0.baseAddress, $0.count) } }
+            return try Self.groupOffsets(client, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout: timeout, what: "reading the offsets of group \(group)") { options, queue in
+                requests.withUnsafeMutableBufferPointer { rd_kafka_ListConsumerGroupOffsets(client.pointer, $0.baseAddress, $0.count, options, queue) }
+            } groups: { event, count in
+                rd_kafka_event_ListConsumerGroupOffsets_result(event).flatMap { rd_kafka_ListConsumerGroupOffsets_result_groups($0, &count) }
+            }.filter { $0.value >= 0 }
+        }
+    }
+
+    /// Runs a group-offsets request and returns the offsets its answer lists, or throws with
+    /// every group and partition error it names.
+    private static func groupOffsets(
+        _ client: RDKafkaClient, _ operation: rd_kafka_admin_op_t, timeout: Duration, what: String,
+        request: (OpaquePointer?, OpaquePointer?) -> Void,
+        groups: (OpaquePointer, inout Int) -> UnsafeMutablePointer<OpaquePointer?>?
+    ) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let answer = try AdminRequest.run(client, operation: operation, timeout: timeout, request: request) { event -> ([KafkaTopicPartition: Int64], [String]) in
+            var count = 0
+            guard let results = groups(event, &count) else { return ([:], ["no answer"]) }
+            var offsets: [KafkaTopicPartition: Int64] = [:]
+            var failures: [String] = []
+            for index in 0..<count {
+                guard let groupResult = results[index] else { continue }
+                if let error = rd_kafka_group_result_error(groupResult), rd_kafka_error_code(error) != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    failures.append(String(cString: rd_kafka_error_string(error)))
+                }
+                if let partitions = rd_kafka_group_result_partitions(groupResult) {
+                    for element in RDKafkaTopicPartitionList.elements(of: partitions) {
+                        if element.error != RD_KAFKA_RESP_ERR_NO_ERROR {
                             failures.append("\(element.partition): \(String(cString: rd_kafka_err2str(element.error)))")
+                        } else {
+                            offsets[element.partition] = element.offset
                         }
                     }
                 }
-                return failures
             }
-            guard failures.isEmpty else {
-                throw KafkaError(kind: .broker, message: "changing the offsets of group \(group) failed: \(failures.joined(separator: "; "))")
-            }
+            return (offsets, failures)
         }
+        guard answer.1.isEmpty else { throw KafkaError(kind: .broker, message: "\(what) failed: \(answer.1.joined(separator: "; "))") }
+        return answer.0
     }
 }

@@ -12,12 +12,13 @@ public enum KafkaTopicSnapshot {
         public var ends: [KafkaTopicPartition: Int64]
     }
 
+    /// Reads `partitions` from `start` (per partition; the beginning where not given) to their end.
     public static func read(
-        _ partitions: [KafkaTopicPartition], connection: KafkaConnection, groupID: String,
+        _ partitions: [KafkaTopicPartition], from start: [KafkaTopicPartition: Int64] = [:], connection: KafkaConnection, groupID: String,
         timeout: Duration = .seconds(60), logger: Logger
     ) async throws -> Snapshot {
         guard !partitions.isEmpty else { return Snapshot(messages: [], ends: [:]) }
-        let offsets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, KafkaOffset.beginning) })
+        let offsets = Dictionary(uniqueKeysWithValues: partitions.map { ($0, start[$0] ?? KafkaOffset.beginning) })
         var configuration = KafkaConsumerConfiguration(connection: connection, groupID: groupID, subscription: .partitions(offsets))
         configuration.drainTimeout = .milliseconds(100)
         configuration.commitsOffsets = false
@@ -30,7 +31,7 @@ public enum KafkaTopicSnapshot {
                 defer { consumer.triggerShutdown() }
                 var iterator = consumer.messages.makeAsyncIterator()
                 var snapshot = Snapshot(messages: [], ends: [:])
-                var next: [KafkaTopicPartition: Int64] = [:]
+                var next: [KafkaTopicPartition: Int64] = start
                 let clock = ContinuousClock()
                 let deadline = clock.now + timeout
                 while true {

@@ -26,10 +26,10 @@ public struct SalesforceSink: Sink {
     public let client: SalesforceClient
     public let resultsTopic: String
     public let alertsTopic: String
-    public var recordsPerCall = 200
+    public var recordsPerCall = SalesforceLoadCost.recordsPerCall
     /// From this many records of one object in one batch on, they go through a Bulk API 2.0
     /// job (a backfill's backlog); below it, through sObject Collections.
-    public var bulkThreshold = 5_000
+    public var bulkThreshold = SalesforceLoadCost.bulkThreshold
     /// How often a paused loader asks whether it may resume.
     public var probeInterval: Duration = .seconds(60)
     /// What the pause's probes sleep on.

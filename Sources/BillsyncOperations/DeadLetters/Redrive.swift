@@ -75,7 +75,7 @@ public struct Redrive: Sendable {
         return plan
     }
 
-    static func partition(of entry: DeadLetterEntry) -> String { "\(entry.message.topic):\(entry.message.partition)" }
+    static func partition(of entry: DeadLetterEntry) -> String { Republisher.key(position(of: entry)) }
 
     public struct FixFailed: Error, CustomStringConvertible {
         public let description: String
@@ -114,75 +114,25 @@ public struct Redrive: Sendable {
         KafkaProducerMessage(topic: catalog.parking, key: entry.message.key, value: entry.message.value, headers: entry.message.headers)
     }
 
-    /// Sends the plan at most `rate` messages a second, telling `progress` after each; writes the
-    /// activity (started, then finished with its count and result) to the operator activity topic,
-    /// which the alerter reads to annotate instead of page. Stops at cancellation (Ctrl-C), saying so.
-    /// `resuming` goes on with a stopped redrive (its id, counts and `through`), planned with `after:`
-    /// its `through`; the activity record is updated every 100 messages, so an interrupted run
-    /// (Ctrl-C, a crash) can be resumed where it stopped.
+    /// Sends the plan at most `rate` messages a second, telling `progress` after each, recorded on
+    /// the operator activity topic (see `Republisher`). `resuming` goes on with a stopped redrive
+    /// (its id, counts and `through`), planned with `after:` its `through`.
     public func run(_ plan: Plan, filter: DeadLetterFilter, by operatorName: String, rate: Double?, producer: KafkaProducer,
                     resuming: OperatorActivity? = nil, progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> OperatorActivity {
         let stages = Array(Set(plan.send.map(\.facts.stage.rawValue) + plan.park.map(\.facts.stage.rawValue))).sorted()
         var activity = resuming ?? OperatorActivity(kind: .redrive, stages: stages.isEmpty ? ["none"] : stages, startedAt: .now,
                                                     startedBy: operatorName, description: "dlq redrive", filter: filter.description,
                                                     count: 0, parked: 0, through: [:])
-        activity.finishedAt = nil
-        activity.result = nil
         activity.description = "dlq redrive: \(plan.send.count) to send, \(plan.park.count) to park"
             + (resuming == nil ? "" : ", resumed by \(operatorName)")
-        try await record(activity, producer: producer)
-        let previouslySent = activity.count ?? 0
         let replayID = activity.activityId.uuidString.lowercased()
-        let clock = ContinuousClock()
-        let started = clock.now
-        var failure: (any Error)?
-        do {
-            // One pass in offset order, parking and sending, so `through` never passes one not done.
-            let steps = (plan.park.map { ($0, true) } + plan.send.map { ($0, false) }).sorted {
-                ($0.0.message.topic, $0.0.message.partition, $0.0.message.offset) < ($1.0.message.topic, $1.0.message.partition, $1.0.message.offset)
-            }
-            var sent = 0
-            for (entry, parks) in steps {
-                try Task.checkCancellation()
-                if parks {
-                    try await deliver(parked(entry), producer: producer)
-                    activity.parked = (activity.parked ?? 0) + 1
-                } else {
-                    if let rate, rate > 0 {
-                        // Paced against the start, so a slow send does not slow the whole run further.
-                        try await clock.sleep(until: started + .milliseconds(Int64(Double(sent) * 1000 / rate)))
-                    }
-                    try await deliver(try message(for: entry, replayID: replayID), producer: producer)
-                    sent += 1
-                    activity.count = previouslySent + sent
-                    progress(sent, plan.send.count)
-                }
-                activity.through?[Self.partition(of: entry)] = entry.message.offset
-                if sent > 0, sent % 100 == 0, !parks { try await record(activity, producer: producer) }
-            }
-        } catch {
-            failure = error
-        }
-        activity.finishedAt = .now
-        activity.result = switch failure {
-        case nil: "completed: \(activity.count ?? 0) redriven, \(activity.parked ?? 0) parked"
-        case is CancellationError: "interrupted after \(activity.count ?? 0); resume with --resume \(activity.activityId.uuidString.lowercased())"
-        case let error?: "failed after \(activity.count ?? 0): \(error); resume with --resume \(activity.activityId.uuidString.lowercased())"
-        }
-        try await record(activity, producer: producer)
-        if let failure { throw failure }
-        return activity
+        let steps = try plan.park.map { Republisher.Step(source: Self.position(of: $0), message: parked($0), parks: true) }
+            + plan.send.map { Republisher.Step(source: Self.position(of: $0), message: try message(for: $0, replayID: replayID)) }
+        return try await Republisher(catalog: catalog, contracts: contracts).run(steps, activity: activity, rate: rate, producer: producer,
+                                                                               progress: progress)
     }
 
-    func deliver(_ message: KafkaProducerMessage, producer: KafkaProducer) async throws {
-        let report = try await producer.send(message)
-        if let error = report.error { throw error }
-    }
-
-    func record(_ activity: OperatorActivity, producer: KafkaProducer) async throws {
-        let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "cli"), businessKey: activity.activityId.uuidString,
-                                       occurredAt: .now, payload: activity)
-        try await deliver(KafkaProducerMessage(topic: catalog.operatorActivity, key: Array(activity.activityId.uuidString.utf8),
-                                               value: try contracts.encode(envelope)), producer: producer)
+    static func position(of entry: DeadLetterEntry) -> FleetFacts.Position {
+        FleetFacts.Position(topic: entry.message.topic, partition: entry.message.partition, offset: entry.message.offset)
     }
 }

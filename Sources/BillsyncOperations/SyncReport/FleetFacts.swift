@@ -23,6 +23,11 @@ public struct FleetFacts: Sendable {
         public var extractedAt: Date? = nil
         /// `YYYY-MM` of a bill's last bill date or a reading's date: its billing cycle.
         public var billingCycle: String? = nil
+
+        /// `YYYY-MM` of a raw record message's bill date or reading date.
+        public static func billingCycle(of message: JSONValue) -> String? {
+            (message["payload"]?["lastBillDate"] ?? message["payload"]?["readingDate"])?.stringValue.map { String($0.prefix(7)) }
+        }
     }
 
     /// An upsert command on the upserts topic.

@@ -126,7 +126,7 @@ public struct FleetTopicReader {
                 position: position, file: message.headers.last(named: StageHeaders.originFile),
                 line: message.headers.last(named: StageHeaders.originLine).flatMap(Int.init),
                 extractedAt: json["extractedAt"]?.stringValue.flatMap(Timestamp.init(parsing:))?.date,
-                billingCycle: (json["payload"]?["lastBillDate"] ?? json["payload"]?["readingDate"])?.stringValue.map { String($0.prefix(7)) }))
+                billingCycle: FleetFacts.RawRecord.billingCycle(of: json)))
         case .upserts:
             guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
             facts.upserts.append(FleetFacts.Upsert(
