@@ -28,6 +28,11 @@ public struct FleetStatus: Sendable, Codable {
     public struct StageLine: Sendable, Codable {
         public var stage: String
         public var workers: [Worker] = []
+        /// Members of the stage's consumer group, as the group coordinator names them.
+        public var groupMembers: [String] = []
+        /// Group members beyond the running workers that report: a consumer with heartbeats
+        /// off, another tool in the group, or a worker that hangs without leaving.
+        public var membersWithoutHeartbeat = 0
         public var partitions: [StagePartition] = []
         public var lagMessages: Int64 = 0
         public var lagSeconds: Double = 0
@@ -64,8 +69,13 @@ public struct FleetStatus: Sendable, Codable {
             }
         }
         let deadLetters = try await DeadLetterReader.read(connection: connection, catalog: catalog, groupID: groupID, logger: logger)
+        let groups = try await KafkaAdmin(connection: connection, logger: logger).describeConsumerGroups(TopicCatalog.stages.map(catalog.group(of:)))
+        var members: [String: [String]] = [:]
+        for stage in TopicCatalog.stages {
+            members[stage.rawValue] = groups.first { $0.group == catalog.group(of: stage) }?.members.map(\.name).sorted() ?? []
+        }
         return FleetStatus(heartbeats: Array(heartbeats.values), deadLetters: deadLetters, lastLoads: loads.compactMapValues { $0 },
-                           catalog: catalog, now: now)
+                           groupMembers: members, catalog: catalog, now: now)
     }
 
     /// A date as the alerter's state writes one (JSONEncoder's default: seconds since 2001).
@@ -74,7 +84,8 @@ public struct FleetStatus: Sendable, Codable {
         return value.stringValue.flatMap { Timestamp(parsing: $0)?.date }
     }
 
-    public init(heartbeats: [WorkerStatus], deadLetters: [DeadLetterEntry], lastLoads: [String: Date], catalog: TopicCatalog, now: Date) {
+    public init(heartbeats: [WorkerStatus], deadLetters: [DeadLetterEntry], lastLoads: [String: Date], groupMembers: [String: [String]] = [:],
+                catalog: TopicCatalog, now: Date) {
         var lines: [String: StageLine] = [:]
         for stage in TopicCatalog.stages { lines[stage.rawValue] = StageLine(stage: stage.rawValue) }
         var newest: [String: [String: (Date, WorkerStatus.Partition)]] = [:]
@@ -109,6 +120,12 @@ public struct FleetStatus: Sendable, Codable {
         if extractorRows > 0 || heartbeats.contains(where: { $0.stage == Stage.extractor.rawValue }) {
             lines[Stage.extractor.rawValue, default: StageLine(stage: Stage.extractor.rawValue)].deadLetters = extractorRows
         }
+        for (stage, names) in groupMembers {
+            var line = lines[stage] ?? StageLine(stage: stage)
+            line.groupMembers = names
+            line.membersWithoutHeartbeat = max(0, names.count - line.workers.filter { $0.state == "running" }.count)
+            lines[stage] = line
+        }
         stages = lines.values.sorted { $0.stage < $1.stage }
         self.lastLoads = lastLoads
         let usage = heartbeats.compactMap(\.apiUsage).max { $0.used < $1.used }
@@ -124,6 +141,7 @@ public struct FleetStatus: Sendable, Codable {
             let running = line.workers.filter { $0.state == "running" }
             let missing = line.workers.filter { $0.state == "missing" }.count
             let workers = "\(running.count) running" + (missing > 0 ? ", \(missing) missing" : "")
+                + (line.membersWithoutHeartbeat > 0 ? ", \(line.membersWithoutHeartbeat) in group without heartbeat" : "")
             let throughput = running.compactMap(\.throughput).reduce(0, +)
             table.add([line.stage, workers, "\(line.lagMessages)", Self.duration(line.lagSeconds), "\(line.inRetry)", "\(line.deadLetters)",
                        running.isEmpty ? "-" : String(format: "%.1f/s", throughput)])

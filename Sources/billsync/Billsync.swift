@@ -11,7 +11,7 @@ struct Billsync: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync",
         abstract: "Operator commands for a billsync fleet. The broker comes from KAFKA_BROKERS (default 127.0.0.1:19092).",
-        subcommands: [Topics.self, Check.self, Mapping.self, Report.self, Silences.self, DeadLetters.self, Status.self]
+        subcommands: [Topics.self, Status.self, DeadLetters.self, Replay.self, Lineage.self, Check.self, Mapping.self, Report.self, Silences.self]
     )
 
     /// Parses and runs the command; an `OperatorError` ends it with its own message and exit code.

@@ -126,10 +126,10 @@ struct DeadLetters: AsyncParsableCommand {
             var resuming: OperatorActivity?
             if let resume {
                 let activities = try await withKafkaClients {
-                    try await KafkaTopicSnapshot.read([KafkaTopicPartition(topic: catalog.operatorActivity, partition: 0)], connection: environmentConnection,
-                                                      groupID: "\(selection.prefix)-cli-dlq", logger: logger)
-                }.messages.compactMap { try? contracts.decode($0.value ?? [], as: OperatorActivity.self).payload }
-                guard let stopped = activities.last(where: { $0.activityId.uuidString.lowercased() == resume.lowercased() }) else {
+                    try await Republisher.activities(connection: environmentConnection, catalog: catalog, contracts: contracts,
+                                                     groupID: "\(selection.prefix)-cli-dlq", logger: logger)
+                }
+                guard let stopped = activities.last(where: { $0.kind == .redrive && $0.activityId.uuidString.lowercased() == resume.lowercased() }) else {
                     throw ValidationError("no redrive \(resume) on \(catalog.operatorActivity)")
                 }
                 guard stopped.filter == filter.description else {
@@ -147,19 +147,14 @@ struct DeadLetters: AsyncParsableCommand {
             let activity = try await withKafkaClients {
                 let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: environmentConnection), logger: logger)
                 defer { Task { await producer.shutdown() } }
-                let work = Task {
+                let work = Task { [rate, by] in
                     try await redrive.run(plan, filter: filter, by: by, rate: rate, producer: producer, resuming: resumed) { done, total in
                         DeadLetterText.progress(done, total)
                     }
                 }
-                let interrupt = DispatchSource.makeSignalSource(signal: SIGINT)
-                signal(SIGINT, SIG_IGN)
-                interrupt.setEventHandler { work.cancel() }
-                interrupt.resume()
-                defer { interrupt.cancel() }
-                let result = await work.result
+                let activity = try await interruptible(work)
                 await producer.shutdown()
-                return try result.get()
+                return activity
             }
             print("\n\(activity.result ?? "done") (recorded as \(activity.kind.rawValue) \(activity.activityId.uuidString.lowercased()))")
         }

@@ -17,6 +17,8 @@ enum OperatorError: Error, CustomStringConvertible {
     case refused(String)
     /// Stopped by Ctrl-C; what was done is recorded and can be resumed (exit 130).
     case interrupted(String)
+    /// It ran and failed part-way; what was done is recorded (exit 1).
+    case failed(String)
 
     var description: String {
         switch self {
@@ -24,7 +26,7 @@ enum OperatorError: Error, CustomStringConvertible {
             "cannot reach Kafka at \(brokers.joined(separator: ",")) (set KAFKA_BROKERS): \(error.message)"
         case let .missingTopics(topics):
             "missing topic\(topics.count == 1 ? "" : "s") \(topics.joined(separator: ", ")): `billsync topics ensure --apply` creates the fleet's topics"
-        case let .drift(text), let .refused(text), let .interrupted(text):
+        case let .drift(text), let .refused(text), let .interrupted(text), let .failed(text):
             text
         }
     }
@@ -36,6 +38,7 @@ enum OperatorError: Error, CustomStringConvertible {
         case .drift: ExitCode(3)
         case .refused: ExitCode(4)
         case .interrupted: ExitCode(130)
+        case .failed: ExitCode.failure
         }
     }
 

@@ -1,3 +1,4 @@
+import BillsyncOperations
 import BillsyncContracts
 import Foundation
 

@@ -72,7 +72,9 @@ public struct ReplayEffect: Sendable, Equatable {
         var lines = messages == 0 ? ["\(indent)no message matches"] : [table.rendered(indent: indent)]
         let span = first.map { " from \(formatter.string(from: $0)) to \(formatter.string(from: last ?? $0))" } ?? ""
         lines.append("\(indent)\(messages) messages, \(distinctKeys) distinct business keys\(span)")
-        if upsertsPerObject.isEmpty {
+        if messages == 0 {
+            return lines.joined(separator: "\n")
+        } else if upsertsPerObject.isEmpty {
             lines.append("\(indent)Salesforce: no upserts (these messages do not become CRM records)")
         } else {
             let objects = upsertsPerObject.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

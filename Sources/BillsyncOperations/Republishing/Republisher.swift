@@ -24,6 +24,15 @@ public struct Republisher: Sendable {
         }
     }
 
+    /// A run that stopped before the end (Ctrl-C, a failed send), after recording how far it got.
+    public struct Stopped: Error, CustomStringConvertible {
+        public let activity: OperatorActivity
+        public let cause: any Error
+
+        public var interrupted: Bool { cause is CancellationError }
+        public var description: String { activity.result ?? "\(cause)" }
+    }
+
     public var catalog: TopicCatalog
     public var contracts: MessageContracts
 
@@ -81,7 +90,7 @@ public struct Republisher: Sendable {
         case let error?: "failed after \(activity.count ?? 0)\(parked): \(error); resume with --resume \(id)"
         }
         try await record(activity, producer: producer)
-        if let failure { throw failure }
+        if let failure { throw Stopped(activity: activity, cause: failure) }
         return activity
     }
 

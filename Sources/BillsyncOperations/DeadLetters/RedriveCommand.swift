@@ -4,9 +4,11 @@ public enum RedriveCommand {
     /// `billsync dlq redrive --stage <stage> --code <code> [--field <field>]`, each value quoted
     /// for a POSIX shell when it holds anything but ASCII letters, digits and `._/:@%+=,-`. No
     /// `--field` when the field is nil, empty or `-` (how a table shows "no field").
-    public static func `for`(stage: String, code: String, field: String?) -> String {
+    /// With `key`, only that business key's dead letters.
+    public static func `for`(stage: String, code: String, field: String?, key: String? = nil) -> String {
         var words = ["billsync", "dlq", "redrive", "--stage", quoted(stage), "--code", quoted(code)]
         if let field, !field.isEmpty, field != "-" { words += ["--field", quoted(field)] }
+        if let key { words += ["--key", quoted(key)] }
         return words.joined(separator: " ")
     }
 
