@@ -4,6 +4,7 @@ import BillsyncLoader
 import BillsyncRuntime
 import BillsyncSandbox
 import BillsyncTestSupport
+import BillsyncTopics
 import Foundation
 import Logging
 import Testing
@@ -26,7 +27,9 @@ struct LoaderRig: Sendable {
         }
     }()
 
-    static func with<T: Sendable>(_ configure: (inout SalesforceEmulatorConfiguration) -> Void = { _ in },
+    /// With `catalog`, the loader's topics are the catalog's (created with every other topic of
+    /// the fleet), for the operator tool's readers; without, names of their own.
+    static func with<T: Sendable>(catalog: TopicCatalog? = nil, _ configure: (inout SalesforceEmulatorConfiguration) -> Void = { _ in },
                                   _ body: @Sendable (LoaderRig) async throws -> T) async throws -> T {
         let port = TestRepository.freePort()
         var configuration = SalesforceEmulatorConfiguration()
@@ -35,8 +38,16 @@ struct LoaderRig: Sendable {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("loader-sf-\(UUID().uuidString).sqlite").path
         let store = try SalesforceRecordStore(org: org, path: path)
         let emulator = SalesforceEmulator(store: store, configuration: configuration)
-        let names = try await TestKafka.createTopics("ld", count: 6, partitions: 2)
-        let topics = Topics(upserts: names[0], results: names[1], retry1: names[2], retry2: names[3], dlq: names[4], alerts: names[5])
+        let topics: Topics
+        if let catalog {
+            try await KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger).createTopics(catalog.specifications)
+            let retries = catalog.retryTopics(stage: .loader)
+            topics = Topics(upserts: catalog.upsertCommands, results: catalog.loadResults, retry1: retries[0], retry2: retries[1],
+                            dlq: catalog.deadLetterTopic(stage: .loader), alerts: catalog.alerts)
+        } else {
+            let names = try await TestKafka.createTopics("ld", count: 6, partitions: 2)
+            topics = Topics(upserts: names[0], results: names[1], retry1: names[2], retry2: names[3], dlq: names[4], alerts: names[5])
+        }
         var logger = Logger(label: "loader.test")
         logger.logLevel = .critical
         return try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in

@@ -48,7 +48,7 @@ public enum DeadLetterText {
 
     /// What a redrive would do: the dry run's prediction.
     public static func plan(_ plan: Redrive.Plan, filter: DeadLetterFilter) -> String {
-        var lines = ["selected by \(filter): \(plan.send.count + plan.park.count + plan.unroutable.count) dead letters"]
+        var lines = ["selected by \(filter): \(plan.send.count + plan.park.count + plan.unroutable.count + plan.superseded.count) dead letters"]
         lines.append("  to send back: \(plan.send.count) (\(plan.distinctKeys) distinct records)")
         for (topic, count) in plan.perTopic.sorted(by: { $0.key < $1.key }) { lines.append("    \(topic): \(count)") }
         let times = plan.send.compactMap(\.deadLetteredAt)
@@ -57,6 +57,7 @@ public enum DeadLetterText {
             lines.append("    dead-lettered from \(formatter.string(from: first)) to \(formatter.string(from: last))")
         }
         if !plan.park.isEmpty { lines.append("  to park (redriven too often already): \(plan.park.count)") }
+        if !plan.superseded.isEmpty { lines.append("  left: \(plan.superseded.count) older dead letters of messages that failed again since") }
         if !plan.unroutable.isEmpty {
             lines.append("  not redrivable: \(plan.unroutable.count) rows the extractor refused (fix the file and extract it again)")
         }

@@ -19,6 +19,9 @@ public struct Redrive: Sendable {
         public var park: [DeadLetterEntry] = []
         /// Rows the extractor refused (no message to send back): fix the file and extract again.
         public var unroutable: [DeadLetterEntry] = []
+        /// Dead letters of a message that failed again after a redrive: only its newest dead
+        /// letter is sent, or every redrive would send the message once more per earlier failure.
+        public var superseded: [DeadLetterEntry] = []
 
         /// Messages per topic they would be sent to.
         public var perTopic: [String: Int] {
@@ -62,8 +65,18 @@ public struct Redrive: Sendable {
     public func plan(_ entries: [DeadLetterEntry], filter: DeadLetterFilter, after done: [String: Int64] = [:]) -> Plan {
         var plan = Plan()
         let ordered = entries.sorted { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
+        var newest: [String: (redrives: Int, offset: Int64)] = [:]
+        for entry in ordered {
+            guard let id = entry.facts.originalId else { continue }
+            if let known = newest[id], (known.redrives, known.offset) > (entry.redrives, entry.message.offset) { continue }
+            newest[id] = (entry.redrives, entry.message.offset)
+        }
         for entry in ordered where filter.matches(entry) {
             if let through = done[Self.partition(of: entry)], entry.message.offset <= through { continue }
+            if let id = entry.facts.originalId, let latest = newest[id], latest != (entry.redrives, entry.message.offset) {
+                plan.superseded.append(entry)
+                continue
+            }
             if entry.originTopic == nil || entry.facts.stage == .extractor {
                 plan.unroutable.append(entry)
             } else if entry.redrives >= limit {
