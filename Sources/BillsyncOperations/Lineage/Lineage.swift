@@ -10,8 +10,11 @@ import Logging
 /// (a retry tier not yet read again, a dead letter, the parking topic) and the command that
 /// redrives it.
 public struct Lineage: Sendable {
-    public enum Step: String, Sendable {
-        case extracted, transformed, loaded, loadFailed = "load failed", retrying, deadLettered = "dead-lettered", parked
+    public enum Step: String, Sendable, CaseIterable {
+        case extracted, transformed, retrying, loaded, loadFailed = "load failed", deadLettered = "dead-lettered", parked
+
+        /// Its place in the pipeline: orders events stamped in the same millisecond.
+        var order: Int { Self.allCases.firstIndex(of: self)! }
     }
 
     public struct Event: Sendable {
@@ -53,7 +56,7 @@ public struct Lineage: Sendable {
             guard correlation.map(correlations.contains) ?? false || message.keyString == key, let role = roles[message.topic] else { continue }
             events.append(Self.event(message, json: json, role: role, correlation: correlation, key: key, committed: committed))
         }
-        events.sort { ($0.time ?? .distantPast, $0.position.topic, $0.position.offset) < ($1.time ?? .distantPast, $1.position.topic, $1.position.offset) }
+        events.sort { ($0.time ?? .distantPast, $0.step.order, $0.position.offset) < ($1.time ?? .distantPast, $1.step.order, $1.position.offset) }
     }
 
     enum Role {
