@@ -1,0 +1,86 @@
+import BillsyncKafka
+import BillsyncTestSupport
+import BillsyncTopics
+import Foundation
+import Testing
+
+/// The `billsync` executable as a script would run it: its output and its documented exit codes.
+@Suite("The operator tool's commands say what they did and exit with codes scripts can trust")
+struct OperatorCommandTests {
+    struct Outcome {
+        let status: Int32
+        let output: String
+        let errors: String
+    }
+
+    /// Runs `billsync` with `arguments` against the test broker (or `brokers`) and waits for it to exit.
+    func billsync(_ arguments: [String], prefix: String, brokers: String? = nil) throws -> Outcome {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("cli"))
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("stdout")
+        let errors = scratch.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
+        let process = Process()
+        process.executableURL = WorkerProcess.executable("billsync")
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["BILLSYNC_TOPIC_PREFIX"] = prefix
+        if let brokers { environment["KAFKA_BROKERS"] = brokers }
+        process.environment = environment
+        process.currentDirectoryURL = TestRepository.root
+        process.standardOutput = try FileHandle(forWritingTo: output)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, output: try String(contentsOf: output, encoding: .utf8),
+                       errors: try String(contentsOf: errors, encoding: .utf8))
+    }
+
+    @Test("topics ensure reports missing topics and changed retention (exit 3), fixes them with --apply (exit 0), then finds nothing to do")
+    func topicsEnsure() async throws {
+        let prefix = TestKafka.uniqueName("ensure")
+        let catalog = TopicCatalog(prefix: prefix)
+        let admin = try KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger)
+        // One topic exists already, kept for one day instead of the catalog's 30.
+        try await admin.createTopics([KafkaTopicSpecification.retained(name: catalog.deadLetterTopic(stage: .loader), partitions: 4, for: .seconds(86_400))])
+
+        let report = try billsync(["topics", "ensure"], prefix: prefix)
+        #expect(report.status == 3, "\(report.errors)")
+        #expect(report.output.contains("\(catalog.upsertCommands) ") && report.output.contains("missing"))
+        let retention = report.output.split(separator: "\n").filter { $0.hasPrefix(catalog.deadLetterTopic(stage: .loader) + " ") }
+        #expect(retention.count == 1 && retention.first?.contains("retention.ms") == true && retention.first?.contains("86400000") == true)
+
+        let fixed = try billsync(["topics", "ensure", "--apply"], prefix: prefix)
+        #expect(fixed.status == 0, "\(fixed.errors)")
+        #expect(fixed.output.contains("fixed: \(catalog.specifications.count - 1) created, 1 changed"))
+        let config = try await admin.describeConfigs(ofTopics: [catalog.deadLetterTopic(stage: .loader)]).first
+        #expect(config?["retention.ms"] == "\(30 * 86_400_000)")
+
+        let again = try billsync(["topics", "ensure"], prefix: prefix)
+        #expect(again.status == 0 && again.output.contains("as the catalog says"))
+    }
+
+    @Test("a replay's dry run prints its prediction and sends nothing; a bad time, a missing topic and an unreachable broker each have their exit code")
+    func replayDryRunAndErrors() async throws {
+        let prefix = TestKafka.uniqueName("cli-replay")
+        let catalog = TopicCatalog(partitions: 1, prefix: prefix)
+        try await KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger).createTopics(catalog.specifications)
+        try await TestKafka.seed(catalog.loadResults, count: 5)
+        let target = try await TestKafka.createTopics("dry", partitions: 1)[0]
+
+        let dry = try billsync(["replay", catalog.loadResults, "--from", "2", "--into", target], prefix: prefix)
+        #expect(dry.status == 0, "\(dry.errors)")
+        #expect(dry.output.contains("3 messages, 3 distinct business keys"))
+        #expect(dry.output.contains("dry run: nothing sent"))
+        // Read to its end (a signal, not a wait): the dry run wrote nothing.
+        #expect(try await TestKafka.readToEnd(target, partitions: 1).isEmpty)
+
+        #expect(try billsync(["replay", catalog.loadResults, "--from", "yesterday"], prefix: prefix).status == 64)
+        let missing = try billsync(["replay", "\(prefix).no-such-topic"], prefix: prefix)
+        #expect(missing.status == 66 && missing.errors.contains("no-such-topic"))
+        let unreachable = try billsync(["topics", "list"], prefix: prefix, brokers: "127.0.0.1:9")
+        #expect(unreachable.status == 69 && unreachable.errors.contains("cannot reach Kafka at 127.0.0.1:9"))
+    }
+}
