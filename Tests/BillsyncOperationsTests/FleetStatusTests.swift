@@ -55,4 +55,26 @@ struct FleetStatusTests {
         #expect(text.contains("Salesforce API: 1200 of 100000 today (1 %)"))
         #expect(text.contains("last successful load: Account"))
     }
+
+    @Test("a member of a stage's group that sends no heartbeat is shown as such")
+    func memberWithoutHeartbeat() async throws {
+        let catalog = TopicCatalog(partitions: 1, prefix: TestKafka.uniqueName("status"))
+        try await KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger).createTopics(catalog.specifications)
+        var configuration = TestKafka.consumerConfiguration(group: catalog.group(of: .rollup), topics: catalog.inputs(of: .rollup))
+        configuration.connection.clientID = "rollup-without-heartbeat"
+        configuration.commitsOffsets = false
+        let member = try KafkaConsumer(configuration: configuration, logger: TestKafka.logger)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await member.run() }
+            #expect(await eventually(timeout: .seconds(60)) { !member.assignment.isEmpty })
+            let status = try await FleetStatus.read(connection: TestKafka.connection, catalog: catalog, contracts: contracts,
+                                                    groupID: TestKafka.uniqueName("status"), logger: TestKafka.logger)
+            let line = try #require(status.stages.first { $0.stage == "rollup" })
+            #expect(line.groupMembers.count == 1 && line.groupMembers.first?.hasPrefix("rollup-without-heartbeat") == true)
+            #expect(line.membersWithoutHeartbeat == 1)
+            #expect(status.text.contains("0 running, 1 in group without heartbeat"))
+            member.triggerShutdown()
+            try await tasks.waitForAll()
+        }
+    }
 }
