@@ -43,7 +43,7 @@ enum OperatorError: Error, CustomStringConvertible {
     }
 
     static func isUnreachable(_ error: KafkaError) -> Bool {
-        ["_TRANSPORT", "_ALL_BROKERS_DOWN", "_TIMED_OUT", "_RESOLVE", "_TIMED_OUT_QUEUE"].contains(error.codeName)
+        ["_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE"].contains(error.codeName)
     }
 }
 

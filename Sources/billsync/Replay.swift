@@ -20,7 +20,7 @@ struct Replay: AsyncParsableCommand {
         """
     )
 
-    @Argument(help: "The topic to replay, e.g. billsync.raw.account or billsync.crm.upserts.") var topic: String
+    @Argument(help: "The topic to replay (as `billsync topics list` names it): a raw topic, the upserts topic, …") var topic: String
     @Option(help: "From this time (ISO 8601, the message's timestamp) or offset (120 for every partition, 0:120,1:130 per partition); inclusive.")
     var from: String?
     @Option(help: "Up to this time or offset; exclusive. Not with --reset-group (a group reads on to the end).") var to: String?
@@ -87,12 +87,16 @@ struct Replay: AsyncParsableCommand {
             guard let stopped = activities.last(where: { $0.kind == .replay && $0.activityId.uuidString.lowercased() == resume.lowercased() }) else {
                 throw ValidationError("no replay \(resume) on \(catalog.operatorActivity)")
             }
-            guard stopped.filter == selection.description else {
+            guard stopped.finishedAt == nil || stopped.result?.hasPrefix("completed") != true else {
+                throw ValidationError("replay \(resume) completed: there is nothing to resume")
+            }
+            guard stopped.filter == BillsyncOperations.Replay.filter(selection, into: into ?? topic) else {
                 throw ValidationError("replay \(resume) selected \(stopped.filter ?? "?"); give the same selection to resume it")
             }
             resuming = stopped
         }
-        let plan = replay.plan(snapshot.messages, selection: selection, into: into, after: resuming?.through ?? [:], upserts: upserts)
+        let plan = replay.plan(snapshot.messages, selection: selection, into: into, after: resuming?.through ?? [:],
+                               resuming: resuming?.activityId, upserts: upserts)
         let readers = replay.readers(of: plan.into).map(\.rawValue)
         print("replay \(selection) into \(plan.into) (read by \(readers.isEmpty ? "no stage" : readers.joined(separator: ", ")))"
               + (resuming.map { ", resuming \($0.activityId.uuidString.lowercased()) after \($0.count ?? 0) sent" } ?? ""))
@@ -125,6 +129,8 @@ struct Replay: AsyncParsableCommand {
             try await GroupReset.apply(plan, admin: admin)
         } catch let refused as GroupReset.Refused {
             throw OperatorError.refused(refused.description)
+        } catch let failed as GroupReset.NotApplied {
+            throw OperatorError.failed(failed.description)
         }
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: environmentConnection), logger: logger)
         let activity = OperatorActivity(kind: .replay, stages: [stage.rawValue], startedAt: .now, finishedAt: .now, startedBy: by,

@@ -53,6 +53,8 @@ struct WorkerProcessTests {
             #expect(seen.uniqueIDs == expected)
             #expect(seen.count >= expected.count)
             #expect(killedAt < expected.count, "the kill came after the whole run")
+            // SIGTERM before the worker installed its handlers would end it with the default action.
+            #expect(await eventually(timeout: .seconds(30)) { (try? await second.get("/readyz").status) == 200 })
             second.signal(SIGTERM)
             #expect(await second.waitForExit(timeout: .seconds(30)) == 0)
         }

@@ -65,15 +65,18 @@ public struct Redrive: Sendable {
     public func plan(_ entries: [DeadLetterEntry], filter: DeadLetterFilter, after done: [String: Int64] = [:]) -> Plan {
         var plan = Plan()
         let ordered = entries.sorted { ($0.message.topic, $0.message.partition, $0.message.offset) < ($1.message.topic, $1.message.partition, $1.message.offset) }
+        // Per dead-letter topic: one message read by two stages (transformer and rollup, the two
+        // loaders) has a dead letter in each, and each is redriven on its own.
         var newest: [String: (redrives: Int, offset: Int64)] = [:]
         for entry in ordered {
-            guard let id = entry.facts.originalId else { continue }
+            guard let id = entry.facts.originalId.map({ "\(entry.message.topic)|\($0)" }) else { continue }
             if let known = newest[id], (known.redrives, known.offset) > (entry.redrives, entry.message.offset) { continue }
             newest[id] = (entry.redrives, entry.message.offset)
         }
         for entry in ordered where filter.matches(entry) {
             if let through = done[Self.partition(of: entry)], entry.message.offset <= through { continue }
-            if let id = entry.facts.originalId, let latest = newest[id], latest != (entry.redrives, entry.message.offset) {
+            if let id = entry.facts.originalId.map({ "\(entry.message.topic)|\($0)" }), let latest = newest[id],
+               latest != (entry.redrives, entry.message.offset) {
                 plan.superseded.append(entry)
                 continue
             }

@@ -47,7 +47,10 @@ public struct Lineage: Sendable {
         for message in messages where roles[message.topic] != nil {
             let json = message.value.flatMap { try? JSONParser.parse($0) }
             parsed.append((message, json))
-            if message.keyString == key || json?["businessKey"]?.stringValue == key, let correlation = Self.correlation(message, json) {
+            // A roll-up's totals carry the correlation of whichever record completed their batch,
+            // often another customer's: they are shown, but do not lead to other records.
+            let rollupTotals = message.headers.last(named: StageHeaders.writtenBy) == Stage.rollup.rawValue
+            if !rollupTotals, message.keyString == key || json?["businessKey"]?.stringValue == key, let correlation = Self.correlation(message, json) {
                 correlations.insert(correlation)
             }
         }
@@ -151,6 +154,7 @@ public struct Lineage: Sendable {
     public mutating func settleRedriven() {
         for index in events.indices where events[index].step == .deadLettered {
             let dead = events[index]
+            guard dead.correlationId != nil else { continue }
             let laterReplayed = events.contains {
                 $0.correlationId == dead.correlationId && $0.replayID != nil && ($0.time ?? .distantPast) > (dead.time ?? .distantPast)
                     && $0.step != .deadLettered && $0.step != .parked && $0.step != .retrying

@@ -37,6 +37,11 @@ public struct GroupReset: Sendable {
         public let description: String
     }
 
+    /// The broker took the reset, but the offsets read back differ: the group has changed.
+    public struct NotApplied: Error, CustomStringConvertible {
+        public let description: String
+    }
+
     /// What moving `stage`'s group to `selection.from` would do. `snapshot` is the topic as it is now.
     public static func plan(stage: Stage, group: String, selection: ReplaySelection, snapshot: KafkaTopicSnapshot.Snapshot,
                             committed: [KafkaTopicPartition: Int64], upserts: (KafkaConsumerMessage) -> [ReplayEffect.Upsert]) -> Plan {
@@ -71,7 +76,7 @@ public struct GroupReset: Sendable {
         let now = try await admin.consumerGroupOffsets(plan.group, partitions: Array(plan.offsets.keys))
         guard now == plan.offsets else {
             let wrong = plan.offsets.filter { now[$0.key] != $0.value }.map { "\($0.key): \(now[$0.key].map(String.init) ?? "none") instead of \($0.value)" }
-            throw Refused(description: "the broker accepted the reset but the group's offsets are not those set: \(wrong.sorted().joined(separator: "; "))")
+            throw NotApplied(description: "the broker accepted the reset but the group's offsets are not those set: \(wrong.sorted().joined(separator: "; "))")
         }
     }
 }

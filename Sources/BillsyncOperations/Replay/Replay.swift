@@ -44,13 +44,21 @@ public struct Replay: Sendable {
     /// What a replay of `selection` would send. `after` (a stopped replay's `through`) leaves out
     /// what that one already sent.
     public func plan(_ messages: [KafkaConsumerMessage], selection: ReplaySelection, into: String? = nil, after done: [String: Int64] = [:],
-                     upserts: (KafkaConsumerMessage) -> [ReplayEffect.Upsert]) -> Plan {
+                     resuming: UUID? = nil, upserts: (KafkaConsumerMessage) -> [ReplayEffect.Upsert]) -> Plan {
+        // A resumed replay into its own topic finds its first part's copies there: never again.
+        let ownID = resuming.map { $0.uuidString.lowercased() }
         let chosen = messages.filter { message in
             guard selection.matches(message) else { return false }
+            if let ownID, message.headers.last(named: StageHeaders.replayID) == ownID { return false }
             let position = FleetFacts.Position(topic: message.topic, partition: message.partition, offset: message.offset)
             return done[Republisher.key(position)].map { message.offset > $0 } ?? true
         }.sorted { ($0.partition, $0.offset) < ($1.partition, $1.offset) }
         return Plan(selection: selection, into: into ?? selection.topic, messages: chosen, effect: ReplayEffect(chosen, upserts: upserts))
+    }
+
+    /// The selection and destination as the activity records them, and `--resume` compares them.
+    public static func filter(_ selection: ReplaySelection, into: String) -> String {
+        "\(selection) into=\(into)"
     }
 
     /// The message as it is re-published.
@@ -65,7 +73,7 @@ public struct Replay: Sendable {
                     progress: @Sendable (Int, Int) -> Void = { _, _ in }) async throws -> OperatorActivity {
         let stages = readers(of: plan.into).map(\.rawValue)
         var activity = resuming ?? OperatorActivity(kind: .replay, stages: stages.isEmpty ? ["none"] : stages, startedAt: .now,
-                                                    startedBy: operatorName, description: "replay", filter: plan.selection.description,
+                                                    startedBy: operatorName, description: "replay", filter: Self.filter(plan.selection, into: plan.into),
                                                     count: 0, parked: 0, through: [:])
         activity.description = "replay into \(plan.into): \(plan.messages.count) messages, \(plan.effect.distinctKeys) keys"
             + (resuming == nil ? "" : ", resumed by \(operatorName)")
