@@ -1,7 +1,5 @@
 import ArgumentParser
 import BillsyncKafka
-import Foundation
-import Logging
 
 /// Errors the operator tool ends with, each with the exit code the README documents, so a
 /// script can tell "the broker is down" from "you asked for something that does not exist"
@@ -45,11 +43,4 @@ enum OperatorError: Error, CustomStringConvertible {
     static func isUnreachable(_ error: KafkaError) -> Bool {
         ["_TRANSPORT", "_ALL_BROKERS_DOWN", "_RESOLVE"].contains(error.codeName)
     }
-}
-
-/// Fails with `missingTopics` unless every named topic exists.
-func requireTopics(_ names: [String], logger: Logger) async throws {
-    let existing = Set(try await KafkaAdmin(connection: environmentConnection, logger: logger).listTopics().map(\.name))
-    let missing = names.filter { !existing.contains($0) }
-    guard missing.isEmpty else { throw OperatorError.missingTopics(missing) }
 }

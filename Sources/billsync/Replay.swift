@@ -137,7 +137,12 @@ struct Replay: AsyncParsableCommand {
                                         description: "group \(group) reset on \(topic): \(plan.effect.messages) messages to read again",
                                         filter: "\(selection) reset-group=\(stage.rawValue)", count: plan.effect.messages, parked: 0,
                                         result: "completed: group moved, offsets read back", through: [:])
-        try await Republisher(catalog: catalog, contracts: contracts).record(activity, producer: producer)
+        do {
+            try await Republisher(catalog: catalog, contracts: contracts).record(activity, producer: producer)
+        } catch {
+            await producer.shutdown()
+            throw error
+        }
         await producer.shutdown()
         print("group \(group) moved; \(plan.effect.messages) messages will be read again when the \(stage.rawValue) workers start (recorded as replay \(activity.activityId.uuidString.lowercased()))")
     }

@@ -5,10 +5,14 @@ import Foundation
 /// the summary, the figures (records, first and last seen, stage, topic), the examples, the
 /// repair command in a code block, and a context line with the group key, why it is sent and
 /// any annotation. Resolved: one short line. Every text is cut to Block Kit's limits.
-struct SlackMessage {
+public struct SlackMessage: Sendable {
     let notification: AlertNotification
 
-    func json() throws -> Data {
+    public init(notification: AlertNotification) {
+        self.notification = notification
+    }
+
+    public func json() throws -> Data {
         let blocks = Array((notification.status == .resolved ? resolvedBlocks() : firingBlocks()).prefix(SlackText.maximumBlocks))
         let document: [String: Any] = [
             "text": SlackText.plain(fallback, limit: SlackText.fallbackLimit),

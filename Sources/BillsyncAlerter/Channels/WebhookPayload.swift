@@ -3,17 +3,21 @@ import Foundation
 /// The generic webhook's document (version 1): every field of the notification, each key
 /// always present (`null` when there is no value), times in ISO 8601 UTC. A receiver that
 /// reads version 1 keeps working when fields are added; a change of meaning raises `version`.
-struct WebhookPayload: Encodable {
+public struct WebhookPayload: Encodable, Sendable {
     static let version = 1
 
     let notification: AlertNotification
+
+    public init(notification: AlertNotification) {
+        self.notification = notification
+    }
 
     private enum Keys: String, CodingKey {
         case version, status, reason, groupKey, severity, kind, title, summary, stage, topic, count
         case firstSeenAt, lastSeenAt, examples, command, runbook, annotation, labels, details, pageCount
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         let n = notification
         var container = encoder.container(keyedBy: Keys.self)
         try container.encode(Self.version, forKey: .version)
@@ -38,7 +42,7 @@ struct WebhookPayload: Encodable {
         try container.encode(n.pageCount, forKey: .pageCount)
     }
 
-    func json() throws -> Data {
+    public func json() throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return try encoder.encode(self)
