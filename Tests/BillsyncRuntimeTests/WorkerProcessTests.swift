@@ -37,18 +37,29 @@ struct WorkerProcessTests {
     @Test("SIGKILL in the middle of 10,000 messages, then a restart: every input comes out, repeats only with the same id")
     func killAndRestart() async throws {
         let harness = try await RuntimeHarness.make(partitions: 2)
-        let ids = try await harness.seedAccounts(0..<10_000)
-        let expected = Set(ids.map { UUID(derivedFrom: "\($0.uuidString)|billing-account|0") })
+        // The first 2,000 are there before the worker starts; the rest arrive in batches while it
+        // runs, so the kill lands while input is still coming, however fast the worker is.
+        let firstIDs = try await harness.seedAccounts(0..<2_000)
         let group = TestKafka.uniqueName("killed")
         try await watching(harness, harness.output) { seen in
             let first = try WorkerProcess(harness: harness, group: group)
             // The worker's own count decides when to kill: the watcher's group join can lag behind a fast worker.
             func processed() async -> Double { (try? await first.metric("billsync_messages_processed_total")) ?? 0 }
-            let started = await eventually(timeout: .seconds(60), every: .milliseconds(20)) { await processed() >= 2_000 }
-            #expect(started, "the first worker produced \(seen.count) messages; log: \(first.log.suffix(2000))")
+            let caughtUp = await eventually(timeout: .seconds(60), every: .milliseconds(20)) { await processed() >= 2_000 }
+            #expect(caughtUp, "the first worker produced \(seen.count) messages; log: \(first.log.suffix(2000))")
+            let feeding = Task {
+                var fed: [UUID] = []
+                for start in stride(from: 2_000, to: 10_000, by: 500) { fed += try await harness.seedAccounts(start..<(start + 500)) }
+                return fed
+            }
+            let started = await eventually(timeout: .seconds(60), every: .milliseconds(20)) { await processed() >= 3_000 }
+            #expect(started)
             let processedBeforeKill = await processed()
             first.signal(SIGKILL)
             #expect(await first.waitForExit(timeout: .seconds(10)) != nil)
+            let ids = firstIDs + (try await feeding.value)
+            let expected = Set(ids.map { UUID(derivedFrom: "\($0.uuidString)|billing-account|0") })
+            #expect(expected.count == 10_000)
             let second = try WorkerProcess(harness: harness, group: group)
             let finished = await eventually(timeout: .seconds(120)) { seen.uniqueIDs.count >= expected.count }
             #expect(finished, "\(seen.uniqueIDs.count) of \(expected.count) after the restart; log: \(second.log.suffix(2000))")
