@@ -104,7 +104,7 @@ let package = Package(
                 "BillsyncTopics", "BillsyncRuntime", "BillsyncContracts",
                 "BillsyncKafka",
                 "BillsyncOperations",
-                "BillsyncTransformer",
+                "BillsyncTransformer", "BillsyncExtractor", "BillsyncMapping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -133,11 +133,14 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
         .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
-        // The transformer's declarative mapping: rules, lookups, the mapping document.
+        // The rule vocabulary both mapping files share (the sources' and the transformer's): one
+        // implementation of trim, number and date formats, value maps, checks, and their YAML.
+        .target(name: "BillsyncMapping", dependencies: ["BillsyncContracts", .product(name: "Yams", package: "Yams")]),
+        // The transformer's declarative mapping: lookups, the mapping document, the record mapper.
         .target(
             name: "BillsyncTransformer",
             dependencies: [
-                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", "BillsyncRuntime",
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", "BillsyncRuntime", "BillsyncMapping",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -146,7 +149,8 @@ let package = Package(
             name: "BillsyncExtractor",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL",
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL", "BillsyncMapping",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -196,7 +200,7 @@ let package = Package(
             name: "billsync-transformer",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncTransformer", "BillsyncRuntime", "BillsyncContracts",
+                "BillsyncTransformer", "BillsyncRuntime", "BillsyncContracts", "BillsyncMapping",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -288,7 +292,7 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 "BillsyncTopics", "billsync-extractor",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox",
-                "BillsyncKafka", "BillsyncTestSupport",
+                "BillsyncKafka", "BillsyncTestSupport", "BillsyncMapping",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -297,7 +301,7 @@ let package = Package(
             name: "BillsyncTransformerTests",
             dependencies: [
                 "BillsyncTransformer", "BillsyncContracts", "BillsyncJSON", "BillsyncRuntime", "BillsyncKafka", "BillsyncTestSupport",
-                "BillsyncExtractor", "BillsyncSandbox",
+                "BillsyncExtractor", "BillsyncSandbox", "BillsyncMapping",
             ]
         ),
         .testTarget(

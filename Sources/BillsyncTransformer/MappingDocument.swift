@@ -1,13 +1,7 @@
 import BillsyncContracts
+import BillsyncMapping
 import Foundation
 import Yams
-
-/// A mapping file that cannot be used, with the line of the problem.
-public struct MappingError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let line: Int
-    public let message: String
-    public var description: String { "mapping file line \(line): \(message)" }
-}
 
 /// The declarative mapping a billing analyst reads and edits: for each raw message type, the
 /// CRM object, its external id, and each field's source, target and rules.
@@ -98,15 +92,7 @@ public struct MappingDocument: Sendable {
     public let hierarchy: HierarchyMapping?
 
     public init(yaml: String) throws(MappingError) {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: yaml) else { throw MappingError(line: 1, message: "the file is empty") }
-            root = node
-        } catch let error as MappingError {
-            throw error
-        } catch {
-            throw MappingError(line: (error as? YamlError).flatMap(Self.line(of:)) ?? 1, message: "not valid YAML: \(error)")
-        }
+        let root = try MappingYAML.root(yaml, file: "mapping file")
         let top = try Self.mapping(root, "the file")
         try Self.allow(top, ["version", "lookups", "objects", "timezone", "hierarchy"], in: "the file")
         guard top["version"]?.int == 1 else { throw MappingError(line: Self.line(root), message: "version must be 1") }
@@ -122,6 +108,7 @@ public struct MappingDocument: Sendable {
                 lookups.append(Lookup(name: name, file: file, keyColumn: keyColumn, valueColumn: valueColumn))
             }
         }
+        let context = MappingRule.Context(lookups: Set(lookups.map(\.name)), timeZone: top["timezone"]?.string ?? "UTC")
         guard let objectsNode = top["objects"], case let .sequence(objectList) = objectsNode, !objectList.isEmpty else {
             throw MappingError(line: Self.line(root), message: "objects must be a non-empty list")
         }
@@ -156,7 +143,7 @@ public struct MappingDocument: Sendable {
                 var rules: [MappingRule] = []
                 if let rulesNode = field["rules"] {
                     guard case let .sequence(ruleList) = rulesNode else { throw MappingError(line: Self.line(rulesNode), message: "rules must be a list") }
-                    rules = try ruleList.map { node throws(MappingError) in try Self.rule(node, lookups: lookups) }
+                    rules = try ruleList.map { node throws(MappingError) in try MappingRule(node: node, context: context) }
                 }
                 fields.append(FieldMapping(from: from, to: field["to"]?.string, rules: rules, line: Self.line(fieldNode)))
             }
@@ -190,79 +177,7 @@ public struct MappingDocument: Sendable {
                                 rollups: rollups, line: Self.line(node))
     }
 
-    static func rule(_ node: Node, lookups: [Lookup]) throws(MappingError) -> MappingRule {
-        let line = Self.line(node)
-        if let name = node.string {
-            switch name {
-            case "trim": return .trim
-            case "upper": return .upper
-            case "lower": return .lower
-            case "required": return .required
-            case "nmi-checksum": return .nmiChecksum
-            case "email": return .email
-            case "date": return .date(formats: ["yyyy-MM-dd"])
-            case "money": return .money(scale: 2, rounding: .halfEven)
-            default: throw MappingError(line: line, message: "unknown rule '\(name)'")
-            }
-        }
-        guard case let .mapping(mapping) = node, mapping.count == 1, let (key, value) = mapping.first, let name = key.string else {
-            throw MappingError(line: line, message: "a rule is a name or { name: parameters }")
-        }
-        switch name {
-        case "money":
-            let parameters = try Self.mapping(value, "money")
-            let scale = parameters["scale"]?.int ?? 2
-            let roundingName = parameters["rounding"]?.string ?? "half-even"
-            guard let rounding = MappingRule.Rounding(rawValue: roundingName), (0...6).contains(scale) else {
-                throw MappingError(line: line, message: "money needs a scale of 0 to 6 and rounding half-even, half-up or down")
-            }
-            return .money(scale: Int16(scale), rounding: rounding)
-        case "date":
-            let parameters = try Self.mapping(value, "date")
-            guard case let .sequence(list)? = parameters["formats"], !list.isEmpty else {
-                throw MappingError(line: line, message: "date needs formats, e.g. [dd/MM/yyyy, yyyy-MM-dd]")
-            }
-            return .date(formats: list.compactMap(\.string))
-        case "range":
-            let parameters = try Self.mapping(value, "range")
-            let minimum = parameters["min"]?.string.flatMap { Decimal(string: $0) }
-            let maximum = parameters["max"]?.string.flatMap { Decimal(string: $0) }
-            guard minimum != nil || maximum != nil else { throw MappingError(line: line, message: "range needs min or max") }
-            return .range(minimum: minimum, maximum: maximum)
-        case "one-of":
-            guard case let .sequence(list) = value, !list.isEmpty else { throw MappingError(line: line, message: "one-of needs a list") }
-            return .oneOf(list.compactMap(\.string))
-        case "max-length":
-            guard let limit = value.int, limit > 0 else { throw MappingError(line: line, message: "max-length needs a positive number") }
-            return .maxLength(limit)
-        case "lookup":
-            guard let table = value.string, lookups.contains(where: { $0.name == table }) else {
-                throw MappingError(line: line, message: "lookup names a table that is not under lookups")
-            }
-            return .lookup(table)
-        default:
-            throw MappingError(line: line, message: "unknown rule '\(name)'")
-        }
-    }
-
-    static func mapping(_ node: Node, _ what: String) throws(MappingError) -> Node.Mapping {
-        guard case let .mapping(mapping) = node else { throw MappingError(line: line(node), message: "\(what) must be a mapping") }
-        return mapping
-    }
-
-    static func allow(_ mapping: Node.Mapping, _ keys: Set<String>, in what: String) throws(MappingError) {
-        for (key, _) in mapping {
-            guard let name = key.string, keys.contains(name) else {
-                throw MappingError(line: line(key), message: "unknown key '\(key.string ?? "?")' in \(what) (expected \(keys.sorted().joined(separator: ", ")))")
-            }
-        }
-    }
-
-    static func line(_ node: Node) -> Int { node.mark?.line ?? 1 }
-
-    static func line(of error: YamlError) -> Int? {
-        if case let .scanner(_, _, mark, _) = error { return mark.line }
-        if case let .parser(_, _, mark, _) = error { return mark.line }
-        return nil
-    }
+    static func mapping(_ node: Node, _ what: String) throws(MappingError) -> Node.Mapping { try MappingYAML.mapping(node, what) }
+    static func allow(_ mapping: Node.Mapping, _ keys: Set<String>, in what: String) throws(MappingError) { try MappingYAML.allow(mapping, keys, in: what) }
+    static func line(_ node: Node) -> Int { MappingYAML.line(node) }
 }

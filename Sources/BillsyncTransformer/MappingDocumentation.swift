@@ -1,3 +1,4 @@
+import BillsyncMapping
 /// The data mapping document seed 003 describes (source field, transform rule, target object and
 /// field, refresh cadence), written from the same file the transformer runs on, so the document
 /// and the behaviour cannot drift apart.
@@ -36,21 +37,5 @@ public enum MappingDocumentation {
         return lines.joined(separator: "\n")
     }
 
-    static func describe(_ rule: MappingRule) -> String {
-        switch rule {
-        case .trim: "trim spaces"
-        case .upper: "upper case"
-        case .lower: "lower case"
-        case .required: "required"
-        case let .money(scale, rounding): "amount, \(scale) decimals, rounded \(rounding.rawValue)"
-        case let .date(formats): "date from \(formats.joined(separator: " or ")), written YYYY-MM-DD"
-        case let .range(minimum, maximum):
-            "between \(minimum.map { "\($0)" } ?? "−∞") and \(maximum.map { "\($0)" } ?? "∞")"
-        case .nmiChecksum: "NMI check digit must be valid"
-        case .email: "must be an email address"
-        case let .oneOf(values): "one of \(values.joined(separator: ", "))"
-        case let .maxLength(limit): "at most \(limit) characters"
-        case let .lookup(table): "looked up in \(table)"
-        }
-    }
+    static func describe(_ rule: MappingRule) -> String { rule.explanation }
 }

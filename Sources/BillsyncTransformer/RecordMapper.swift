@@ -1,6 +1,7 @@
 import BillsyncContracts
 import BillsyncCSV
 import BillsyncJSON
+import BillsyncMapping
 import Foundation
 
 /// Applies a mapping document to raw records: every object mapping for the record's type yields
@@ -72,5 +73,18 @@ public struct RecordMapper: Sendable {
         var current: JSONValue? = payload
         for part in path.split(separator: ".") { current = current?[String(part)] }
         return current
+    }
+}
+
+extension MappedValue {
+    /// A canonical record's field as the rules see it.
+    init(_ json: JSONValue?) {
+        switch json {
+        case nil, .null?: self = .absent
+        case let .string(text)?: self = .text(text)
+        case let .number(number)?: self = .decimal(number.decimal)
+        case let .bool(value)?: self = .bool(value)
+        default: self = .absent
+        }
     }
 }

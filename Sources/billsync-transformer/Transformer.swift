@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncContracts
 import BillsyncRuntime
+import BillsyncMapping
 import BillsyncTopics
 import BillsyncTransformer
 import Foundation

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BillsyncKafka
 import BillsyncOperations
+import BillsyncMapping
 import BillsyncTopics
 import BillsyncTransformer
 import Foundation

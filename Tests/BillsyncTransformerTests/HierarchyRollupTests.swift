@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncMapping
 import BillsyncJSON
 import BillsyncRuntime
 import BillsyncTestSupport

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncMapping
 import BillsyncJSON
 @testable import BillsyncTransformer
 import BillsyncTestSupport
