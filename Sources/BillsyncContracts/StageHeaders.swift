@@ -27,6 +27,9 @@ public enum StageHeaders {
     public static let originFile = "billsync.origin.file"
     public static let originLine = "billsync.origin.line"
     public static let originColumn = "billsync.origin.column"
+    /// The row's bytes as the file had them (its own encoding, its line end left off): every
+    /// record of a file carries it, so a dead letter at any stage holds the row a person must fix.
+    public static let originRow = "billsync.origin.row"
     public static let source = "billsync.source"
     /// Set by the operator tool on every message a replay or redrive re-publishes: the alerter
     /// annotates what these cause instead of paging, and lineage shows it.
@@ -35,9 +38,13 @@ public enum StageHeaders {
     /// one that keeps failing parks it instead of looping.
     public static let redriveCount = "billsync.redrive.count"
 
-    /// The headers a retry or dead letter replaces rather than keeps from the original.
+    /// The headers a retry or dead letter replaces rather than keeps from the original. Where a
+    /// record came from (file, line, row, source) is not among them: it stays with the record
+    /// through every stage's retries and dead letters.
     public static let owned: Set<String> = [
         originTopic, originPartition, originOffset, originGroup, stage, errorClass, errorCode, errorMessage,
-        errorPointer, attempts, firstFailedAt, lastFailedAt, worker, dueAt, originFile, originLine, originColumn, source,
+        errorPointer, attempts, firstFailedAt, lastFailedAt, worker, dueAt, originColumn,
     ]
+    /// Where a record came from: carried from a raw record onto what the transformer makes of it.
+    public static let lineage: Set<String> = [originFile, originLine, originRow, source]
 }

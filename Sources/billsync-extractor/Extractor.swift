@@ -23,6 +23,9 @@ struct Extractor: AsyncParsableCommand {
 
     @Option(help: "A YAML configuration file (BILLSYNC_CONFIG): brokers, HTTP port, logging, as for every worker.") var config: String?
     @Option(help: "A CSV drop folder (BILLSYNC_EXTRACTOR_CSV_DIR).") var csvDir: String?
+    @Option(help: "The source mapping file: which files the drop folder reads and how (BILLSYNC_EXTRACTOR_SOURCES; default Deploy/extractor/sources.yaml).")
+    var sources: String?
+    @Option(help: "Seconds a dropped file must be unchanged before it is read (BILLSYNC_EXTRACTOR_SETTLE_SECONDS).") var settleSeconds: Double?
     @Option(help: "The billing engine's base URL (BILLSYNC_EXTRACTOR_API_URL); its token is BILLSYNC_EXTRACTOR_API_TOKEN or BILLSYNC_EXTRACTOR_API_TOKEN_FILE.")
     var billingApiUrl: String?
     @Option(help: "Billing API entities, comma separated (BILLSYNC_EXTRACTOR_API_ENTITIES).") var billingApiEntities: String?
@@ -71,7 +74,7 @@ struct Extractor: AsyncParsableCommand {
         let logger = Logger(label: "billsync.extractor")
         let runSchedule = backfill == nil ? parsedSchedule : .once
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
-            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill)
+            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill, schedule: runSchedule)
             let checkpoints = try KafkaCheckpointStore(connection: configuration.connection, topic: catalog.checkpoints, logger: logger)
             let service = ExtractorService(sources: sources, schedule: runSchedule, producer: context.producer, checkpoints: checkpoints,
                                            reportsTopic: catalog.reports, contracts: context.contracts, logger: logger)
@@ -90,11 +93,24 @@ struct Extractor: AsyncParsableCommand {
         }
     }
 
-    func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?) throws -> [any ExtractionSource] {
+    func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?,
+                     schedule: ExtractionSchedule) throws -> [any ExtractionSource] {
         var sources: [any ExtractionSource] = []
         if let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] {
-            sources.append(CSVDropExtraction(folder: CSVDropFolder(directory: URL(fileURLWithPath: folder, isDirectory: true)),
-                                             sourceName: "\(source)-csv", contracts: contracts, topicPrefix: topicPrefix))
+            let path = self.sources ?? environment["BILLSYNC_EXTRACTOR_SOURCES"]
+                ?? ["Deploy/extractor/sources.yaml", "/usr/local/share/billsync/extractor/sources.yaml"]
+                .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/extractor/sources.yaml"
+            let mappings: SourceMappingDocument
+            do {
+                mappings = try SourceMappingDocument(contentsOf: URL(fileURLWithPath: path))
+            } catch {
+                throw ValidationError("\(path): \(error)")
+            }
+            let settle = settleSeconds ?? environment["BILLSYNC_EXTRACTOR_SETTLE_SECONDS"].flatMap(Double.init) ?? 2
+            var extraction = CSVDropExtraction(folder: CSVDropFolder(directory: URL(fileURLWithPath: folder, isDirectory: true), settle: settle),
+                                               mappings: mappings, sourceName: "\(source)-csv", contracts: contracts, topicPrefix: topicPrefix)
+            extraction.waitsForFilesInProgress = schedule == .once
+            sources.append(extraction)
         }
         if let text = billingApiUrl ?? environment["BILLSYNC_EXTRACTOR_API_URL"] {
             guard let url = URL(string: text), url.scheme == "http" || url.scheme == "https" else {

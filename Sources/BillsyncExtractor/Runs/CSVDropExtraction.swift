@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncCSV
+import BillsyncJSON
 import BillsyncKafka
 import BillsyncTopics
 import Foundation
@@ -16,21 +17,29 @@ public struct ExtractionCounts: Sendable, Equatable {
     public init() {}
 }
 
-/// One pass over a CSV drop folder: each new file's rows become raw billing messages (accounts,
-/// bills and premises from an account export, readings from a meter-reading export, told apart
-/// by the header), bad rows become dead letters naming file, line and column, and the file is
-/// filed away only once the broker acknowledged everything it produced.
+/// One pass over a CSV drop folder: each new file is read by the source its name matches in the
+/// source mapping file, streamed row by row into canonical records on the raw topics; a refused
+/// row becomes a dead letter carrying the row as written, with its file, line, column and
+/// reason; the file is filed away only once the broker acknowledged everything it produced.
 public struct CSVDropExtraction: Sendable {
     public var folder: CSVDropFolder
+    public var mappings: SourceMappingDocument
     /// The configured source's name, in each message's `source.name`.
     public var sourceName: String
     /// `billsync.raw.<entity>` by default.
     public var rawTopic: @Sendable (String) -> String
     public var deadLetterTopic: String
     public let contracts: MessageContracts
+    /// Messages sent to the broker at a time: what bounds memory on a file of any size.
+    public var batchSize = 2_000
+    /// Waits for files still being written before the pass ends (a run with `--schedule once`);
+    /// otherwise they are left for the next pass.
+    public var waitsForFilesInProgress = false
 
-    public init(folder: CSVDropFolder, sourceName: String, contracts: MessageContracts, topicPrefix: String = "billsync") {
+    public init(folder: CSVDropFolder, mappings: SourceMappingDocument, sourceName: String, contracts: MessageContracts,
+                topicPrefix: String = "billsync") {
         self.folder = folder
+        self.mappings = mappings
         self.sourceName = sourceName
         self.contracts = contracts
         let catalog = TopicCatalog(prefix: topicPrefix)
@@ -43,94 +52,156 @@ public struct CSVDropExtraction: Sendable {
     public func run(processed: Set<String>, producer: KafkaProducer, logger: Logger) async throws -> (counts: ExtractionCounts, done: [String]) {
         var counts = ExtractionCounts()
         var done: [String] = []
-        let scan = try folder.pendingFiles(alreadyProcessed: processed)
-        for duplicate in scan.duplicates {
-            logger.info("file already read (same content); filing it away", metadata: ["billsync.file": "\(duplicate.lastPathComponent)"])
-            try folder.markProcessed(duplicate, hash: "dup-\(UUID().uuidString.prefix(8))")
-        }
-        for file in scan.pending {
-            var reader = CSVRecordReader(bytes: file.bytes)
-            let mapping: any CSVExportMapping
-            do {
-                guard case let .success(header)? = reader.next() else {
-                    throw RowRejection(file: file.name, line: 1, column: 0, field: "(header)", reason: "the file has no header row")
-                }
-                mapping = try CSVExportFormat.mapping(header: header, file: file.name)
-            } catch let rejection as RowRejection {
-                logger.error("file cannot be read", metadata: ["billsync.file": "\(file.name)", "billsync.reason": "\(rejection.reason)"])
-                try folder.markFailed(file.url, hash: file.contentHash, reason: rejection.description)
-                counts.failedFiles += 1
-                continue
+        var known = processed
+        while true {
+            let scan = try folder.scan(alreadyProcessed: known)
+            for duplicate in scan.duplicates {
+                logger.info("file already read (same content); filing it away", metadata: ["billsync.file": "\(duplicate.lastPathComponent)"])
+                try folder.markProcessed(duplicate, hash: "dup-\(UUID().uuidString.prefix(8))")
             }
-            var messages: [KafkaProducerMessage] = []
-            while let next = reader.next() {
-                counts.read += 1
-                let line: Int
-                let records: [ExportRecord]
-                switch next {
-                case let .success(record):
-                    line = record.line
-                    switch mapping.records(of: record) {
-                    case let .success(mapped): records = mapped
-                    case let .failure(rejection):
-                        messages.append(deadLetter(rejection, fields: record.fields, file: file))
-                        counts.rejected += 1
-                        continue
-                    }
-                case let .failure(error):
-                    messages.append(deadLetter(RowRejection(file: file.name, line: error.line, column: error.column, field: "(row)", reason: error.reason),
-                                               fields: [], file: file))
-                    counts.rejected += 1
-                    continue
-                }
-                do {
-                    let published = try records.map { try message(for: $0, line: line, file: file) }
-                    messages += published
-                    counts.published += published.count
-                } catch let violation as ContractViolation {
-                    // The mapping read the row but its values break the raw contract (a value the
-                    // mapping does not check): rejected like any other bad row, never a stopped run.
-                    messages.append(deadLetter(RowRejection(file: file.name, line: line, column: 0,
-                                                            field: violation.pointer?.description ?? "(row)", reason: violation.description),
-                                               fields: [], file: file))
-                    counts.rejected += 1
+            for file in scan.pending {
+                if try await read(file, producer: producer, counts: &counts, logger: logger) {
+                    done.append(file.contentHash)
+                    known.insert(file.contentHash)
                 }
             }
-            // The file counts as read only once the broker has every message it produced.
-            _ = try await producer.sendAll(messages)
-            try folder.markProcessed(file.url, hash: file.contentHash)
-            done.append(file.contentHash)
-            counts.files += 1
-            logger.info("file read", metadata: ["billsync.file": "\(file.name)", "billsync.published": "\(counts.published)",
-                                                "billsync.rejected": "\(counts.rejected)"])
+            let settling = scan.inProgress.filter { name in !name.hasPrefix(".") && !CSVDropFolder.inProgressSuffixes.contains { name.lowercased().hasSuffix($0) } }
+            if !scan.inProgress.isEmpty {
+                logger.info("files still being written are left until complete", metadata: ["billsync.files": "\(scan.inProgress)"])
+            }
+            guard waitsForFilesInProgress, !settling.isEmpty else { break }
+            try await Task.sleep(for: .milliseconds(Int(folder.settle * 1000) + 100))
         }
         return (counts, done)
     }
 
-    /// A record of a row as a raw message. Ids are derived from the file's content and the line,
-    /// so reading the same file again (after a crash before its checkpoint) repeats the same ids.
-    /// The file and line travel in the headers: a dead letter further down the fleet still says
-    /// which row of which file it came from.
-    func message(for record: ExportRecord, line: Int, file: CSVDropFolder.DroppedFile) throws -> KafkaProducerMessage {
-        func encoded<Payload: MessagePayload>(_ payload: Payload) throws -> [UInt8] {
-            let id = UUID(derivedFrom: "\(file.contentHash)|\(line)|\(record.entity)")
-            let envelope = MessageEnvelope(id: id, source: MessageSource(system: .csvDrop, name: sourceName), businessKey: record.key,
-                                           correlationId: UUID(derivedFrom: "\(file.contentHash)|\(line)|\(record.entity)|lineage"),
-                                           occurredAt: nil, payload: payload)
-            return try contracts.encode(envelope)
+    /// Reads one file; false when it could not be read at all (it is then in `failed/`).
+    func read(_ file: CSVDropFolder.DroppedFile, producer: KafkaProducer, counts: inout ExtractionCounts, logger: Logger) async throws -> Bool {
+        func fail(_ reason: String) throws -> Bool {
+            logger.error("file cannot be read", metadata: ["billsync.file": "\(file.name)", "billsync.reason": "\(reason)"])
+            try folder.markFailed(file.url, hash: file.contentHash, reason: reason)
+            counts.failedFiles += 1
+            return false
         }
-        return KafkaProducerMessage(topic: rawTopic(record.entity), key: Array(record.key.utf8), value: try encoded(record.payload),
-                                    headers: [KafkaHeader(name: StageHeaders.originFile, value: Array(file.name.utf8)),
-                                              KafkaHeader(name: StageHeaders.originLine, value: Array(String(line).utf8))])
+        guard let source = mappings.source(forFile: file.name) else {
+            return try fail("no source in the source mapping file reads \(file.name) (patterns: \(mappings.sources.flatMap(\.files).joined(separator: ", ")))")
+        }
+        var fileCounts = ExtractionCounts()
+        do {
+            let bytes = try FileBytes(url: file.url)
+            if source.format.encoding == .utf16 {
+                var reader = try CSVStreamReader(source: UTF16ToUTF8(bytes), delimiter: source.format.delimiter, skippingUTF8BOM: false)
+                try await publish(&reader, file: file, source: source, producer: producer, counts: &fileCounts)
+            } else {
+                var reader = try CSVStreamReader(source: bytes, delimiter: source.format.delimiter, skippingUTF8BOM: source.format.encoding == .utf8)
+                try await publish(&reader, file: file, source: source, producer: producer, counts: &fileCounts)
+            }
+        } catch let rejection as RowRejection {
+            return try fail(rejection.description)
+        } catch let error as CSVSourceError {
+            // Rows before the failure may have been published; their ids are derived from the
+            // file's content and line, so fixing the file and dropping it again repeats none.
+            counts.read += fileCounts.read
+            counts.published += fileCounts.published
+            counts.rejected += fileCounts.rejected
+            return try fail("\(file.name): \(error.description)")
+        }
+        try folder.markProcessed(file.url, hash: file.contentHash)
+        counts.read += fileCounts.read
+        counts.published += fileCounts.published
+        counts.rejected += fileCounts.rejected
+        counts.files += 1
+        logger.info("file read", metadata: ["billsync.file": "\(file.name)", "billsync.source": "\(source.name)",
+                                            "billsync.read": "\(fileCounts.read)", "billsync.published": "\(fileCounts.published)",
+                                            "billsync.rejected": "\(fileCounts.rejected)"])
+        return true
     }
 
-    /// A rejected row as a dead letter: the row's text as the value, where it came from and why
-    /// in the headers.
-    func deadLetter(_ rejection: RowRejection, fields: [String], file: CSVDropFolder.DroppedFile) -> KafkaProducerMessage {
-        let text = CSVText.row(fields)
-        return ExtractorDeadLetter.message(topic: deadLetterTopic, key: "\(file.name):\(rejection.line)", value: Array(text.utf8),
-                                           source: sourceName, origin: file.name, line: rejection.line, column: rejection.column,
-                                           code: "csv.\(rejection.field)", reason: rejection.description)
+    /// Streams the file's rows to the broker in batches; returns once every message is acknowledged.
+    func publish<Bytes: CSVByteSource>(_ reader: inout CSVStreamReader<Bytes>, file: CSVDropFolder.DroppedFile, source: SourceMappingDocument.Source,
+                                       producer: KafkaProducer, counts: inout ExtractionCounts) async throws where Bytes.Failure == CSVSourceError {
+        var header: CSVRawRecord?
+        while header == nil, let next = try reader.next() {
+            switch next {
+            case let .success(record) where record.isBlank: continue
+            case let .success(record): header = record
+            case let .failure(error):
+                throw RowRejection(file: file.name, line: error.line, column: error.column, field: "(header)", reason: error.reason)
+            }
+        }
+        guard let header else { throw RowRejection(file: file.name, line: 1, column: 0, field: "(header)", reason: "the file has no header row") }
+        let mapper = try SourceRowMapper(source: source, header: header, file: file.name)
+        var messages: [KafkaProducerMessage] = []
+        messages.reserveCapacity(batchSize + 8)
+        while let next = try reader.next() {
+            switch next {
+            case let .success(row):
+                if row.isBlank { continue }
+                counts.read += 1
+                switch mapper.records(of: row) {
+                case let .failure(rejection):
+                    messages.append(deadLetter(rejection, row: row.bytes, file: file))
+                    counts.rejected += 1
+                case let .success(records):
+                    do {
+                        let published = try records.map { try message(for: $0, row: row, file: file) }
+                        messages += published
+                        counts.published += published.count
+                    } catch let violation as ContractViolation {
+                        // The row mapped, but a value breaks the raw contract: the whole row is
+                        // refused (none of its records published), naming the column it came from.
+                        let path = violation.pointer.map { Self.path(of: $0.description) } ?? ""
+                        let location = mapper.location(ofPath: path)
+                        let rejection = RowRejection(file: file.name, line: row.line, column: location?.column ?? 0,
+                                                     field: location?.name ?? (path.isEmpty ? "(row)" : path),
+                                                     reason: "\(violation.description)\(path.isEmpty ? "" : " → \(path)")")
+                        messages.append(deadLetter(rejection, row: row.bytes, file: file, code: violation.code))
+                        counts.rejected += 1
+                    }
+                }
+            case let .failure(error):
+                counts.read += 1
+                messages.append(deadLetter(RowRejection(file: file.name, line: error.line, column: error.column, field: "(row)", reason: error.reason),
+                                           row: error.bytes, file: file))
+                counts.rejected += 1
+            }
+            if messages.count >= batchSize {
+                _ = try await producer.sendAll(messages)
+                messages.removeAll(keepingCapacity: true)
+            }
+        }
+        if !messages.isEmpty { _ = try await producer.sendAll(messages) }
+    }
+
+    /// `/payload/primaryAddress/postcode` → `primaryAddress.postcode`.
+    static func path(of pointer: String) -> String {
+        pointer.split(separator: "/").dropFirst().joined(separator: ".")
+    }
+
+    /// A record of a row as a raw message. Ids are derived from the file's content and the line,
+    /// so reading the same file again (after a crash before its checkpoint) repeats the same ids.
+    /// The file, line and row travel in the headers: a dead letter further down the fleet still
+    /// holds the row it came from.
+    func message(for record: ExportRecord, row: CSVRawRecord, file: CSVDropFolder.DroppedFile) throws -> KafkaProducerMessage {
+        let id = UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(record.entity)")
+        var envelope = MessageEnvelope(id: id, source: MessageSource(system: .csvDrop, name: sourceName), businessKey: record.key,
+                                       correlationId: UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(record.entity)|lineage"),
+                                       occurredAt: nil, payload: AnyBillingRecord(fields: record.payload))
+        envelope.type = record.type
+        return KafkaProducerMessage(topic: rawTopic(record.entity), key: Array(record.key.utf8), value: try contracts.encode(envelope),
+                                    headers: [KafkaHeader(name: StageHeaders.originFile, value: Array(file.name.utf8)),
+                                              KafkaHeader(name: StageHeaders.originLine, value: Array(String(row.line).utf8)),
+                                              KafkaHeader(name: StageHeaders.originRow, value: row.bytes)])
+    }
+
+    /// A refused row as a dead letter: the row's bytes as the file had them as the value (and in
+    /// the row header, as at every other stage), where it came from and why in the headers.
+    func deadLetter(_ rejection: RowRejection, row: [UInt8], file: CSVDropFolder.DroppedFile, code: String? = nil) -> KafkaProducerMessage {
+        var message = ExtractorDeadLetter.message(topic: deadLetterTopic, key: "\(file.name):\(rejection.line)", value: row,
+                                                  source: sourceName, origin: file.name, line: rejection.line, column: rejection.column,
+                                                  code: code ?? "csv.\(rejection.field)", reason: rejection.description)
+        message.headers.append(KafkaHeader(name: StageHeaders.originRow, value: row))
+        return message
     }
 }
 

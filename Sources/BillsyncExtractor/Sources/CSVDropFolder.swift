@@ -5,11 +5,20 @@ import Foundation
 /// A folder billing exports are dropped into. Each file is read once, recognised by the hash of
 /// its content (a file copied in twice, under any name, is read once), then moved to
 /// `processed/`, or to `failed/` with a `.reason` file beside it when it cannot be read at all.
+///
+/// A file still being written is left alone: a name ending `.part`, `.tmp`, `.partial` or
+/// `.filepart` (what copy tools write to before renaming), a hidden name, or a file modified
+/// within the last `settle` interval (a writer that appends in place).
 public struct CSVDropFolder: Sendable {
     public let directory: URL
+    /// How long a file must have been unchanged before it is read.
+    public var settle: TimeInterval
 
-    public init(directory: URL) {
+    public static let inProgressSuffixes = [".part", ".tmp", ".partial", ".filepart", ".crdownload"]
+
+    public init(directory: URL, settle: TimeInterval = 0) {
         self.directory = directory
+        self.settle = settle
     }
 
     public var processedDirectory: URL { directory.appendingPathComponent("processed", isDirectory: true) }
@@ -21,29 +30,45 @@ public struct CSVDropFolder: Sendable {
         public let name: String
         /// SHA-256 of the content, hex: what "already processed" is decided by.
         public let contentHash: String
-        public let bytes: [UInt8]
+        public let size: Int
     }
 
-    /// `.csv` files in the folder, oldest name first, that are not among `alreadyProcessed`.
-    public func pendingFiles(alreadyProcessed: Set<String>) throws -> (pending: [DroppedFile], duplicates: [URL]) {
-        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
-            .filter { $0.lowercased().hasSuffix(".csv") }
-            .sorted()
-        var pending: [DroppedFile] = []
-        var duplicates: [URL] = []
+    public struct Scan: Sendable {
+        public var pending: [DroppedFile] = []
+        /// Files whose content was read before, under this name or another.
+        public var duplicates: [URL] = []
+        /// Files still being written (by name or by a recent change), left for a later pass.
+        public var inProgress: [String] = []
+    }
+
+    /// The files in the folder, oldest name first, that are not among `alreadyProcessed`. Each is
+    /// hashed as a stream: a file of any size in constant memory.
+    public func scan(alreadyProcessed: Set<String>, now: Date = Date()) throws -> Scan {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        var scan = Scan()
         var seen = alreadyProcessed
         for name in names {
             let url = directory.appendingPathComponent(name)
-            let bytes = [UInt8](try Data(contentsOf: url))
-            let hash = Self.sha256(bytes)
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
+            let lowered = name.lowercased()
+            if name.hasPrefix(".") || Self.inProgressSuffixes.contains(where: lowered.hasSuffix) {
+                scan.inProgress.append(name)
+                continue
+            }
+            if let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) < settle {
+                scan.inProgress.append(name)
+                continue
+            }
+            let hash = try Self.sha256(of: url)
             if seen.contains(hash) {
-                duplicates.append(url)
+                scan.duplicates.append(url)
             } else {
                 seen.insert(hash)
-                pending.append(DroppedFile(url: url, name: name, contentHash: hash, bytes: bytes))
+                scan.pending.append(DroppedFile(url: url, name: name, contentHash: hash, size: (attributes[.size] as? Int) ?? 0))
             }
         }
-        return (pending, duplicates)
+        return scan
     }
 
     /// Moves a read file to `processed/` (a name already there gets the hash as a suffix).
@@ -68,13 +93,18 @@ public struct CSVDropFolder: Sendable {
         return destination
     }
 
-    /// SHA-256 of `bytes` in hex, with libcrypto.
-    static func sha256(_ bytes: [UInt8]) -> String {
+    /// SHA-256 of a file's content in hex, read in chunks with libcrypto.
+    static func sha256(of url: URL) throws -> String {
+        guard let context = EVP_MD_CTX_new() else { throw CSVSourceError(offset: 0, reason: "libcrypto could not allocate a digest") }
+        defer { EVP_MD_CTX_free(context) }
+        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        var source = try FileBytes(url: url, chunkSize: 1 << 20)
+        while case let chunk = try source.nextChunk(), !chunk.isEmpty {
+            _ = chunk.withUnsafeBufferPointer { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+        }
         var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        _ = bytes.withUnsafeBufferPointer { input in
-            EVP_Digest(input.baseAddress, input.count, &digest, &length, EVP_sha256(), nil)
-        }
+        EVP_DigestFinal_ex(context, &digest, &length)
         return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
     }
 }

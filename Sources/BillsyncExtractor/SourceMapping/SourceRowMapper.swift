@@ -1,0 +1,241 @@
+import BillsyncContracts
+import BillsyncCSV
+import BillsyncJSON
+import BillsyncMapping
+import Foundation
+
+/// One canonical billing record read from a row, bound for its raw topic under its business key.
+public struct ExportRecord: Sendable, Equatable {
+    public let type: MessageType
+    /// `account` → `<prefix>.raw.account`.
+    public let entity: String
+    public let key: String
+    /// The canonical record, as its contract describes it.
+    public let payload: JSONValue
+}
+
+/// A source's mapping bound to one file's header: reads each row's columns (decoded from the
+/// source's encoding, control characters handled, trimmed), applies each field's rules, and
+/// builds the records the row yields, or refuses the row naming its line, column and reason.
+public struct SourceRowMapper: Sendable {
+    public let source: SourceMappingDocument.Source
+    public let file: String
+    /// Normalised header name → index.
+    private let indices: [String: Int]
+    private let header: [String]
+
+    /// Fails (the whole file) when a column a required field reads is missing from the header.
+    public init(source: SourceMappingDocument.Source, header: CSVRawRecord, file: String) throws(RowRejection) {
+        self.source = source
+        self.file = file
+        var names: [String] = []
+        for (index, bytes) in header.fields.enumerated() {
+            guard case let .success(name) = source.format.encoding.decode(bytes) else {
+                throw RowRejection(file: file, line: header.line, column: index + 1, field: "(header)",
+                                   reason: "the header is not \(source.format.encoding.rawValue) text")
+            }
+            names.append(name.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var indices: [String: Int] = [:]
+        for (index, name) in names.enumerated() where indices[Self.normalised(name)] == nil { indices[Self.normalised(name)] = index }
+        self.indices = indices
+        self.header = names
+        for record in source.records {
+            for field in record.fields where field.isRequired && field.fallback == nil && !field.columns.isEmpty {
+                guard field.columns.contains(where: { indices[Self.normalised($0)] != nil }) else {
+                    throw RowRejection(file: file, line: header.line, column: 0, field: field.columns[0],
+                                       reason: "the header has no \(field.columns.joined(separator: " or ")) column (source \(source.name))")
+                }
+            }
+        }
+    }
+
+    /// Header names compared without regard to case or spacing: `Customer ID` is `customerid`.
+    static func normalised(_ name: String) -> String {
+        String(name.lowercased().unicodeScalars.filter { !CharacterSet.whitespaces.contains($0) && $0 != "_" })
+    }
+
+    /// The header's index of a field's column, the first alias present.
+    func index(of field: SourceMappingDocument.FieldMapping) -> Int? {
+        field.columns.lazy.compactMap { indices[Self.normalised($0)] }.first
+    }
+
+    /// Where a canonical field comes from in the file, for a refusal found later (by the contract).
+    public func location(ofPath path: String) -> (column: Int, name: String)? {
+        for record in source.records {
+            guard let field = record.fields.first(where: { $0.path == path }) else { continue }
+            if let index = index(of: field) { return (index + 1, header[index]) }
+        }
+        return nil
+    }
+
+    public func records(of row: CSVRawRecord) -> Result<[ExportRecord], RowRejection> {
+        do throws(RowRejection) {
+            return .success(try map(row))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private func map(_ row: CSVRawRecord) throws(RowRejection) -> [ExportRecord] {
+        guard row.fields.count <= header.count else {
+            throw RowRejection(file: file, line: row.line, column: header.count + 1, field: "(row)",
+                               reason: "the row has \(row.fields.count) fields, the header \(header.count)")
+        }
+        var columns: [Int: MappedValue] = [:]
+        func column(_ index: Int) throws(RowRejection) -> MappedValue {
+            if let value = columns[index] { return value }
+            let value = try read(row, column: index)
+            columns[index] = value
+            return value
+        }
+        var records: [ExportRecord] = []
+        for record in source.records {
+            var values: [String: MappedValue] = [:]
+            func reject(_ field: SourceMappingDocument.FieldMapping, _ rejection: MappingRejection) -> RowRejection {
+                let index = self.index(of: field)
+                return RowRejection(file: file, line: row.line, column: index.map { $0 + 1 } ?? 0, field: index.map { header[$0] } ?? field.path,
+                                    reason: "\(rejection.message) [\(rejection.rule)] → \(field.path)")
+            }
+            func apply(_ field: SourceMappingDocument.FieldMapping, _ start: MappedValue) throws(RowRejection) -> MappedValue {
+                var value = start
+                do throws(MappingRejection) {
+                    for rule in field.rules { value = try rule.apply(value, field: field.path) }
+                } catch {
+                    throw reject(field, error)
+                }
+                return value
+            }
+            // A record the row does not have (no amount due, no bill) is skipped before any of
+            // its fields' rules can refuse the row.
+            if let when = record.when, let field = record.fields.first(where: { $0.path == when }) {
+                var value: MappedValue = .absent
+                if case .column = field.source { value = try index(of: field).map { index throws(RowRejection) in try column(index) } ?? .absent }
+                if case .absent = value, case let .constant(constant)? = field.fallback { value = Self.value(constant) }
+                if case .absent = value { continue }
+            }
+            // Columns and constants first, then templates, which read the fields they name.
+            var deferred: [SourceMappingDocument.FieldMapping] = []
+            for field in record.fields {
+                var value: MappedValue
+                switch field.source {
+                case .column: value = try index(of: field).map { index throws(RowRejection) in try column(index) } ?? .absent
+                case let .constant(constant): value = Self.value(constant)
+                case .template:
+                    deferred.append(field)
+                    continue
+                }
+                if case .absent = value {
+                    switch field.fallback {
+                    case let .constant(constant)?: value = Self.value(constant)
+                    case .template?:
+                        deferred.append(field)
+                        continue
+                    default: break
+                    }
+                }
+                values[field.path] = try apply(field, value)
+            }
+            for field in deferred {
+                let template: SourceMappingDocument.Template
+                switch (field.source, field.fallback) {
+                case let (.template(own), _): template = own
+                case let (_, .template(fallback)?): template = fallback
+                default: continue
+                }
+                values[field.path] = try apply(field, Self.fill(template, from: values))
+            }
+            if let when = record.when, values[when] ?? .absent == .absent { continue }
+            var parts: [String] = []
+            for name in record.key {
+                guard let text = values[name]?.text, !text.isEmpty else {
+                    let rejection = MappingRejection(rule: "key", field: name, message: "is empty, and \(record.type.rawValue) is keyed by it")
+                    if let field = record.fields.first(where: { $0.path == name }) { throw reject(field, rejection) }
+                    throw RowRejection(file: file, line: row.line, column: 0, field: name, reason: rejection.message)
+                }
+                parts.append(text)
+            }
+            records.append(ExportRecord(type: record.type, entity: record.entity, key: parts.joined(separator: "|"),
+                                        payload: Self.payload(record.fields.map(\.path), values)))
+        }
+        return records
+    }
+
+    /// A column's value: decoded exactly, control characters refused or removed as the source
+    /// declares, trimmed; empty is absent.
+    private func read(_ row: CSVRawRecord, column index: Int) throws(RowRejection) -> MappedValue {
+        guard index < row.fields.count else { return .absent }
+        let bytes = row.fields[index]
+        let name = header[index]
+        let text: String
+        switch source.format.encoding.decode(bytes) {
+        case let .success(decoded): text = decoded
+        case let .failure(failure):
+            let offset = row.fieldOffsets[index] + failure.index + (bytes.first == UInt8(ascii: "\"") ? 1 : 0)
+            throw RowRejection(file: file, line: row.line, column: index + 1, field: name,
+                               reason: String(format: "byte 0x%02X at byte offset %d ", failure.byte, offset) + failure.reason
+                                   + " (the source is declared \(source.format.encoding.rawValue))")
+        }
+        var value = MappedValue.text(text)
+        do throws(MappingRejection) {
+            value = try MappingRule.controlCharacters(source.format.controlCharacters).apply(value, field: name)
+            if source.format.trim { value = try MappingRule.trim.apply(value, field: name) }
+        } catch {
+            throw RowRejection(file: file, line: row.line, column: index + 1, field: name, reason: "\(error.message) [\(error.rule)]")
+        }
+        if case let .text(text) = value, text.isEmpty { return .absent }
+        return value
+    }
+
+    static func value(_ constant: JSONValue) -> MappedValue {
+        switch constant {
+        case let .bool(flag): .bool(flag)
+        case let .string(text): .text(text)
+        default: .absent
+        }
+    }
+
+    static func fill(_ template: SourceMappingDocument.Template, from values: [String: MappedValue]) -> MappedValue {
+        var text = ""
+        for part in template.parts {
+            switch part {
+            case let .literal(literal): text += literal
+            case let .field(name):
+                guard let value = values[name]?.text else { return .absent }
+                text += value
+            }
+        }
+        return .text(text)
+    }
+
+    /// The canonical record: dotted paths become nested objects; absent values are left out, and
+    /// so is an object none of whose fields has a value.
+    static func payload(_ paths: [String], _ values: [String: MappedValue]) -> JSONValue {
+        var root = JSONObject()
+        // `_name` fields are working values for templates.
+        for path in paths where !path.hasPrefix("_") {
+            let json: JSONValue
+            switch values[path] ?? .absent {
+            case .absent: continue
+            case let .text(text): json = .string(text)
+            case let .decimal(decimal): json = .string("\(decimal)")
+            case let .bool(flag): json = .bool(flag)
+            }
+            let parts = path.split(separator: ".").map(String.init)
+            set(&root, parts[...], json)
+        }
+        return .object(root)
+    }
+
+    private static func set(_ object: inout JSONObject, _ path: ArraySlice<String>, _ value: JSONValue) {
+        guard let first = path.first else { return }
+        if path.count == 1 {
+            object[first] = value
+            return
+        }
+        var child: JSONObject
+        if case let .object(existing)? = object[first] { child = existing } else { child = JSONObject() }
+        set(&child, path.dropFirst(), value)
+        object[first] = .object(child)
+    }
+}
