@@ -37,7 +37,8 @@ log "workers' logs: $logs"
 "$bin/billsync" topics ensure --apply
 "$bin/billsync" check --messages "${BILLSYNC_CHECK_MESSAGES:-1000}"
 "$bin/billsync-sandbox" generate --accounts "$accounts" --output "$run/generated" --billing-store "$run/billing.sqlite"
-cp "$run/generated/billing_export.csv" "$run/generated/meter_readings.csv" "$run/drop/"
+cp "$run/generated/billing_export.csv" "$run/generated/meter_readings.csv" "$run/generated/tariffs.csv" \
+    "$run/generated/product_catalog.csv" "$run/drop/"
 
 # Starts a program in the background with its output in $logs/NAME.log; it is stopped (SIGTERM,
 # then SIGKILL after a grace period) when this script ends, however it ends.

@@ -24,11 +24,16 @@ struct Generate: AsyncParsableCommand {
     @Option(help: "Share of deliberately bad rows, 0 to 1.") var badRows = 0.05
     @Option(help: "Meter readings per account.") var readings = 2
     @Option(help: "Where to write the files.") var output = "sample-data"
+    @Option(help: "How the export is written: standard (seed 000's shape) or legacy-windows (Windows-1252, semicolons, day-first dates, $ amounts, other column names).")
+    var dialect = "standard"
     @Option(help: "Also load the accounts into the billing emulator's SQLite store at this path.") var billingStore: String?
 
     func validate() throws {
         guard accounts >= 0 else { throw ValidationError("--accounts must not be negative") }
         guard (0...1).contains(badRows) else { throw ValidationError("--bad-rows must be between 0 and 1") }
+        guard ExportDialect.named(dialect) != nil else {
+            throw ValidationError("--dialect must be \(ExportDialect.all.map(\.name).joined(separator: " or "))")
+        }
     }
 
     func run() async throws {
@@ -37,13 +42,14 @@ struct Generate: AsyncParsableCommand {
         options.badRowShare = badRows
         options.readingsPerAccount = readings
         let started = ContinuousClock.now
-        let summary = try SampleDataGenerator(options: options).writeCSV(to: URL(fileURLWithPath: output, isDirectory: true))
+        let summary = try SampleDataGenerator(options: options).writeCSV(to: URL(fileURLWithPath: output, isDirectory: true),
+                                                                         dialect: ExportDialect.named(dialect) ?? .standard)
         if let billingStore {
             try FileManager.default.createDirectory(at: URL(fileURLWithPath: billingStore).deletingLastPathComponent(), withIntermediateDirectories: true)
             _ = try SampleDataGenerator(options: options).load(into: BillingStore(path: billingStore))
         }
         let elapsed = ContinuousClock.now - started
-        print("wrote \(summary.accounts) accounts (\(summary.accountRows) rows), \(summary.readingRows) meter readings and \(summary.anomalies.count) deliberate anomalies to \(output) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
+        print("wrote \(summary.accounts) accounts (\(summary.accountRows) rows), \(summary.readingRows) meter readings and \(summary.anomalies.count) deliberate anomalies to \(output) (\(dialect)) in \(elapsed.formatted(.units(allowed: [.seconds, .milliseconds], width: .abbreviated)))")
     }
 }
 

@@ -25,7 +25,7 @@ struct SampleAccount {
     let fytdRevenue: String
     let notes: String
 
-    static let firstNames = ["Olivia", "Jack", "Mei", "Liam", "Priya", "Noah", "Aroha", "William", "Chloe", "Thomas", "Zara", "Lachlan", "Sofia", "Kai", "Isla", "Ahmed"]
+    static let firstNames = ["Olivia", "Jack", "Mei", "Liam", "Priya", "Noah", "Aroha", "William", "Chloe", "Thomas", "Zoë", "Lachlan", "Renée", "Kai", "Isla", "Ahmed"]
     static let lastNames = ["Smith", "Nguyen", "Williams", "Brown", "O'Connor", "Patel", "Wilson", "Taylor", "Chen", "Kelly", "Anderson", "D'Arcy", "Singh", "Martin"]
     static let businessWords = ["Southbank", "Harbour", "Red Gum", "Coastal", "Outback", "Riverina", "Pacific", "Banksia", "Ironbark", "Wattle"]
     static let businessKinds = ["Cold Storage", "Logistics", "Dairy", "Hospitality", "Mining Services", "Health", "Retail", "Engineering"]
@@ -38,6 +38,16 @@ struct SampleAccount {
         ("Darwin", "NT", "0800", "2500"), ("Canberra", "ACT", "2600", "7001"),
     ]
     static let streets = ["Collins St", "George St", "Queen St", "King William St", "Murray St", "Smith St", "Hay St", "Mitchell St"]
+    /// The retailer's product catalog: code, name, description, family, tariff, active (Y/N).
+    static let productCatalog: [[String]] = [
+        ["ELEC-FLAT", "Flat Rate Electricity", "One price for every kWh, any time of day.", "electricity", "EA010", "Y"],
+        ["ELEC-TOU", "Time of Use Electricity", "Cheaper off-peak; suits a household that runs appliances at night.", "electricity", "EA025", "Y"],
+        ["BIZ-FLAT", "Business Flat Rate", "Small business, one rate; \"no lock-in\" contract.", "electricity", "N70", "Y"],
+        ["GAS-RES", "Residential Gas", "Reticulated natural gas for cooking, heating and hot water.", "gas", "G1", "Y"],
+        ["SOLAR-FIT", "Solar Feed-in", "Credit for exported solar generation, paid per kWh.", "solar", "", "Y"],
+        ["DUAL-FUEL", "Dual Fuel Bundle", "Electricity and gas on one bill, with a bundle discount.", "bundle", "", "Y"],
+        ["ELEC-LEGACY", "Legacy Saver Plan", "Closed to new customers.", "electricity", "EA010", "N"],
+    ]
     static let tariffs = ["EA010", "EA025", "N70", "BLNT3AL", "TOU1", "G1", "SMALLBUS"]
     /// The tariffs' reference data: code, name, commodity, unit rate ($/kWh or $/MJ), daily supply ($/day).
     static let tariffTable: [[String]] = [
@@ -87,7 +97,7 @@ struct SampleAccount {
             industry = ""
             representative = ""
         }
-        let slug = name.lowercased().filter { $0.isLetter }.prefix(16)
+        let slug = name.lowercased().filter { $0.isASCII && $0.isLetter }.prefix(16)
         email = "\(slug)\(index)@example.com.au"
         phone = "04\(String(format: "%02d", Int.random(in: 0..<100, using: &random))) \(String(format: "%03d", Int.random(in: 0..<1000, using: &random))) \(String(format: "%03d", Int.random(in: 0..<1000, using: &random)))"
         street = "\(Int.random(in: 1..<400, using: &random)) \(pick(Self.streets))"

@@ -59,6 +59,8 @@ public struct SampleDataGenerator: Sendable {
         "ServiceStartDate", "AmountDue", "DueDate", "LastBillDate", "FYTDRevenue", "Notes",
     ]
     public static let readingColumns = ["MeterID", "NMI", "ReadingDate", "Reading", "Unit", "Quality"]
+    public static let tariffColumns = ["TariffCode", "Name", "Commodity", "UnitRate", "DailySupplyCharge", "EffectiveFrom"]
+    public static let productColumns = ["ProductCode", "Name", "Description", "Family", "TariffCode", "Active"]
 
     public let options: Options
 
@@ -68,15 +70,21 @@ public struct SampleDataGenerator: Sendable {
 
     /// Writes `billing_export.csv` (seed 000's shape, with a BOM and CRLF line ends as a Windows
     /// export has them), `meter_readings.csv` (LF, no BOM), `tariffs.csv` (the reference data for
-    /// tariff lookups) and `anomalies.json` into `directory`.
-    public func writeCSV(to directory: URL) throws -> Summary {
+    /// tariff lookups), `product_catalog.csv` (seed 002's nightly catalog) and `anomalies.json`
+    /// into `directory`.
+    ///
+    /// In another `dialect` the same records are written the way another billing engine would
+    /// (its encoding, delimiter, date and amount forms, column names).
+    public func writeCSV(to directory: URL, dialect: ExportDialect = .standard) throws -> Summary {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var random = SplitMix64(seed: options.seed)
         var summary = Summary()
-        let accounts = try CSVFileWriter(url: directory.appendingPathComponent("billing_export.csv"), lineEnd: "\r\n", byteOrderMark: true)
-        let readings = try CSVFileWriter(url: directory.appendingPathComponent("meter_readings.csv"), lineEnd: "\n", byteOrderMark: false)
-        accounts.writeRow(Self.accountColumns)
-        readings.writeRow(Self.readingColumns)
+        let accounts = try dialect.writer(directory.appendingPathComponent("billing_export.csv"), bom: true)
+        var readingDialect = dialect
+        if dialect.name == ExportDialect.standard.name { readingDialect.lineEnd = "\n" }
+        let readings = try readingDialect.writer(directory.appendingPathComponent("meter_readings.csv"), bom: false)
+        accounts.writeRow(dialect.header(Self.accountColumns))
+        readings.writeRow(dialect.header(Self.readingColumns))
         for index in 0..<options.accounts {
             let account = SampleAccount(index: index, random: &random)
             var row = account.csvRow
@@ -88,6 +96,7 @@ public struct SampleDataGenerator: Sendable {
                 row = Self.spoil(row, with: anomaly!)
             }
             let line = accounts.line
+            row = dialect.render(row, columns: Self.accountColumns)
             accounts.writeRow(row)
             summary.accountRows += 1
             if let anomaly {
@@ -106,17 +115,21 @@ public struct SampleDataGenerator: Sendable {
                     summary.anomalies.append(Anomaly(file: "meter_readings.csv", line: readings.line, kind: .negativeReading,
                                                      expected: .rejected, customerId: account.customerId))
                 }
-                readings.writeRow(readingRow)
+                readings.writeRow(dialect.render(readingRow, columns: Self.readingColumns))
                 summary.readingRows += 1
             }
         }
         summary.accounts = options.accounts
         try accounts.close()
         try readings.close()
-        let tariffs = try CSVFileWriter(url: directory.appendingPathComponent("tariffs.csv"), lineEnd: "\n", byteOrderMark: false)
-        tariffs.writeRow(["TariffCode", "Name", "Commodity", "UnitRate", "DailySupplyCharge", "EffectiveFrom"])
-        for tariff in SampleAccount.tariffTable { tariffs.writeRow(tariff + ["2026-07-01"]) }
+        let tariffs = try dialect.writer(directory.appendingPathComponent("tariffs.csv"), bom: false)
+        tariffs.writeRow(dialect.header(Self.tariffColumns))
+        for tariff in SampleAccount.tariffTable { tariffs.writeRow(dialect.render(tariff + ["2026-07-01"], columns: Self.tariffColumns)) }
         try tariffs.close()
+        let products = try dialect.writer(directory.appendingPathComponent("product_catalog.csv"), bom: false)
+        products.writeRow(dialect.header(Self.productColumns))
+        for product in SampleAccount.productCatalog { products.writeRow(dialect.render(product, columns: Self.productColumns)) }
+        try products.close()
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(summary).write(to: directory.appendingPathComponent("anomalies.json"))
