@@ -292,7 +292,8 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 "BillsyncTopics", "billsync-extractor",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncCSV", "BillsyncPostgres", "BillsyncSandbox",
-                "BillsyncKafka", "BillsyncTestSupport", "BillsyncMapping",
+                "BillsyncKafka", "BillsyncTestSupport", "BillsyncMapping", "BillsyncJSON",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

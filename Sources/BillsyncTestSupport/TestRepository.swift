@@ -9,6 +9,9 @@ public enum TestRepository {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     public static let schemas = root.appendingPathComponent("Schemas", isDirectory: true)
     public static let mappingFile = root.appendingPathComponent("Deploy/transformer/mapping.yaml")
+    /// The shipped source mapping (the sample's exports) and the example for another engine's dialect.
+    public static let sourceMappingFile = root.appendingPathComponent("Deploy/extractor/sources.yaml")
+    public static let legacySourceMappingFile = root.appendingPathComponent("Deploy/extractor/examples/legacy-windows.yaml")
 
     /// The message contracts, compiled once for all tests.
     public static let contracts: MessageContracts = {

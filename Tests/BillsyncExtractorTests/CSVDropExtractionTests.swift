@@ -21,8 +21,9 @@ struct CSVDropExtractionTests {
         let summary = try SampleDataGenerator(options: options).writeCSV(to: drop)
         try FileManager.default.removeItem(at: drop.appendingPathComponent("meter_readings.csv"))
         try FileManager.default.removeItem(at: drop.appendingPathComponent("tariffs.csv"))
+        try FileManager.default.removeItem(at: drop.appendingPathComponent("product_catalog.csv"))
         let contracts = TestRepository.contracts
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "nightly-export", contracts: contracts, topicPrefix: prefix)
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "nightly-export", contracts: contracts, topicPrefix: prefix)
         let producer = try TestKafka.producer()
 
         let first = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
@@ -60,8 +61,8 @@ struct CSVDropExtractionTests {
                                       KafkaTopicSpecification(name: "\(prefix).extractor.dlq", partitions: 1)])
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         let summary = try SampleDataGenerator(options: SampleDataGenerator.Options(accounts: 50)).writeCSV(to: drop)
-        for other in ["billing_export.csv", "tariffs.csv"] { try FileManager.default.removeItem(at: drop.appendingPathComponent(other)) }
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "meters", contracts: TestRepository.contracts,
+        for other in ["billing_export.csv", "tariffs.csv", "product_catalog.csv"] { try FileManager.default.removeItem(at: drop.appendingPathComponent(other)) }
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "meters", contracts: TestRepository.contracts,
                                            topicPrefix: prefix)
         let producer = try TestKafka.producer()
 
@@ -83,14 +84,14 @@ struct CSVDropExtractionTests {
     func unreadableFile() async throws {
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
-        try Data("AccountID,Amount\nA,1\n".utf8).write(to: drop.appendingPathComponent("broken.csv"))
+        try Data("AccountID,Amount\nA,1\n".utf8).write(to: drop.appendingPathComponent("billing_export_broken.csv"))
         let contracts = TestRepository.contracts
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: contracts,
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "drop", contracts: contracts,
                                            topicPrefix: TestKafka.uniqueName("y"))
         let producer = try TestKafka.producer()
         let run = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
         #expect(run.counts.failedFiles == 1 && run.counts.published == 0)
-        let reason = try String(contentsOf: drop.appendingPathComponent("failed/broken.csv.reason"), encoding: .utf8)
+        let reason = try String(contentsOf: drop.appendingPathComponent("failed/billing_export_broken.csv.reason"), encoding: .utf8)
         #expect(reason.contains("the header has no CustomerID column"))
         await producer.shutdown()
     }
@@ -103,8 +104,8 @@ struct CSVDropExtractionTests {
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
         try Data("CustomerID,Name\n0000000001,\(String(repeating: "N", count: 300))\n0000000002,Two\n".utf8)
-            .write(to: drop.appendingPathComponent("names.csv"))
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: TestRepository.contracts,
+            .write(to: drop.appendingPathComponent("billing_export_names.csv"))
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "drop", contracts: TestRepository.contracts,
                                            topicPrefix: prefix)
         let producer = try TestKafka.producer()
         let run = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
@@ -112,6 +113,10 @@ struct CSVDropExtractionTests {
         #expect(run.counts.rejected == 1 && run.counts.published == 1 && run.counts.files == 1)
         let letter = try #require(try await TestKafka.read("\(prefix).extractor.dlq", partitions: 1, count: 1).first)
         #expect(letter.headers.first { $0.name == "billsync.origin.line" }?.value == Array("2".utf8))
-        #expect(letter.headers.first { $0.name == "billsync.error.code" }?.value == Array("csv./payload/name".utf8))
+        #expect(letter.headers.first { $0.name == "billsync.error.code" }?.value == Array("schema.payload.maxLength".utf8))
+        // The dead letter holds the row a person must fix, as the file had it, and names its column.
+        #expect(letter.value == Array("0000000001,\(String(repeating: "N", count: 300))".utf8))
+        #expect(letter.headers.last(named: StageHeaders.originRow) == "0000000001,\(String(repeating: "N", count: 300))")
+        #expect(letter.headers.last(named: StageHeaders.originColumn) == "2")
     }
 }

@@ -22,13 +22,13 @@ struct ExtractorServiceTests {
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
         let csv = "CustomerID,Name,AmountDue,LastBillDate\n0000000001,One,10.00,2026-11-01\n0000000002,Two,1.005,2026-11-01\n"
-        try Data(csv.utf8).write(to: drop.appendingPathComponent("monday.csv"))
+        try Data(csv.utf8).write(to: drop.appendingPathComponent("billing_export_monday.csv"))
         let contracts = TestRepository.contracts
 
         func service() throws -> (ExtractorService, KafkaProducer, KafkaCheckpointStore) {
             let producer = try TestKafka.producer()
             let checkpoints = try KafkaCheckpointStore(connection: TestKafka.connection, topic: "\(prefix).checkpoints", logger: TestKafka.logger)
-            let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: contracts, topicPrefix: prefix)
+            let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "drop", contracts: contracts, topicPrefix: prefix)
             return (ExtractorService(extraction: extraction, schedule: .once, producer: producer, checkpoints: checkpoints,
                                      reportsTopic: "\(prefix).reports", logger: TestKafka.logger), producer, checkpoints)
         }
@@ -38,7 +38,7 @@ struct ExtractorServiceTests {
         await checkpoints.close()
 
         // The same content dropped again after a restart: the checkpoint says it was read.
-        try Data(csv.utf8).write(to: drop.appendingPathComponent("monday-copy.csv"))
+        try Data(csv.utf8).write(to: drop.appendingPathComponent("billing_export_monday-copy.csv"))
         let (second, secondProducer, secondCheckpoints) = try service()
         try await second.run()
         await secondProducer.shutdown()
@@ -63,10 +63,10 @@ struct ExtractorServiceTests {
         try await admin.createTopics(catalog.specifications)
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
-        try Data("CustomerID,Name\n0000000001,One\n".utf8).write(to: drop.appendingPathComponent("monday.csv"))
+        try Data("CustomerID,Name\n0000000001,One\n".utf8).write(to: drop.appendingPathComponent("billing_export_monday.csv"))
         let producer = try TestKafka.producer()
         let checkpoints = try KafkaCheckpointStore(connection: TestKafka.connection, topic: catalog.checkpoints, logger: TestKafka.logger)
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "drop", contracts: TestRepository.contracts,
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "drop", contracts: TestRepository.contracts,
                                            topicPrefix: prefix)
         let clock = ManualClock()
         let service = ExtractorService(extraction: extraction, schedule: schedule, producer: producer, checkpoints: checkpoints,
@@ -77,7 +77,7 @@ struct ExtractorServiceTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await service.run() }
                 await clock.waitForSleeps(1)  // the first run is done and the service pauses
-                try Data("CustomerID,Name\n0000000002,Two\n".utf8).write(to: drop.appendingPathComponent("tuesday.csv"))
+                try Data("CustomerID,Name\n0000000002,Two\n".utf8).write(to: drop.appendingPathComponent("billing_export_tuesday.csv"))
                 clock.advance(by: pause - .seconds(1))
                 // Not due yet: the one pause has not ended, so no second run has started.
                 #expect(clock.sleeping == 1 && clock.sleepsStarted == 1)

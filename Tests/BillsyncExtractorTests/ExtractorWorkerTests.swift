@@ -14,10 +14,12 @@ struct ExtractorWorkerTests {
         try await admin.createTopics(catalog.specifications)
         let drop = FileManager.default.temporaryDirectory.appendingPathComponent("drop-\(UUID().uuidString)")
         let summary = try SampleDataGenerator(options: SampleDataGenerator.Options(accounts: 20)).writeCSV(to: drop)
-        for other in ["meter_readings.csv", "tariffs.csv"] { try FileManager.default.removeItem(at: drop.appendingPathComponent(other)) }
+        for other in ["meter_readings.csv", "tariffs.csv", "product_catalog.csv"] { try FileManager.default.removeItem(at: drop.appendingPathComponent(other)) }
 
         // A schedule that keeps it running after its first pass, as in production.
-        let worker = try WorkerProcess(executable: "billsync-extractor", environment: ["BILLSYNC_TOPIC_PREFIX": catalog.prefix],
+        let worker = try WorkerProcess(executable: "billsync-extractor", environment: ["BILLSYNC_TOPIC_PREFIX": catalog.prefix,
+                                                                                       "BILLSYNC_EXTRACTOR_SOURCES": TestRepository.sourceMappingFile.path,
+                                                                                       "BILLSYNC_EXTRACTOR_SETTLE_SECONDS": "0"],
                                        arguments: ["--csv-dir", drop.path, "--schedule", "every 1h", "--source", "drop"])
         let ready = await eventually(timeout: .seconds(30)) { (try? await worker.get("/readyz").status) == 200 }
         #expect(ready, "the extractor never became ready; its log:\n\(worker.log)")

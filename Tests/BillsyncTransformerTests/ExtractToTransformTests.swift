@@ -29,7 +29,7 @@ struct ExtractToTransformTests {
 
         // Extract.
         let producer = try TestKafka.producer()
-        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), sourceName: "test", contracts: contracts, topicPrefix: prefix)
+        let extraction = CSVDropExtraction(folder: CSVDropFolder(directory: drop), mappings: try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile), sourceName: "test", contracts: contracts, topicPrefix: prefix)
         let extracted = try await extraction.run(processed: [], producer: producer, logger: TestKafka.logger)
 
         // What should come out, from the generator's own list of anomalies.

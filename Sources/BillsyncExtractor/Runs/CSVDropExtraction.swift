@@ -88,14 +88,8 @@ public struct CSVDropExtraction: Sendable {
         }
         var fileCounts = ExtractionCounts()
         do {
-            let bytes = try FileBytes(url: file.url)
-            if source.format.encoding == .utf16 {
-                var reader = try CSVStreamReader(source: UTF16ToUTF8(bytes), delimiter: source.format.delimiter, skippingUTF8BOM: false)
-                try await publish(&reader, file: file, source: source, producer: producer, counts: &fileCounts)
-            } else {
-                var reader = try CSVStreamReader(source: bytes, delimiter: source.format.delimiter, skippingUTF8BOM: source.format.encoding == .utf8)
-                try await publish(&reader, file: file, source: source, producer: producer, counts: &fileCounts)
-            }
+            var reader = try SourceFileReader(url: file.url, name: file.name, source: source)
+            try await publish(&reader, file: file, producer: producer, counts: &fileCounts)
         } catch let rejection as RowRejection {
             return try fail(rejection.description)
         } catch let error as CSVSourceError {
@@ -118,52 +112,32 @@ public struct CSVDropExtraction: Sendable {
     }
 
     /// Streams the file's rows to the broker in batches; returns once every message is acknowledged.
-    func publish<Bytes: CSVByteSource>(_ reader: inout CSVStreamReader<Bytes>, file: CSVDropFolder.DroppedFile, source: SourceMappingDocument.Source,
-                                       producer: KafkaProducer, counts: inout ExtractionCounts) async throws where Bytes.Failure == CSVSourceError {
-        var header: CSVRawRecord?
-        while header == nil, let next = try reader.next() {
-            switch next {
-            case let .success(record) where record.isBlank: continue
-            case let .success(record): header = record
-            case let .failure(error):
-                throw RowRejection(file: file.name, line: error.line, column: error.column, field: "(header)", reason: error.reason)
-            }
-        }
-        guard let header else { throw RowRejection(file: file.name, line: 1, column: 0, field: "(header)", reason: "the file has no header row") }
-        let mapper = try SourceRowMapper(source: source, header: header, file: file.name)
+    func publish(_ reader: inout SourceFileReader, file: CSVDropFolder.DroppedFile, producer: KafkaProducer,
+                 counts: inout ExtractionCounts) async throws {
         var messages: [KafkaProducerMessage] = []
         messages.reserveCapacity(batchSize + 8)
         while let next = try reader.next() {
+            counts.read += 1
             switch next {
-            case let .success(row):
-                if row.isBlank { continue }
-                counts.read += 1
-                switch mapper.records(of: row) {
-                case let .failure(rejection):
-                    messages.append(deadLetter(rejection, row: row.bytes, file: file))
-                    counts.rejected += 1
-                case let .success(records):
-                    do {
-                        let published = try records.map { try message(for: $0, row: row, file: file) }
-                        messages += published
-                        counts.published += published.count
-                    } catch let violation as ContractViolation {
-                        // The row mapped, but a value breaks the raw contract: the whole row is
-                        // refused (none of its records published), naming the column it came from.
-                        let path = violation.pointer.map { Self.path(of: $0.description) } ?? ""
-                        let location = mapper.location(ofPath: path)
-                        let rejection = RowRejection(file: file.name, line: row.line, column: location?.column ?? 0,
-                                                     field: location?.name ?? (path.isEmpty ? "(row)" : path),
-                                                     reason: "\(violation.description)\(path.isEmpty ? "" : " → \(path)")")
-                        messages.append(deadLetter(rejection, row: row.bytes, file: file, code: violation.code))
-                        counts.rejected += 1
-                    }
-                }
-            case let .failure(error):
-                counts.read += 1
-                messages.append(deadLetter(RowRejection(file: file.name, line: error.line, column: error.column, field: "(row)", reason: error.reason),
-                                           row: error.bytes, file: file))
+            case let .refused(rejection, row):
+                messages.append(deadLetter(rejection, row: row, file: file))
                 counts.rejected += 1
+            case let .records(records, row):
+                do {
+                    let published = try records.map { try message(for: $0, row: row, file: file) }
+                    messages += published
+                    counts.published += published.count
+                } catch let violation as ContractViolation {
+                    // The row mapped, but a value breaks the raw contract: the whole row is
+                    // refused (none of its records published), naming the column it came from.
+                    let path = violation.pointer.map { Self.path(of: $0.description) } ?? ""
+                    let location = reader.mapper.location(ofPath: path)
+                    let rejection = RowRejection(file: file.name, line: row.line, column: location?.column ?? 0,
+                                                 field: location?.name ?? (path.isEmpty ? "(row)" : path),
+                                                 reason: "\(violation.description)\(path.isEmpty ? "" : " → \(path)")")
+                    messages.append(deadLetter(rejection, row: row.bytes, file: file, code: violation.code))
+                    counts.rejected += 1
+                }
             }
             if messages.count >= batchSize {
                 _ = try await producer.sendAll(messages)

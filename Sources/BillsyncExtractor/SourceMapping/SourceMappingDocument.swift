@@ -113,7 +113,7 @@ public struct SourceMappingDocument: Sendable {
         public let description: String?
         /// File name patterns (`billing_export*.csv`), matched without regard to case.
         public let files: [String]
-        public let format: FileFormat
+        public var format: FileFormat
         public let refresh: String?
         public let records: [RecordMapping]
         public let line: Int
@@ -123,7 +123,7 @@ public struct SourceMappingDocument: Sendable {
         }
     }
 
-    public let sources: [Source]
+    public var sources: [Source]
 
     /// The first source whose patterns match the file's name.
     public func source(forFile name: String) -> Source? {
