@@ -39,7 +39,7 @@ struct CSVDropFolderTests {
     func filesInProgress() throws {
         let directory = try folder()
         for name in ["billing_export.csv.part", "billing_export.tmp", ".billing_export.csv", "meter_readings.csv", "tariffs.csv"] {
-            try Data("TariffCode,Name\n".utf8).write(to: directory.appendingPathComponent(name))
+            try Data("TariffCode,Name\n\(name)\n".utf8).write(to: directory.appendingPathComponent(name))
         }
         let now = Date()
         // Written a minute ago: complete. The reading file was touched just now: still being written.

@@ -40,7 +40,9 @@ public struct SourceRowMapper: Sendable {
         for (index, name) in names.enumerated() where indices[Self.normalised(name)] == nil { indices[Self.normalised(name)] = index }
         self.indices = indices
         self.header = names
-        for record in source.records {
+        // A record every row yields needs its required columns; one a row yields only when it has
+        // a value (a bill when there is an amount due) refuses that row instead.
+        for record in source.records where record.when == nil {
             for field in record.fields where field.isRequired && field.fallback == nil && !field.columns.isEmpty {
                 guard field.columns.contains(where: { indices[Self.normalised($0)] != nil }) else {
                     throw RowRejection(file: file, line: header.line, column: 0, field: field.columns[0],

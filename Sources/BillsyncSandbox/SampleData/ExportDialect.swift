@@ -20,7 +20,8 @@ public struct ExportDialect: Sendable {
     public var decimalCommaReadings: Bool
     /// `R`/`C` instead of `residential`/`commercial`.
     public var accountTypeCodes: Bool
-    /// The standard column name → this dialect's.
+    /// The standard column name → this dialect's, in the account and reading exports (the
+    /// reference files, tariffs and products, keep their names).
     public var columnNames: [String: String]
 
     /// Seed 000's export: UTF-8 with a BOM, commas, CRLF, ISO dates, plain amounts.

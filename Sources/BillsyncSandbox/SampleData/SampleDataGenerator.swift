@@ -123,11 +123,11 @@ public struct SampleDataGenerator: Sendable {
         try accounts.close()
         try readings.close()
         let tariffs = try dialect.writer(directory.appendingPathComponent("tariffs.csv"), bom: false)
-        tariffs.writeRow(dialect.header(Self.tariffColumns))
+        tariffs.writeRow(Self.tariffColumns)
         for tariff in SampleAccount.tariffTable { tariffs.writeRow(dialect.render(tariff + ["2026-07-01"], columns: Self.tariffColumns)) }
         try tariffs.close()
         let products = try dialect.writer(directory.appendingPathComponent("product_catalog.csv"), bom: false)
-        products.writeRow(dialect.header(Self.productColumns))
+        products.writeRow(Self.productColumns)
         for product in SampleAccount.productCatalog { products.writeRow(dialect.render(product, columns: Self.productColumns)) }
         try products.close()
         let encoder = JSONEncoder()
