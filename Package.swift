@@ -302,7 +302,7 @@ let package = Package(
             name: "BillsyncTransformerTests",
             dependencies: [
                 "BillsyncTransformer", "BillsyncContracts", "BillsyncJSON", "BillsyncRuntime", "BillsyncKafka", "BillsyncTestSupport",
-                "BillsyncExtractor", "BillsyncSandbox", "BillsyncMapping",
+                "BillsyncExtractor", "BillsyncSandbox", "BillsyncMapping", "BillsyncCSV",
             ]
         ),
         .testTarget(

@@ -114,6 +114,12 @@ public protocol StageHandler: Sendable {
     /// Messages handed over at once. The default is 1.
     var batchSize: Int { get }
 
+    /// Whether each output is the same record as its input in another form (the transformer's
+    /// upserts): it then carries the input's origin (file, line, the row as written, source), so
+    /// a refusal further down still holds the row a person must fix. False for outputs that
+    /// stand for many inputs (a roll-up's totals). The default is false.
+    var carriesOrigin: Bool { get }
+
     /// One result per input, in the same order: the messages to produce, or why it failed.
     func handle(_ batch: [StageMessage<Input>]) async -> [Result<[OutgoingMessage], StageFailure>]
 
@@ -126,6 +132,7 @@ public protocol StageHandler: Sendable {
 
 extension StageHandler {
     public var batchSize: Int { 1 }
+    public var carriesOrigin: Bool { false }
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {}
 }
 

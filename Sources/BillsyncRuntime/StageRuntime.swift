@@ -303,10 +303,12 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 case let .success(messages):
                     produced += messages
                     // A replayed input's outputs carry its replay id on, for the alerter and lineage.
-                    let replayed = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
+                    var carried = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
+                    if handler.carriesOrigin { carried += item.message.headers.filter { StageHeaders.lineage.contains($0.name) } }
+                    let replaced = Set(carried.map(\.name))
                     outputs.append(contentsOf: messages.map {
                         KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value,
-                                             headers: $0.headers.filter { $0.name != StageHeaders.replayID } + replayed + [writtenBy])
+                                             headers: $0.headers.filter { !replaced.contains($0.name) } + carried + [writtenBy])
                     })
                     processed[item.message.topic, default: 0] += 1
                 case let .failure(failed):

@@ -18,6 +18,8 @@ public struct TransformerHandler: StageHandler {
     }
 
     public var batchSize: Int { 200 }
+    /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row.
+    public var carriesOrigin: Bool { true }
 
     /// The batch's work runs off the cooperative pool: change suppression reads SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncCSV
 import BillsyncExtractor
 import BillsyncKafka
 import BillsyncRuntime
@@ -73,6 +74,17 @@ struct ExtractToTransformTests {
         #expect(upserts.count == expectedUpserts, "upserts missing or more than expected")
         #expect(letters.count == badNMIs)
         #expect(letters.allSatisfy { $0.headers.first { $0.name == StageHeaders.errorCode }?.value == Array("rule.nmi-checksum".utf8) })
+        // A refusal at the transformer still holds the row as the file had it, and where it was.
+        var rows: [Int: [UInt8]] = [:]
+        var reader = CSVStreamReader(source: InMemoryBytes([UInt8](try Data(contentsOf: drop.appendingPathComponent("processed/billing_export.csv")))))
+        while let next = reader.next() { if case let .success(row) = next { rows[row.line] = row.bytes } }
+        for letter in letters {
+            let line = try #require(letter.headers.last(named: StageHeaders.originLine).flatMap(Int.init))
+            #expect(letter.headers.last(named: StageHeaders.originFile) == "billing_export.csv")
+            #expect(letter.headers.first { $0.name == StageHeaders.originRow }?.value == rows[line])
+        }
+        // The upserts carry it on, for a refusal at the loader.
+        #expect(upserts.allSatisfy { $0.headers.last(named: StageHeaders.originRow)?.isEmpty == false })
         // Every upsert is valid, keyed by its business key, and money arrived exact.
         let decoded = try upserts.map { try contracts.decode($0.value ?? [], as: CRMUpsert.self) }
         #expect(Set(decoded.map(\.payload.object)) == ["Account", "Service_Point__c"])

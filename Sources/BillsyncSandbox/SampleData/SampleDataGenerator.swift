@@ -80,6 +80,7 @@ public struct SampleDataGenerator: Sendable {
         var random = SplitMix64(seed: options.seed)
         var summary = Summary()
         let accounts = try dialect.writer(directory.appendingPathComponent("billing_export.csv"), bom: true)
+        // The standard engine writes its other files with LF line ends.
         var readingDialect = dialect
         if dialect.name == ExportDialect.standard.name { readingDialect.lineEnd = "\n" }
         let readings = try readingDialect.writer(directory.appendingPathComponent("meter_readings.csv"), bom: false)
@@ -122,11 +123,11 @@ public struct SampleDataGenerator: Sendable {
         summary.accounts = options.accounts
         try accounts.close()
         try readings.close()
-        let tariffs = try dialect.writer(directory.appendingPathComponent("tariffs.csv"), bom: false)
+        let tariffs = try readingDialect.writer(directory.appendingPathComponent("tariffs.csv"), bom: false)
         tariffs.writeRow(Self.tariffColumns)
         for tariff in SampleAccount.tariffTable { tariffs.writeRow(dialect.render(tariff + ["2026-07-01"], columns: Self.tariffColumns)) }
         try tariffs.close()
-        let products = try dialect.writer(directory.appendingPathComponent("product_catalog.csv"), bom: false)
+        let products = try readingDialect.writer(directory.appendingPathComponent("product_catalog.csv"), bom: false)
         products.writeRow(Self.productColumns)
         for product in SampleAccount.productCatalog { products.writeRow(dialect.render(product, columns: Self.productColumns)) }
         try products.close()
