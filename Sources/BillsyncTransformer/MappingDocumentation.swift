@@ -3,16 +3,17 @@ import BillsyncMapping
 /// field, refresh cadence), written from the same file the transformer runs on, so the document
 /// and the behaviour cannot drift apart.
 public enum MappingDocumentation {
-    public static func markdown(_ document: MappingDocument, title: String = "billsync data mapping") -> String {
-        var lines = ["# \(title)", ""]
+    /// `level` is the title's heading level (2 when the document is a section of a larger one).
+    public static func markdown(_ document: MappingDocument, title: String = "billsync data mapping", level: Int = 1) -> String {
+        var lines = ["\(String(repeating: "#", count: level)) \(title)", ""]
         if !document.lookups.isEmpty {
-            lines += ["## Reference data", "", "| lookup | file | key | value |", "| --- | --- | --- | --- |"]
+            lines += ["\(String(repeating: "#", count: level + 1)) Reference data", "", "| lookup | file | key | value |", "| --- | --- | --- | --- |"]
             lines += document.lookups.map { "| \($0.name) | `\($0.file)` | \($0.keyColumn) | \($0.valueColumn) |" }
             lines.append("")
         }
         for mapping in document.objects {
             lines += [
-                "## \(mapping.source.rawValue) → \(mapping.object)", "",
+                "\(String(repeating: "#", count: level + 1)) \(mapping.source.rawValue) → \(mapping.object)", "",
                 "Matched on `\(mapping.object).\(mapping.externalIdField)` = `\(mapping.externalIdFrom.joined(separator: "` | `"))`. "
                     + "Refresh: \(mapping.refresh ?? "with every extraction").", "",
                 "| source field | rules | target field |", "| --- | --- | --- |",
@@ -25,7 +26,7 @@ public enum MappingDocumentation {
         }
         if let hierarchy = document.hierarchy {
             lines += [
-                "## Account hierarchy roll-ups → \(hierarchy.object)", "",
+                "\(String(repeating: "#", count: level + 1)) Account hierarchy roll-ups → \(hierarchy.object)", "",
                 "Every C1 and C2 account, matched on `\(hierarchy.object).\(hierarchy.externalIdField)` = its `customerId`, "
                     + "from billing-account (`accountId`, `parentAccountId`, `hierarchyLevel`), billing-bill and billing-premise. "
                     + "Refresh: \(hierarchy.refresh ?? "with every change below the account").", "",

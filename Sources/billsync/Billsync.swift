@@ -1,4 +1,5 @@
 import ArgumentParser
+import BillsyncExtractor
 import BillsyncKafka
 import BillsyncOperations
 import BillsyncMapping
@@ -81,32 +82,59 @@ struct Check: AsyncParsableCommand {
 
 struct Mapping: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check the transformer's mapping file, or write the data mapping document from it.",
+        abstract: "Check the mapping files (the sources' and the transformer's), or write the data mapping document from them.",
         subcommands: [Check.self, Docs.self]
     )
 
     struct Check: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check a mapping file; a mistake is reported with its line.")
-        @Option(help: "The mapping file.") var file = "Deploy/transformer/mapping.yaml"
+        static let configuration = CommandConfiguration(abstract: "Check the mapping files; a mistake is reported with its file and line.")
+        @Option(help: "The transformer's mapping file.") var file = "Deploy/transformer/mapping.yaml"
+        @Option(help: "The extractor's source mapping file.") var sources = "Deploy/extractor/sources.yaml"
 
         func run() async throws {
             let document = try load(file)
             print("\(file): \(document.objects.count) mappings, \(document.objects.map(\.fields.count).reduce(0, +)) fields, \(document.lookups.count) lookups")
+            let sourceDocument = try loadSources(sources)
+            let records = sourceDocument.sources.flatMap(\.records)
+            print("\(sources): \(sourceDocument.sources.count) sources, \(records.count) record types, \(records.map(\.fields.count).reduce(0, +)) fields")
         }
     }
 
     struct Docs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write the data mapping document (Markdown) from a mapping file.")
-        @Option(help: "The mapping file.") var file = "Deploy/transformer/mapping.yaml"
+        static let configuration = CommandConfiguration(
+            abstract: "Write the data mapping document (Markdown): source column → canonical field → CRM field, with the rules on each hop.")
+        @Option(help: "The transformer's mapping file.") var file = "Deploy/transformer/mapping.yaml"
+        @Option(help: "The extractor's source mapping file.") var sources = "Deploy/extractor/sources.yaml"
 
         func run() async throws {
-            print(MappingDocumentation.markdown(try load(file)))
+            let document = try load(file)
+            let sourceDocument = try loadSources(sources)
+            print("# billsync data mapping\n\nFrom \(sources) (extractor) and \(file) (transformer).\n")
+            print(SourceMappingDocumentation.markdown(sourceDocument) { type, path in
+                document.objects.filter { $0.source == type }.flatMap { object -> [String] in
+                    var targets = object.fields.filter { $0.from == path }.map { field in
+                        let target = field.to.map { "`\(object.object).\($0)`" } ?? "checked for `\(object.object)`"
+                        return field.rules.isEmpty ? target : "\(target) (\(field.rules.map(\.explanation).joined(separator: "; ")))"
+                    }
+                    if object.externalIdFrom.contains(path) { targets.append("`\(object.object).\(object.externalIdField)` (external id)") }
+                    return targets
+                }
+            })
+            print(MappingDocumentation.markdown(document, title: "Transformer: canonical billing records → CRM", level: 2))
         }
     }
 
     static func load(_ file: String) throws -> MappingDocument {
         do {
             return try MappingDocument(yaml: String(contentsOfFile: file, encoding: .utf8))
+        } catch let error as MappingError {
+            throw ValidationError("\(file) \(error)")
+        }
+    }
+
+    static func loadSources(_ file: String) throws -> SourceMappingDocument {
+        do {
+            return try SourceMappingDocument(yaml: String(contentsOfFile: file, encoding: .utf8))
         } catch let error as MappingError {
             throw ValidationError("\(file) \(error)")
         }

@@ -231,3 +231,41 @@ struct SourceEncodingTests {
         }
     }
 }
+
+@Suite("A source mapping file is checked before anything is read, each mistake named with its line")
+struct SourceMappingFileTests {
+    static let head = "version: 1\nsources:\n  - name: a\n    files: [a*.csv]\n"
+
+    @Test("mistakes are reported with their line", arguments: [
+        (head + "    format: { delimiter: \";;\" }\n    records: [{ type: billing-tariff, key: x, fields: { x: X } }]\n", 5,
+         "delimiter is one ASCII character (, ; | or tab)"),
+        (head + "    records:\n      - type: crm-upsert\n        key: x\n        fields: { x: X }\n", 6,
+         "type must be a billing record type (billing-account, billing-contact, billing-premise, billing-service-agreement, billing-bill, billing-financial-transaction, billing-meter-reading, billing-tariff, billing-product)"),
+        (head + "    records:\n      - type: billing-tariff\n        key: tariffCode\n        fields: { name: Name }\n", 7,
+         "key field tariffCode is not among billing-tariff's fields"),
+        (head + "    records:\n      - type: billing-tariff\n        key: x\n        fields:\n          x: { column: X, template: \"{y}\" }\n", 9,
+         "x needs exactly one of column, value or template"),
+        (head + "    records:\n      - type: billing-tariff\n        key: x\n        fields:\n          x: { template: \"T-{y}\" }\n", 9,
+         "x refers to {y}, which is not among billing-tariff's fields"),
+        (head + "    records:\n      - type: billing-tariff\n        key: x\n        fields:\n          x: { column: X, rules: [{ date: [dd/MM/yy] }] }\n", 9,
+         "'dd/MM/yy' is not a date pattern (yyyy, MM, M, dd, d)"),
+        (head + "    colour: blue\n    records: []\n", 5,
+         "unknown key 'colour' in a source (expected description, files, format, name, records, refresh, timezone)"),
+    ])
+    func mistakes(yaml: String, line: Int, message: String) {
+        #expect { try SourceMappingDocument(yaml: yaml) } throws: { error in
+            (error as? MappingError) == MappingError(line: line, message: message, file: "source mapping file")
+        }
+    }
+
+    @Test("the shipped mapping and the example for another engine both load")
+    func shippedFilesLoad() throws {
+        let shipped = try SourceMappingDocument(contentsOf: TestRepository.sourceMappingFile)
+        let legacy = try SourceMappingDocument(contentsOf: TestRepository.legacySourceMappingFile)
+        #expect(shipped.sources.map(\.name) == ["accounts", "meter-readings", "tariffs", "product-catalog"])
+        #expect(legacy.sources.map(\.name) == shipped.sources.map(\.name))
+        #expect(legacy.sources.allSatisfy { $0.format.encoding == .windows1252 && $0.format.delimiter == UInt8(ascii: ";") })
+        #expect(shipped.source(forFile: "BILLING_EXPORT_2026-11-30.CSV")?.name == "accounts")
+        #expect(shipped.source(forFile: "notes.txt") == nil)
+    }
+}

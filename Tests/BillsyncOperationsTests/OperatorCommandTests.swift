@@ -38,6 +38,21 @@ struct OperatorCommandTests {
                        errors: try String(contentsOf: errors, encoding: .utf8))
     }
 
+    @Test("mapping docs follows each source column to its canonical field and on to its CRM field; a broken source mapping names its line")
+    func mappingDocs() throws {
+        let docs = try billsync(["mapping", "docs"], prefix: "docs")
+        #expect(docs.status == 0, "\(docs.errors)")
+        #expect(docs.output.contains("| `CustomerID` | required; must match `[0-9]{1,12}` | `customerId` | `Account.Billing_Customer_Id__c` (external id) |"))
+        #expect(docs.output.contains("| `Name` | required | `name` | `Account.Name` (trim spaces; required; at most 255 characters) |"))
+        #expect(docs.output.contains("### Source `product-catalog`: `product_catalog*.csv`"))
+        #expect(docs.output.contains("## billing-meter-reading → Meter_Reading__c"))
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestKafka.uniqueName("sources")).yaml")
+        try Data("version: 1\nsources:\n  - name: a\n    files: [a.csv]\n    format: { encoding: ebcdic }\n    records: []\n".utf8).write(to: broken)
+        let check = try billsync(["mapping", "check", "--sources", broken.path], prefix: "docs")
+        #expect(check.status == 64)
+        #expect(check.errors.contains("source mapping file line 5: encoding must be utf-8, windows-1252, iso-8859-1, utf-16"), "\(check.errors)")
+    }
+
     @Test("topics ensure reports missing topics and changed retention (exit 3), fixes them with --apply (exit 0), then finds nothing to do")
     func topicsEnsure() async throws {
         let prefix = TestKafka.uniqueName("ensure")

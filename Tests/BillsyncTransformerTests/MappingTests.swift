@@ -103,7 +103,7 @@ struct MappingDocumentTests {
         #expect(markdown.contains("## billing-bill → Account"))
         #expect(markdown.contains("Matched on `Account.Billing_Customer_Id__c` = `customerId`. Refresh: every 4 hours."))
         #expect(markdown.contains("| `amountDue` | required; amount, 2 decimals, rounded half-even | `Account.Amount_Due__c` |"))
-        #expect(markdown.contains("| `lastBillDate` | required; date from yyyy-MM-dd or dd/MM/yyyy, written YYYY-MM-DD | `Account.Last_Bill_Date__c` |"))
+        #expect(markdown.contains("| `lastBillDate` | required; date from yyyy-MM-dd, written YYYY-MM-DD | `Account.Last_Bill_Date__c` |"))
         #expect(markdown.contains("| `tariffCode` | looked up in tariffs | `Service_Point__c.Tariff__c` |"))
     }
 
