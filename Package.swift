@@ -85,6 +85,7 @@ let package = Package(
                 "BillsyncTransformer",
                 "BillsyncOperations",
                 "BillsyncSandbox",
+                "BillsyncExtractor",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

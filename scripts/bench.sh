@@ -3,6 +3,7 @@
 #   scripts/bench.sh [kafka] [--json] [--messages N]   the Kafka binding against rdkafka_performance
 #   scripts/bench.sh transformer [--json] [--records N] the transformer against a raw pipe and Python
 #   scripts/bench.sh loader [--json] [--records N]      the loader into the Salesforce emulator (Collections, Bulk)
+#   scripts/bench.sh extractor [--json] [--rows N]      a 1,000,000-row export through the extractor: rows/s, peak memory
 # on the local broker (or KAFKA_BROKERS).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 cd "$BILLSYNC_ROOT"
@@ -12,7 +13,7 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 use_broker
 
 # One build per product: `swift build --product a --product b` builds only the last one named.
-for product in billsync-bench billsync-loader; do
+for product in billsync-bench billsync-loader billsync-extractor; do
     log "building $product (release; a first build takes several minutes)"
     swift build -c release --quiet --product "$product" >&2
 done
@@ -20,6 +21,7 @@ bench="$(swift build -c release --show-bin-path)/billsync-bench"
 case "${1:-kafka}" in
     transformer) shift; "$bench" transformer "$@" ;;
     loader) shift; "$bench" loader "$@" ;;
+    extractor) shift; "$bench" extractor "$@" ;;
     kafka) [ "${1:-}" = kafka ] && shift; "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
     *) "$bench" kafka --tool "$BILLSYNC_TOOLS/bin/rdkafka_performance" "$@" ;;
 esac

@@ -10,7 +10,7 @@ struct BillsyncBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "billsync-bench",
         abstract: "Benchmarks that print figures (never timed tests).",
-        subcommands: [Kafka.self, Transformer.self, Loader.self]
+        subcommands: [Kafka.self, Transformer.self, Loader.self, Extractor.self]
     )
 }
 
@@ -101,6 +101,26 @@ struct Loader: AsyncParsableCommand {
             loaderExecutable: executable,
             org: try SalesforceOrg(contentsOf: root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path), logger: logger)
         benchmark.records = records
+        try await BenchSetup.finish(try await benchmark.run(), json: json)
+    }
+}
+
+struct Extractor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A large export through the extractor executable: rows/s to the broker and the extractor's peak memory (target 64 MB)."
+    )
+
+    @Option(help: "Rows in the export.") var rows = 1_000_000
+    @Option(help: "The billsync-extractor executable (default: next to this one).") var extractor: String?
+    @Option(help: "The source mapping file.") var sources = "Deploy/extractor/sources.yaml"
+    @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
+
+    func run() async throws {
+        let (logger, connection) = try BenchSetup.start()
+        let executable = extractor ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("billsync-extractor").path
+        var benchmark = ExtractorBenchmark(connection: connection, extractorExecutable: executable,
+                                           sourceMapping: URL(fileURLWithPath: sources), logger: logger)
+        benchmark.rows = rows
         try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }
