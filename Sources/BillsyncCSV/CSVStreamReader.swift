@@ -9,6 +9,13 @@ public struct CSVRawRecord: Sendable, Equatable {
     public let fieldOffsets: [Int]
     public let bytes: [UInt8]
 
+    public init(line: Int, fields: [[UInt8]], fieldOffsets: [Int], bytes: [UInt8]) {
+        self.line = line
+        self.fields = fields
+        self.fieldOffsets = fieldOffsets
+        self.bytes = bytes
+    }
+
     /// A line with nothing on it but spaces or tabs: skipped, never refused.
     public var isBlank: Bool { bytes.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
 }

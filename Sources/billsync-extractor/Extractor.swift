@@ -57,8 +57,8 @@ struct Extractor: AsyncParsableCommand {
         case (nil, nil): backfill = nil
         default: throw ValidationError("a backfill needs both --backfill-from and --backfill-until")
         }
-        guard csvDir ?? billingApiUrl ?? sqlQuery ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] ?? environment["BILLSYNC_EXTRACTOR_API_URL"]
-            ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] != nil else {
+        let configured = [csvDir, billingApiUrl, sqlQuery] + ["CSV_DIR", "API_URL", "SQL_QUERY", "SQL_URL", "SQL_URL_FILE"].map { environment["BILLSYNC_EXTRACTOR_\($0)"] }
+        guard configured.contains(where: { $0 != nil }) else {
             throw ValidationError("configure at least one source: --csv-dir, --billing-api-url or --sql-query (or their BILLSYNC_EXTRACTOR_* variables)")
         }
         let catalog = TopicCatalog(prefix: topicPrefix)
@@ -93,19 +93,23 @@ struct Extractor: AsyncParsableCommand {
         }
     }
 
+    /// The source mapping file: `--sources`, BILLSYNC_EXTRACTOR_SOURCES, the repository's or the image's copy.
+    func loadMappings(environment: [String: String]) throws -> SourceMappingDocument {
+        let path = self.sources ?? environment["BILLSYNC_EXTRACTOR_SOURCES"]
+            ?? ["Deploy/extractor/sources.yaml", "/usr/local/share/billsync/extractor/sources.yaml"]
+            .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/extractor/sources.yaml"
+        do {
+            return try SourceMappingDocument(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ValidationError("\(path): \(error)")
+        }
+    }
+
     func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?,
                      schedule: ExtractionSchedule) throws -> [any ExtractionSource] {
         var sources: [any ExtractionSource] = []
+        let mappings = try loadMappings(environment: environment)
         if let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] {
-            let path = self.sources ?? environment["BILLSYNC_EXTRACTOR_SOURCES"]
-                ?? ["Deploy/extractor/sources.yaml", "/usr/local/share/billsync/extractor/sources.yaml"]
-                .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/extractor/sources.yaml"
-            let mappings: SourceMappingDocument
-            do {
-                mappings = try SourceMappingDocument(contentsOf: URL(fileURLWithPath: path))
-            } catch {
-                throw ValidationError("\(path): \(error)")
-            }
             let settle = settleSeconds ?? environment["BILLSYNC_EXTRACTOR_SETTLE_SECONDS"].flatMap(Double.init) ?? 2
             var extraction = CSVDropExtraction(folder: CSVDropFolder(directory: URL(fileURLWithPath: folder, isDirectory: true), settle: settle),
                                                mappings: mappings, sourceName: "\(source)-csv", contracts: contracts, topicPrefix: topicPrefix)
@@ -123,24 +127,41 @@ struct Extractor: AsyncParsableCommand {
                 .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             do {
                 var extraction = try BillingAPIExtraction(api: BillingAPISource(baseURL: url, token: token), entities: entities,
-                                                          sourceName: "\(source)-api", contracts: contracts, topicPrefix: topicPrefix)
+                                                          sourceName: "\(source)-api", contracts: contracts, topicPrefix: topicPrefix,
+                                                          sources: mappings)
                 extraction.backfill = backfill
                 sources.append(extraction)
             } catch let error as BillingAPIError {
                 throw ValidationError(error.message)
             }
         }
-        if let query = sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] {
+        // SQL queries: the one given by option, read by a built-in shape, and every source of the
+        // mapping file with `sql:`, read by its own columns and rules.
+        let declared = mappings.sources.filter { $0.sql != nil }
+        if sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] != nil || !declared.isEmpty {
             guard let url = try Self.secret("BILLSYNC_EXTRACTOR_SQL_URL", environment) else {
-                throw ValidationError("the SQL source needs BILLSYNC_EXTRACTOR_SQL_URL or BILLSYNC_EXTRACTOR_SQL_URL_FILE")
+                if declared.isEmpty || sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] != nil {
+                    throw ValidationError("the SQL source needs BILLSYNC_EXTRACTOR_SQL_URL or BILLSYNC_EXTRACTOR_SQL_URL_FILE")
+                }
+                return sources
             }
-            guard let shape = RawRecordShape.billingAPI.values.first(where: { $0.entity == sqlEntity }) else {
-                throw ValidationError("--sql-entity \(sqlEntity) is not a raw entity")
+            if let query = sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] {
+                guard let shape = RawRecordShape.billingAPI.values.first(where: { $0.entity == sqlEntity }) else {
+                    throw ValidationError("--sql-entity \(sqlEntity) is not a raw entity")
+                }
+                var extraction = SQLExtraction(query: SQLWatermarkSource(query: query, watermarkColumn: sqlWatermark, tieBreakerColumn: sqlTieBreaker),
+                                               mapping: shape, databaseURL: url, sourceName: "\(source)-sql", contracts: contracts, topicPrefix: topicPrefix)
+                extraction.backfill = backfill
+                sources.append(extraction)
             }
-            var extraction = SQLExtraction(query: SQLWatermarkSource(query: query, watermarkColumn: sqlWatermark, tieBreakerColumn: sqlTieBreaker),
-                                           shape: shape, databaseURL: url, sourceName: "\(source)-sql", contracts: contracts, topicPrefix: topicPrefix)
-            extraction.backfill = backfill
-            sources.append(extraction)
+            for declaration in declared {
+                guard let sql = declaration.sql else { continue }
+                var extraction = SQLExtraction(query: SQLWatermarkSource(query: sql.query, watermarkColumn: sql.watermark, tieBreakerColumn: sql.tieBreaker),
+                                               mapping: SourceRecordMapping(source: declaration), databaseURL: url,
+                                               sourceName: "\(source)-\(declaration.name)", contracts: contracts, topicPrefix: topicPrefix)
+                extraction.backfill = backfill
+                sources.append(extraction)
+            }
         }
         return sources
     }

@@ -250,7 +250,7 @@ struct SourceMappingFileTests {
         (head + "    records:\n      - type: billing-tariff\n        key: x\n        fields:\n          x: { column: X, rules: [{ date: [dd/MM/yy] }] }\n", 9,
          "'dd/MM/yy' is not a date pattern (yyyy, MM, M, dd, d)"),
         (head + "    colour: blue\n    records: []\n", 5,
-         "unknown key 'colour' in a source (expected description, files, format, name, records, refresh, timezone)"),
+         "unknown key 'colour' in a source (expected api, description, files, format, name, records, refresh, sql, timezone)"),
     ])
     func mistakes(yaml: String, line: Int, message: String) {
         #expect { try SourceMappingDocument(yaml: yaml) } throws: { error in

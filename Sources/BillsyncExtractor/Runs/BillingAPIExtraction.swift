@@ -27,11 +27,23 @@ public struct BillingAPIExtraction: ExtractionSource {
     /// When set, re-reads this range of `updated_at` and leaves the checkpoint alone.
     public var backfill: BackfillWindow?
     let publisher: RawPublisher
+    /// Per entity: the source mapping file's source with `api: <entity>`, or the built-in shape.
+    let mappings: [String: any StructuredRecordMapping]
 
-    public init(api: BillingAPISource, entities: [String], sourceName: String, contracts: MessageContracts, topicPrefix: String = "billsync") throws {
-        for entity in entities where RawRecordShape.billingAPI[entity] == nil {
-            throw BillingAPIError(status: 0, message: "unknown entity \(entity) (known: \(RawRecordShape.billingAPI.keys.sorted().joined(separator: ", ")))")
+    public init(api: BillingAPISource, entities: [String], sourceName: String, contracts: MessageContracts, topicPrefix: String = "billsync",
+                sources: SourceMappingDocument? = nil) throws {
+        var mappings: [String: any StructuredRecordMapping] = [:]
+        for entity in entities {
+            if let source = sources?.source(forResource: entity) {
+                mappings[entity] = SourceRecordMapping(source: source)
+            } else if let shape = RawRecordShape.billingAPI[entity] {
+                mappings[entity] = shape
+            } else {
+                throw BillingAPIError(status: 0, message: "unknown entity \(entity) (known: \(RawRecordShape.billingAPI.keys.sorted().joined(separator: ", ")), "
+                                      + "or a source with api: \(entity) in the source mapping file)")
+            }
         }
+        self.mappings = mappings
         self.api = api
         self.entities = entities
         self.sourceName = sourceName
@@ -45,7 +57,7 @@ public struct BillingAPIExtraction: ExtractionSource {
         var counts = ExtractionCounts()
         var marks = checkpoint?.entities ?? [:]
         for entity in entities {
-            let shape = RawRecordShape.billingAPI[entity]!
+            guard let mapping = mappings[entity] else { continue }
             let previous = backfill == nil ? marks[entity] : nil
             let alreadyRead = Set(previous?.keysAtUpdatedAt ?? [])
             var mark = previous
@@ -56,9 +68,11 @@ public struct BillingAPIExtraction: ExtractionSource {
                 for record in page.records {
                     let updatedAt = record["updated_at"]?.stringValue ?? ""
                     if let backfill, updatedAt >= backfill.until { continue }
-                    let key = shape.key(of: shape.payload(from: record)) ?? ""
+                    // What identifies the record across passes: its business key, or its content when refused.
+                    let key = (try? mapping.records(of: record, origin: entity).get().first?.key)
+                        ?? String(decoding: record.serialized(), as: UTF8.self)
                     if updatedAt == previous?.updatedAt, alreadyRead.contains(key) { continue }
-                    messages.append(publisher.message(for: record, shape: shape, origin: "billing/v1/\(entity)", version: updatedAt, counts: &counts))
+                    messages += publisher.messages(for: record, mapping: mapping, origin: "billing/v1/\(entity)", version: updatedAt, counts: &counts).messages
                     if updatedAt > mark?.updatedAt ?? "" {
                         mark = Mark(updatedAt: updatedAt, keysAtUpdatedAt: [key])
                     } else if updatedAt == mark?.updatedAt {

@@ -21,37 +21,40 @@ struct RawPublisher: Sendable {
         deadLetterTopic = catalog.deadLetterTopic(stage: .extractor)
     }
 
-    /// A message for the record, with an id derived from where it came from and when it
-    /// changed, so reading it again (a restart, a backfill) repeats the same id.
-    func message(for record: JSONValue, shape: RawRecordShape, origin: String, version: String, counts: inout ExtractionCounts) -> KafkaProducerMessage {
+    /// The messages for a source record (one per canonical record it yields), with ids derived
+    /// from where it came from and when it changed, so reading it again (a restart, a backfill)
+    /// repeats the same ids; or one dead letter holding the record as it came, naming the field.
+    /// Also returns the first record's key, for checkpoints ("" when refused).
+    func messages(for record: JSONValue, mapping: any StructuredRecordMapping, origin: String, version: String,
+                  counts: inout ExtractionCounts) -> (messages: [KafkaProducerMessage], key: String) {
         counts.read += 1
-        let payload = shape.payload(from: record)
         let original = record.serialized()
-        guard let key = shape.key(of: payload) else {
+        func refused(_ key: String, code: String, reason: String) -> (messages: [KafkaProducerMessage], key: String) {
             counts.rejected += 1
-            return ExtractorDeadLetter.message(topic: deadLetterTopic, key: origin, value: original, source: source.name, origin: origin,
-                                               line: 0, column: 0, code: "record.key",
-                                               reason: "\(shape.type.rawValue) record has no \(shape.keyFields.joined(separator: " and "))")
+            return ([ExtractorDeadLetter.message(topic: deadLetterTopic, key: key.isEmpty ? origin : key, value: original, source: source.name,
+                                                 origin: key.isEmpty ? origin : "\(origin) \(key)", line: 0, column: 0, code: code, reason: reason)], "")
         }
-        let identity = "\(source.system.rawValue)|\(source.name)|\(shape.entity)|\(key)|\(version)"
-        var envelope = MessageEnvelope(id: UUID(derivedFrom: identity), source: source, businessKey: key,
-                                       correlationId: UUID(derivedFrom: identity + "|lineage"), occurredAt: nil,
-                                       payload: AnyBillingRecord(fields: payload))
-        envelope.type = shape.type
-        do {
-            let value = try contracts.encode(envelope)
-            counts.published += 1
-            return KafkaProducerMessage(topic: rawTopic(shape.entity), key: Array(key.utf8), value: value)
-        } catch let violation as ContractViolation {
-            counts.rejected += 1
-            return ExtractorDeadLetter.message(topic: deadLetterTopic, key: key, value: original, source: source.name,
-                                               origin: "\(origin) \(key)", line: 0, column: 0, code: violation.code,
-                                               reason: "\(shape.type.rawValue) \(key): \(violation.description)")
-        } catch {
-            counts.rejected += 1
-            return ExtractorDeadLetter.message(topic: deadLetterTopic, key: key, value: original, source: source.name,
-                                               origin: "\(origin) \(key)", line: 0, column: 0, code: "record.unreadable",
-                                               reason: "\(shape.type.rawValue) \(key): \(error)")
+        let records: [ExportRecord]
+        switch mapping.records(of: record, origin: origin) {
+        case let .success(mapped): records = mapped
+        case let .failure(rejection): return refused("", code: rejection.field.isEmpty ? "record.refused" : "record.\(rejection.field)", reason: rejection.description)
         }
+        var messages: [KafkaProducerMessage] = []
+        for exported in records {
+            let identity = "\(source.system.rawValue)|\(source.name)|\(exported.entity)|\(exported.key)|\(version)"
+            var envelope = MessageEnvelope(id: UUID(derivedFrom: identity), source: source, businessKey: exported.key,
+                                           correlationId: UUID(derivedFrom: identity + "|lineage"), occurredAt: nil,
+                                           payload: AnyBillingRecord(fields: exported.payload))
+            envelope.type = exported.type
+            do {
+                messages.append(KafkaProducerMessage(topic: rawTopic(exported.entity), key: Array(exported.key.utf8), value: try contracts.encode(envelope)))
+            } catch let violation as ContractViolation {
+                return refused(exported.key, code: violation.code, reason: "\(exported.type.rawValue) \(exported.key): \(violation.description)")
+            } catch {
+                return refused(exported.key, code: "record.unreadable", reason: "\(exported.type.rawValue) \(exported.key): \(error)")
+            }
+        }
+        counts.published += messages.count
+        return (messages, records.first?.key ?? "")
     }
 }

@@ -14,7 +14,8 @@ public struct SQLExtraction: ExtractionSource {
     public typealias Checkpoint = SQLWatermark
 
     public let query: SQLWatermarkSource
-    public let shape: RawRecordShape
+    /// A source of the source mapping file (with `sql:`), or a built-in shape.
+    public let mapping: any StructuredRecordMapping
     public let sourceName: String
     /// Read from the environment or a file by the caller; never logged.
     let databaseURL: String
@@ -22,10 +23,10 @@ public struct SQLExtraction: ExtractionSource {
     public var backfill: BackfillWindow?
     let publisher: RawPublisher
 
-    public init(query: SQLWatermarkSource, shape: RawRecordShape, databaseURL: String, sourceName: String,
+    public init(query: SQLWatermarkSource, mapping: any StructuredRecordMapping, databaseURL: String, sourceName: String,
                 contracts: MessageContracts, topicPrefix: String = "billsync") {
         self.query = query
-        self.shape = shape
+        self.mapping = mapping
         self.databaseURL = databaseURL
         self.sourceName = sourceName
         publisher = RawPublisher(contracts: contracts, system: .sql, sourceName: sourceName, topicPrefix: topicPrefix)
@@ -49,7 +50,7 @@ public struct SQLExtraction: ExtractionSource {
                     record[column] = value.map(JSONValue.string) ?? .null
                 }
                 let version = "\(row[query.watermarkColumn] ?? "")|\(row[query.tieBreakerColumn] ?? "")"
-                messages.append(publisher.message(for: .object(record), shape: shape, origin: "sql \(sourceName)", version: version, counts: &counts))
+                messages += publisher.messages(for: .object(record), mapping: mapping, origin: "sql \(sourceName)", version: version, counts: &counts).messages
             }
             _ = try await producer.sendAll(messages)
             watermark = page.next

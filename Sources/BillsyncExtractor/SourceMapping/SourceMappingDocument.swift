@@ -108,11 +108,22 @@ public struct SourceMappingDocument: Sendable {
         public let line: Int
     }
 
+    /// An incremental SQL query a source reads (PostgreSQL), by a watermark column and a tie-breaker.
+    public struct SQLQuery: Sendable, Equatable {
+        public let query: String
+        public let watermark: String
+        public let tieBreaker: String
+    }
+
     public struct Source: Sendable, Equatable {
         public let name: String
         public let description: String?
-        /// File name patterns (`billing_export*.csv`), matched without regard to case.
+        /// File name patterns (`billing_export*.csv`), matched without regard to case; empty for
+        /// an API resource or a SQL query.
         public let files: [String]
+        /// The billing API resource (`accounts`) whose records this source maps.
+        public let api: String?
+        public let sql: SQLQuery?
         public var format: FileFormat
         public let refresh: String?
         public let records: [RecordMapping]
@@ -149,11 +160,15 @@ public struct SourceMappingDocument: Sendable {
         var sources: [Source] = []
         for node in sourceList {
             let entry = try MappingYAML.mapping(node, "a source", file: file)
-            try MappingYAML.allow(entry, ["name", "description", "files", "format", "timezone", "refresh", "records"], in: "a source", file: file)
+            try MappingYAML.allow(entry, ["name", "description", "files", "api", "sql", "format", "timezone", "refresh", "records"], in: "a source", file: file)
             guard let name = entry["name"]?.string, !name.isEmpty else { throw fail(node, "a source needs a name") }
             guard !sources.contains(where: { $0.name == name }) else { throw fail(node, "source \(name) is declared twice") }
             let files = MappingYAML.strings(entry["files"])
-            guard !files.isEmpty else { throw fail(node, "source \(name) needs files: the name patterns it reads (billing_export*.csv)") }
+            let api = entry["api"]?.string
+            let sql = try entry["sql"].map { node throws(MappingError) in try Self.sql(node) }
+            guard [!files.isEmpty, api != nil, sql != nil].filter({ $0 }).count == 1 else {
+                throw fail(node, "source \(name) reads one of files (name patterns: billing_export*.csv), api (a billing API resource) or sql (a query)")
+            }
             let format = try Self.format(entry["format"], source: name)
             let sourceZone = entry["timezone"]?.string ?? timeZone
             guard TimeZone(identifier: sourceZone) != nil else { throw fail(entry["timezone"] ?? node, "'\(sourceZone)' is not a time zone") }
@@ -162,10 +177,24 @@ public struct SourceMappingDocument: Sendable {
                 throw fail(node, "source \(name) needs records: the canonical records a row yields")
             }
             let records = try recordList.map { node throws(MappingError) in try Self.record(node, context: context) }
-            sources.append(Source(name: name, description: entry["description"]?.string, files: files, format: format,
+            sources.append(Source(name: name, description: entry["description"]?.string, files: files, api: api, sql: sql, format: format,
                                   refresh: entry["refresh"]?.string, records: records, line: MappingYAML.line(node)))
         }
         self.sources = sources
+    }
+
+    static func sql(_ node: Node) throws(MappingError) -> SQLQuery {
+        let entry = try MappingYAML.mapping(node, "sql", file: Self.fileName)
+        try MappingYAML.allow(entry, ["query", "watermark", "tie-breaker"], in: "sql", file: Self.fileName)
+        guard let query = entry["query"]?.string, !query.isEmpty else {
+            throw MappingError(line: MappingYAML.line(node), message: "sql needs a query", file: Self.fileName)
+        }
+        return SQLQuery(query: query, watermark: entry["watermark"]?.string ?? "updated_at", tieBreaker: entry["tie-breaker"]?.string ?? "id")
+    }
+
+    /// The source that maps the billing API's `resource`, if one does.
+    public func source(forResource resource: String) -> Source? {
+        sources.first { $0.api == resource }
     }
 
     static func format(_ node: Node?, source: String) throws(MappingError) -> FileFormat {

@@ -26,8 +26,6 @@ public struct SourceRowMapper: Sendable {
 
     /// Fails (the whole file) when a column a required field reads is missing from the header.
     public init(source: SourceMappingDocument.Source, header: CSVRawRecord, file: String) throws(RowRejection) {
-        self.source = source
-        self.file = file
         var names: [String] = []
         for (index, bytes) in header.fields.enumerated() {
             guard case let .success(name) = source.format.encoding.decode(bytes) else {
@@ -36,6 +34,13 @@ public struct SourceRowMapper: Sendable {
             }
             names.append(name.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        try self.init(source: source, names: names, file: file, line: header.line)
+    }
+
+    /// Columns by name: a file's header, or the fields of an API or SQL record.
+    public init(source: SourceMappingDocument.Source, names: [String], file: String, line: Int = 1) throws(RowRejection) {
+        self.source = source
+        self.file = file
         var indices: [String: Int] = [:]
         for (index, name) in names.enumerated() where indices[Self.normalised(name)] == nil { indices[Self.normalised(name)] = index }
         self.indices = indices
@@ -45,7 +50,7 @@ public struct SourceRowMapper: Sendable {
         for record in source.records where record.when == nil {
             for field in record.fields where field.isRequired && field.fallback == nil && !field.columns.isEmpty {
                 guard field.columns.contains(where: { indices[Self.normalised($0)] != nil }) else {
-                    throw RowRejection(file: file, line: header.line, column: 0, field: field.columns[0],
+                    throw RowRejection(file: file, line: line, column: 0, field: field.columns[0],
                                        reason: "the header has no \(field.columns.joined(separator: " or ")) column (source \(source.name))")
                 }
             }
