@@ -4,7 +4,7 @@ import Foundation
 /// are buffered and written in large chunks, in the encoding asked for.
 public final class CSVFileWriter {
     private let handle: FileHandle
-    private let lineEnd: [UInt8]
+    private let lineEnd: String
     private let delimiter: UInt8
     private let encoding: TextEncoding
     private var buffer: [UInt8] = []
@@ -16,53 +16,41 @@ public final class CSVFileWriter {
         _ = FileManager.default.createFile(atPath: url.path, contents: nil)
         handle = try FileHandle(forWritingTo: url)
         try handle.truncate(atOffset: 0)
-        self.lineEnd = Array(lineEnd.utf8)
+        self.lineEnd = lineEnd
         self.delimiter = delimiter
         self.encoding = encoding
         buffer.reserveCapacity(1 << 20)
         if byteOrderMark, encoding == .utf8 { buffer += [0xEF, 0xBB, 0xBF] }
     }
 
+    /// One row: a field with the delimiter, a quote or a line break is quoted, its quotes doubled.
     public func writeRow(_ fields: [String]) {
-        guard encoding == .utf8 else { return writeEncodedRow(fields) }
+        var text = ""
         for (index, field) in fields.enumerated() {
-            if index > 0 { buffer.append(delimiter) }
-            let bytes = field.utf8
-            if bytes.contains(where: { $0 == delimiter || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
-                buffer.append(UInt8(ascii: "\""))
-                for byte in bytes {
-                    if byte == UInt8(ascii: "\"") { buffer.append(byte) }
-                    if byte == 0x0A { line += 1 }
-                    buffer.append(byte)
-                }
-                buffer.append(UInt8(ascii: "\""))
+            if index > 0 { text.unicodeScalars.append(Unicode.Scalar(delimiter)) }
+            if field.utf8.contains(where: { $0 == delimiter || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) {
+                line += field.utf8.filter { $0 == 0x0A }.count
+                text += "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
             } else {
-                buffer.append(contentsOf: bytes)
+                text += field
             }
         }
-        buffer.append(contentsOf: lineEnd)
+        text += lineEnd
         line += 1
-        if buffer.count >= 1 << 20 { flush() }
-    }
-
-    /// Another encoding: the row is built as text, then converted (a character the encoding
-    /// cannot hold is a programming error in the generator, not data to lose quietly).
-    private func writeEncodedRow(_ fields: [String]) {
-        let separator = String(UnicodeScalar(delimiter))
-        let text = fields.map { field in
-            guard field.contains(where: { String($0) == separator || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return field }
-            line += field.filter { $0 == "\n" || $0 == "\r\n" }.count
-            return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }.joined(separator: separator) + String(decoding: lineEnd, as: UTF8.self)
-        guard var bytes = encoding.encode(text) else { preconditionFailure("\(text) cannot be written in \(encoding.rawValue)") }
-        if encoding == .utf16 {
+        switch encoding {
+        case .utf8: buffer += text.utf8
+        case .utf16:
             // The mark once, at the start of the file.
-            bytes.removeFirst(2)
+            guard let bytes = encoding.encode(text) else { preconditionFailure("UTF-16 holds every character") }
             if !wroteMark { buffer += [0xFF, 0xFE] }
             wroteMark = true
+            buffer += bytes.dropFirst(2)
+        case .windows1252, .iso88591:
+            // The generator writes only text these encodings hold; anything else is a bug in it,
+            // not data to lose quietly.
+            guard let bytes = encoding.encode(text) else { preconditionFailure("\(text) cannot be written in \(encoding.rawValue)") }
+            buffer += bytes
         }
-        buffer += bytes
-        line += 1
         if buffer.count >= 1 << 20 { flush() }
     }
 

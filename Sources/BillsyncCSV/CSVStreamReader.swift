@@ -5,7 +5,7 @@ public struct CSVRawRecord: Sendable, Equatable {
     /// The line the record starts on (a quoted field may span lines).
     public let line: Int
     public let fields: [[UInt8]]
-    /// The byte offset in the file of each field's first byte.
+    /// The byte offset in the file of each field's first content byte (after an opening quote).
     public let fieldOffsets: [Int]
     public let bytes: [UInt8]
 
@@ -34,10 +34,16 @@ public struct CSVStreamReader<Source: CSVByteSource> {
     private var exhausted = false
     private var line = 1
     public let delimiter: UInt8
+    /// The longest record read: beyond it (most often an unclosed quote swallowing the rest of
+    /// the file) the record is refused and reading goes on at the next line, so memory stays
+    /// bounded and a dead letter stays under the broker's message size.
+    public let maximumRecordBytes: Int
 
-    public init(source: Source, delimiter: UInt8 = UInt8(ascii: ","), skippingUTF8BOM: Bool = true) throws(Source.Failure) {
+    public init(source: Source, delimiter: UInt8 = UInt8(ascii: ","), skippingUTF8BOM: Bool = true,
+                maximumRecordBytes: Int = 512 * 1024) throws(Source.Failure) {
         self.source = source
         self.delimiter = delimiter
+        self.maximumRecordBytes = maximumRecordBytes
         if skippingUTF8BOM {
             while buffer.count < 3, !exhausted { try refill() }
             if buffer.starts(with: [0xEF, 0xBB, 0xBF]) { index = 3 }
@@ -86,6 +92,12 @@ public struct CSVStreamReader<Source: CSVByteSource> {
         }
         while let byte = try peek() {
             index += 1
+            if raw.count >= maximumRecordBytes {
+                let reason = "the record is longer than \(maximumRecordBytes) bytes" + (quoted ? " (a quote opened in column \(column) is never closed?)" : "")
+                quoted = false
+                if byte == 0x0A { line += 1 } else { try discardToNextLine() }
+                return .failure(CSVError(line: start, column: column, reason: reason, bytes: raw))
+            }
             if quoted {
                 raw.append(byte)
                 if byte == UInt8(ascii: "\"") {
@@ -123,6 +135,7 @@ public struct CSVStreamReader<Source: CSVByteSource> {
             case UInt8(ascii: "\"") where field.isEmpty && !afterQuote:
                 raw.append(byte)
                 quoted = true
+                offsets[offsets.count - 1] = position
             default:
                 raw.append(byte)
                 if afterQuote || byte == UInt8(ascii: "\"") {
@@ -139,6 +152,16 @@ public struct CSVStreamReader<Source: CSVByteSource> {
         }
         fields.append(field)
         return .success(record())
+    }
+
+    private mutating func discardToNextLine() throws(Source.Failure) {
+        while let byte = try peek() {
+            index += 1
+            if byte == 0x0A {
+                line += 1
+                return
+            }
+        }
     }
 
     private mutating func skipToNextLine(into raw: inout [UInt8]) throws(Source.Failure) {

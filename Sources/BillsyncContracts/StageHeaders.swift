@@ -27,8 +27,9 @@ public enum StageHeaders {
     public static let originFile = "billsync.origin.file"
     public static let originLine = "billsync.origin.line"
     public static let originColumn = "billsync.origin.column"
-    /// The row's bytes as the file had them (its own encoding, its line end left off): every
-    /// record of a file carries it, so a dead letter at any stage holds the row a person must fix.
+    /// The row's bytes as the file had them (its own encoding, its line end left off; a UTF-16
+    /// file's rows as UTF-8, at most 32 KiB): every record of a file carries it, so a dead letter
+    /// at any stage holds the row a person must fix.
     public static let originRow = "billsync.origin.row"
     public static let source = "billsync.source"
     /// Set by the operator tool on every message a replay or redrive re-publishes: the alerter

@@ -101,9 +101,11 @@ extension MappingRule {
         }
     }
 
-    /// C0 controls but tab, line feed and carriage return (a quoted field's own line breaks), and DEL.
+    /// C0 controls but tab, line feed and carriage return (a quoted field's own line breaks: how
+    /// CSV carries multi-line text such as an address), DEL, and the C1 controls (what a
+    /// Windows-1252 file's €, ’ or “ become when it is wrongly declared ISO-8859-1).
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || scalar.value == 0x7F
+        (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// `decimal` to `scale` decimals, or nil when it has more and `rounding` is `.refuse`.

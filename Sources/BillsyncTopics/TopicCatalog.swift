@@ -14,7 +14,7 @@ public struct TopicCatalog: Sendable {
     /// Stages that consume and therefore have retry and dead-letter topics.
     public static let stages: [Stage] = [.transformer, .rollup, .loader, .loaderPostgres, .loaderBilling]
     /// Raw entities the transformer maps (those the mapping file has objects for).
-    public static let transformerEntities = ["account", "bill", "premise", "meter-reading"]
+    public static let transformerEntities = ["account", "bill", "premise", "meter-reading", "product"]
     /// Raw entities the roll-up role keeps hierarchy facts from.
     public static let rollupEntities = ["account", "bill", "premise"]
     /// Raw entities the billing sink sends back to the billing engine.

@@ -74,7 +74,7 @@ struct Extractor: AsyncParsableCommand {
         let logger = Logger(label: "billsync.extractor")
         let runSchedule = backfill == nil ? parsedSchedule : .once
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
-            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill, schedule: runSchedule)
+            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill, schedule: runSchedule, logger: logger)
             let checkpoints = try KafkaCheckpointStore(connection: configuration.connection, topic: catalog.checkpoints, logger: logger)
             let service = ExtractorService(sources: sources, schedule: runSchedule, producer: context.producer, checkpoints: checkpoints,
                                            reportsTopic: catalog.reports, contracts: context.contracts, logger: logger)
@@ -106,7 +106,7 @@ struct Extractor: AsyncParsableCommand {
     }
 
     func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?,
-                     schedule: ExtractionSchedule) throws -> [any ExtractionSource] {
+                     schedule: ExtractionSchedule, logger: Logger) throws -> [any ExtractionSource] {
         var sources: [any ExtractionSource] = []
         let mappings = try loadMappings(environment: environment)
         if let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] {
@@ -123,8 +123,10 @@ struct Extractor: AsyncParsableCommand {
             guard let token = try Self.secret("BILLSYNC_EXTRACTOR_API_TOKEN", environment) else {
                 throw ValidationError("the billing API needs BILLSYNC_EXTRACTOR_API_TOKEN or BILLSYNC_EXTRACTOR_API_TOKEN_FILE")
             }
-            let entities = (billingApiEntities ?? environment["BILLSYNC_EXTRACTOR_API_ENTITIES"] ?? "accounts,contacts,premises,bills,meter-readings")
+            var entities = (billingApiEntities ?? environment["BILLSYNC_EXTRACTOR_API_ENTITIES"] ?? "accounts,contacts,premises,bills,meter-readings")
                 .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            // A resource the source mapping declares is read, listed or not.
+            for declared in mappings.sources.compactMap(\.api) where !entities.contains(declared) { entities.append(declared) }
             do {
                 var extraction = try BillingAPIExtraction(api: BillingAPISource(baseURL: url, token: token), entities: entities,
                                                           sourceName: "\(source)-api", contracts: contracts, topicPrefix: topicPrefix,
@@ -135,6 +137,10 @@ struct Extractor: AsyncParsableCommand {
                 throw ValidationError(error.message)
             }
         }
+        if billingApiUrl ?? environment["BILLSYNC_EXTRACTOR_API_URL"] == nil, !mappings.sources.filter({ $0.api != nil }).isEmpty {
+            logger.warning("the source mapping declares billing API resources, but no billing API is configured (--billing-api-url); they are not read",
+                           metadata: ["billsync.sources": "\(mappings.sources.filter { $0.api != nil }.map(\.name))"])
+        }
         // SQL queries: the one given by option, read by a built-in shape, and every source of the
         // mapping file with `sql:`, read by its own columns and rules.
         let declared = mappings.sources.filter { $0.sql != nil }
@@ -143,6 +149,8 @@ struct Extractor: AsyncParsableCommand {
                 if declared.isEmpty || sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] != nil {
                     throw ValidationError("the SQL source needs BILLSYNC_EXTRACTOR_SQL_URL or BILLSYNC_EXTRACTOR_SQL_URL_FILE")
                 }
+                logger.warning("the source mapping declares SQL queries, but no database is configured (BILLSYNC_EXTRACTOR_SQL_URL); they are not read",
+                               metadata: ["billsync.sources": "\(declared.map(\.name))"])
                 return sources
             }
             if let query = sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] {

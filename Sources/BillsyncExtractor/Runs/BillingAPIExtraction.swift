@@ -68,11 +68,14 @@ public struct BillingAPIExtraction: ExtractionSource {
                 for record in page.records {
                     let updatedAt = record["updated_at"]?.stringValue ?? ""
                     if let backfill, updatedAt >= backfill.until { continue }
+                    let prepared = publisher.prepare(mapping.records(of: record, origin: "billing/v1/\(entity)"), origin: RecordOrigin(
+                        name: "billing/v1/\(entity)", line: nil, bytes: record.serialized(),
+                        identity: "\(publisher.source.system.rawValue)|\(sourceName)|\(updatedAt)"))
                     // What identifies the record across passes: its business key, or its content when refused.
-                    let key = (try? mapping.records(of: record, origin: entity).get().first?.key)
-                        ?? String(decoding: record.serialized(), as: UTF8.self)
+                    let key = prepared.refused ? String(decoding: record.serialized(), as: UTF8.self) : prepared.key
                     if updatedAt == previous?.updatedAt, alreadyRead.contains(key) { continue }
-                    messages += publisher.messages(for: record, mapping: mapping, origin: "billing/v1/\(entity)", version: updatedAt, counts: &counts).messages
+                    prepared.count(into: &counts)
+                    messages += prepared.messages
                     if updatedAt > mark?.updatedAt ?? "" {
                         mark = Mark(updatedAt: updatedAt, keysAtUpdatedAt: [key])
                     } else if updatedAt == mark?.updatedAt {

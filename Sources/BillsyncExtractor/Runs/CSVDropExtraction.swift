@@ -25,11 +25,10 @@ public struct CSVDropExtraction: Sendable {
     public var folder: CSVDropFolder
     public var mappings: SourceMappingDocument
     /// The configured source's name, in each message's `source.name`.
-    public var sourceName: String
-    /// `billsync.raw.<entity>` by default.
-    public var rawTopic: @Sendable (String) -> String
-    public var deadLetterTopic: String
+    public let sourceName: String
     public let contracts: MessageContracts
+    /// Builds the raw messages (`<prefix>.raw.<entity>`) and dead letters (`<prefix>.extractor.dlq`).
+    let publisher: RawPublisher
     /// Messages sent to the broker at a time: what bounds memory on a file of any size.
     public var batchSize = 2_000
     /// Waits for files still being written before the pass ends (a run with `--schedule once`);
@@ -42,9 +41,7 @@ public struct CSVDropExtraction: Sendable {
         self.mappings = mappings
         self.sourceName = sourceName
         self.contracts = contracts
-        let catalog = TopicCatalog(prefix: topicPrefix)
-        rawTopic = { catalog.rawTopic($0) }
-        deadLetterTopic = catalog.deadLetterTopic(stage: .extractor)
+        publisher = RawPublisher(contracts: contracts, system: .csvDrop, sourceName: sourceName, topicPrefix: topicPrefix)
     }
 
     /// Reads every file not in `processed` (content hashes); returns the counts and the hashes of
@@ -54,7 +51,11 @@ public struct CSVDropExtraction: Sendable {
         var done: [String] = []
         var known = processed
         while true {
-            let scan = try folder.scan(alreadyProcessed: known)
+            let scan = try await BlockingIO.run { [folder, known] in try folder.scan(alreadyProcessed: known) }
+            for (name, reason) in scan.unreadable {
+                logger.error("file cannot be read; it is left in place", metadata: ["billsync.file": "\(name)", "billsync.reason": "\(reason)"])
+                counts.failedFiles += 1
+            }
             for duplicate in scan.duplicates {
                 logger.info("file already read (same content); filing it away", metadata: ["billsync.file": "\(duplicate.lastPathComponent)"])
                 try folder.markProcessed(duplicate, hash: "dup-\(UUID().uuidString.prefix(8))")
@@ -75,7 +76,9 @@ public struct CSVDropExtraction: Sendable {
         return (counts, done)
     }
 
-    /// Reads one file; false when it could not be read at all (it is then in `failed/`).
+    /// Reads one file; false when it could not be read at all (it is then in `failed/`). Rows are
+    /// read and mapped off Swift's cooperative threads, a batch at a time, and each batch is
+    /// acknowledged by the broker before the next is read.
     func read(_ file: CSVDropFolder.DroppedFile, producer: KafkaProducer, counts: inout ExtractionCounts, logger: Logger) async throws -> Bool {
         func fail(_ reason: String) throws -> Bool {
             logger.error("file cannot be read", metadata: ["billsync.file": "\(file.name)", "billsync.reason": "\(reason)"])
@@ -86,24 +89,38 @@ public struct CSVDropExtraction: Sendable {
         guard let source = mappings.source(forFile: file.name) else {
             return try fail("no source in the source mapping file reads \(file.name) (patterns: \(mappings.sources.flatMap(\.files).joined(separator: ", ")))")
         }
-        var fileCounts = ExtractionCounts()
+        let reader: FileRows
         do {
-            var reader = try SourceFileReader(url: file.url, name: file.name, source: source)
-            try await publish(&reader, file: file, producer: producer, counts: &fileCounts)
+            reader = try await BlockingIO.run { FileRows(try SourceFileReader(url: file.url, name: file.name, source: source)) }
         } catch let rejection as RowRejection {
             return try fail(rejection.description)
         } catch let error as CSVSourceError {
-            // Rows before the failure may have been published; their ids are derived from the
-            // file's content and line, so fixing the file and dropping it again repeats none.
-            counts.read += fileCounts.read
-            counts.published += fileCounts.published
-            counts.rejected += fileCounts.rejected
             return try fail("\(file.name): \(error.description)")
         }
-        try folder.markProcessed(file.url, hash: file.contentHash)
+        let unmatched = reader.unmatchedColumns
+        if !unmatched.isEmpty {
+            logger.warning("columns the source mapping names are not in the file's header; their fields stay empty", metadata: [
+                "billsync.file": "\(file.name)", "billsync.source": "\(source.name)", "billsync.columns": "\(unmatched)",
+            ])
+        }
+        var fileCounts = ExtractionCounts()
+        var failure: CSVSourceError?
+        while true {
+            let batch = try await BlockingIO.run { [self] in nextBatch(reader, file: file) }
+            // Whatever was read before a failure is still sent: its rows are not read again
+            // under the same ids unless the same file is dropped again.
+            if !batch.messages.isEmpty { _ = try await producer.sendAll(batch.messages) }
+            fileCounts.read += batch.counts.read
+            fileCounts.published += batch.counts.published
+            fileCounts.rejected += batch.counts.rejected
+            if let error = batch.failure { failure = error; break }
+            if batch.ended { break }
+        }
         counts.read += fileCounts.read
         counts.published += fileCounts.published
         counts.rejected += fileCounts.rejected
+        if let failure { return try fail("\(file.name): \(failure.description)") }
+        try folder.markProcessed(file.url, hash: file.contentHash)
         counts.files += 1
         logger.info("file read", metadata: ["billsync.file": "\(file.name)", "billsync.source": "\(source.name)",
                                             "billsync.read": "\(fileCounts.read)", "billsync.published": "\(fileCounts.published)",
@@ -111,71 +128,64 @@ public struct CSVDropExtraction: Sendable {
         return true
     }
 
-    /// Streams the file's rows to the broker in batches; returns once every message is acknowledged.
-    func publish(_ reader: inout SourceFileReader, file: CSVDropFolder.DroppedFile, producer: KafkaProducer,
-                 counts: inout ExtractionCounts) async throws {
+    /// A file's reader, handed between the blocking queue's threads but used by one at a time.
+    final class FileRows: @unchecked Sendable {
+        var reader: SourceFileReader
+        init(_ reader: SourceFileReader) { self.reader = reader }
+        var unmatchedColumns: [String] { reader.mapper.unmatchedColumns }
+    }
+
+    struct Batch: Sendable {
         var messages: [KafkaProducerMessage] = []
-        messages.reserveCapacity(batchSize + 8)
-        while let next = try reader.next() {
-            counts.read += 1
+        var counts = ExtractionCounts()
+        var ended = false
+        var failure: CSVSourceError?
+    }
+
+    /// Up to `batchSize` messages from the next rows (blocking: reads the file).
+    func nextBatch(_ rows: FileRows, file: CSVDropFolder.DroppedFile) -> Batch {
+        var batch = Batch()
+        batch.messages.reserveCapacity(batchSize + 8)
+        while batch.messages.count < batchSize {
+            let next: SourceFileReader.Row?
+            do {
+                next = try rows.reader.next()
+            } catch {
+                batch.failure = error
+                return batch
+            }
+            guard let next else {
+                batch.ended = true
+                return batch
+            }
+            let prepared: RawPublisher.Prepared
             switch next {
-            case let .refused(rejection, row):
-                messages.append(deadLetter(rejection, row: row, file: file))
-                counts.rejected += 1
+            case let .refused(rejection, bytes):
+                prepared = publisher.prepare(.failure(rejection), origin: origin(line: rejection.line, bytes: bytes, file: file))
             case let .records(records, row):
-                do {
-                    let published = try records.map { try message(for: $0, row: row, file: file) }
-                    messages += published
-                    counts.published += published.count
-                } catch let violation as ContractViolation {
-                    // The row mapped, but a value breaks the raw contract: the whole row is
-                    // refused (none of its records published), naming the column it came from.
-                    let path = violation.pointer.map { Self.path(of: $0.description) } ?? ""
-                    let location = reader.mapper.location(ofPath: path)
-                    let rejection = RowRejection(file: file.name, line: row.line, column: location?.column ?? 0,
-                                                 field: location?.name ?? (path.isEmpty ? "(row)" : path),
-                                                 reason: "\(violation.description)\(path.isEmpty ? "" : " → \(path)")")
-                    messages.append(deadLetter(rejection, row: row.bytes, file: file, code: violation.code))
-                    counts.rejected += 1
-                }
+                prepared = publisher.prepare(.success(records), origin: origin(line: row.line, bytes: row.bytes, file: file),
+                                             locate: rows.reader.mapper.location(ofPath:))
             }
-            if messages.count >= batchSize {
-                _ = try await producer.sendAll(messages)
-                messages.removeAll(keepingCapacity: true)
-            }
+            prepared.count(into: &batch.counts)
+            batch.messages += prepared.messages
         }
-        if !messages.isEmpty { _ = try await producer.sendAll(messages) }
+        return batch
     }
 
-    /// `/payload/primaryAddress/postcode` → `primaryAddress.postcode`.
-    static func path(of pointer: String) -> String {
-        pointer.split(separator: "/").dropFirst().joined(separator: ".")
+    /// A row's origin. Its ids derive from the file's name, the line and the row's own bytes:
+    /// reading the same file again (after a crash before its checkpoint) repeats the same ids.
+    func origin(line: Int, bytes: [UInt8], file: CSVDropFolder.DroppedFile) -> RecordOrigin {
+        RecordOrigin(name: file.name, line: line, bytes: bytes, identity: "csv|\(file.name)|\(line)|\(Self.fingerprint(bytes))")
     }
 
-    /// A record of a row as a raw message. Ids are derived from the file's content and the line,
-    /// so reading the same file again (after a crash before its checkpoint) repeats the same ids.
-    /// The file, line and row travel in the headers: a dead letter further down the fleet still
-    /// holds the row it came from.
-    func message(for record: ExportRecord, row: CSVRawRecord, file: CSVDropFolder.DroppedFile) throws -> KafkaProducerMessage {
-        let id = UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(record.entity)")
-        var envelope = MessageEnvelope(id: id, source: MessageSource(system: .csvDrop, name: sourceName), businessKey: record.key,
-                                       correlationId: UUID(derivedFrom: "\(file.contentHash)|\(row.line)|\(record.entity)|lineage"),
-                                       occurredAt: nil, payload: AnyBillingRecord(fields: record.payload))
-        envelope.type = record.type
-        return KafkaProducerMessage(topic: rawTopic(record.entity), key: Array(record.key.utf8), value: try contracts.encode(envelope),
-                                    headers: [KafkaHeader(name: StageHeaders.originFile, value: Array(file.name.utf8)),
-                                              KafkaHeader(name: StageHeaders.originLine, value: Array(String(row.line).utf8)),
-                                              KafkaHeader(name: StageHeaders.originRow, value: row.bytes)])
-    }
-
-    /// A refused row as a dead letter: the row's bytes as the file had them as the value (and in
-    /// the row header, as at every other stage), where it came from and why in the headers.
-    func deadLetter(_ rejection: RowRejection, row: [UInt8], file: CSVDropFolder.DroppedFile, code: String? = nil) -> KafkaProducerMessage {
-        var message = ExtractorDeadLetter.message(topic: deadLetterTopic, key: "\(file.name):\(rejection.line)", value: row,
-                                                  source: sourceName, origin: file.name, line: rejection.line, column: rejection.column,
-                                                  code: code ?? "csv.\(rejection.field)", reason: rejection.description)
-        message.headers.append(KafkaHeader(name: StageHeaders.originRow, value: row))
-        return message
+    /// FNV-1a, 64 bits, in hex: a row's fingerprint within its file and line.
+    static func fingerprint(_ bytes: [UInt8]) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return String(hash, radix: 16)
     }
 }
 

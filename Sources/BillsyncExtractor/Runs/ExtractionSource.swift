@@ -32,20 +32,3 @@ public struct BackfillWindow: Sendable, Equatable {
         self.until = until
     }
 }
-
-/// The dead letter of a record the extractor could not publish: the record as it came as the
-/// value, where it came from and why in the headers.
-enum ExtractorDeadLetter {
-    static func message(topic: String, key: String, value: [UInt8], source: String, origin: String, line: Int, column: Int,
-                        code: String, reason: String) -> KafkaProducerMessage {
-        func header(_ name: String, _ value: String) -> KafkaHeader { KafkaHeader(name: name, value: Array(value.utf8)) }
-        let now = Timestamp.now.text
-        return KafkaProducerMessage(topic: topic, key: Array(key.utf8), value: value, headers: [
-            header(StageHeaders.originFile, origin), header(StageHeaders.originLine, String(line)),
-            header(StageHeaders.originColumn, String(column)), header(StageHeaders.stage, "extractor"),
-            header(StageHeaders.errorClass, ErrorClass.permanent.rawValue), header(StageHeaders.errorCode, code),
-            header(StageHeaders.errorMessage, reason), header(StageHeaders.attempts, "1"),
-            header(StageHeaders.firstFailedAt, now), header(StageHeaders.lastFailedAt, now), header(StageHeaders.source, source),
-        ])
-    }
-}

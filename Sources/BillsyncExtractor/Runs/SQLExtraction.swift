@@ -50,7 +50,11 @@ public struct SQLExtraction: ExtractionSource {
                     record[column] = value.map(JSONValue.string) ?? .null
                 }
                 let version = "\(row[query.watermarkColumn] ?? "")|\(row[query.tieBreakerColumn] ?? "")"
-                messages += publisher.messages(for: .object(record), mapping: mapping, origin: "sql \(sourceName)", version: version, counts: &counts).messages
+                let prepared = publisher.prepare(mapping.records(of: .object(record), origin: "sql \(sourceName)"), origin: RecordOrigin(
+                    name: "sql \(sourceName)", line: nil, bytes: JSONValue.object(record).serialized(),
+                    identity: "\(publisher.source.system.rawValue)|\(sourceName)|\(version)"))
+                prepared.count(into: &counts)
+                messages += prepared.messages
             }
             _ = try await producer.sendAll(messages)
             watermark = page.next

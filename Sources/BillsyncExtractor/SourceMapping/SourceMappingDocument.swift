@@ -40,6 +40,8 @@ public struct SourceMappingDocument: Sendable {
         public var controlCharacters: MappingRule.ControlCharacters = .refuse
         /// Every value trimmed of surrounding spaces, an empty one then absent.
         public var trim = true
+        /// Rows with fewer fields than the header are read (the missing ones empty) instead of refused.
+        public var shortRows = false
 
         public init() {}
     }
@@ -202,7 +204,7 @@ public struct SourceMappingDocument: Sendable {
         guard let node else { return format }
         let file = Self.fileName
         let entry = try MappingYAML.mapping(node, "format", file: file)
-        try MappingYAML.allow(entry, ["encoding", "delimiter", "control-characters", "trim"], in: "format", file: file)
+        try MappingYAML.allow(entry, ["encoding", "delimiter", "control-characters", "trim", "short-rows"], in: "format", file: file)
         if let value = entry["encoding"] {
             guard let encoding = value.string.flatMap({ TextEncoding(rawValue: $0.lowercased()) }) else {
                 throw MappingError(line: MappingYAML.line(value), message: "encoding must be \(TextEncoding.allCases.map(\.rawValue).joined(separator: ", "))",
@@ -222,6 +224,12 @@ public struct SourceMappingDocument: Sendable {
                 throw MappingError(line: MappingYAML.line(value), message: "control-characters is refuse or remove", file: file)
             }
             format.controlCharacters = policy
+        }
+        if let value = entry["short-rows"] {
+            guard let text = value.string, text == "allow" || text == "refuse" else {
+                throw MappingError(line: MappingYAML.line(value), message: "short-rows is allow or refuse", file: file)
+            }
+            format.shortRows = text == "allow"
         }
         if let value = entry["trim"] {
             guard let trim = value.bool else { throw MappingError(line: MappingYAML.line(value), message: "trim is true or false", file: file) }

@@ -7,6 +7,12 @@ import BillsyncMapping
 /// CRM fields the transformer writes it to. Written from the files the workers run on, so the
 /// document cannot drift from the behaviour.
 public enum SourceMappingDocumentation {
+    static func origin(of source: SourceMappingDocument.Source) -> String {
+        if let api = source.api { return "billing API resource `\(api)`" }
+        if let sql = source.sql { return "SQL query (watermark `\(sql.watermark)`, tie-breaker `\(sql.tieBreaker)`): `\(sql.query)`" }
+        return source.files.map { "`\($0)`" }.joined(separator: ", ")
+    }
+
     /// `destinations(type, path)` names where the transformer sends a canonical field
     /// (`Account.Name (trim; required)`); empty when nothing reads it.
     public static func markdown(_ document: SourceMappingDocument, destinations: (MessageType, String) -> [String]) -> String {
@@ -15,7 +21,7 @@ public enum SourceMappingDocumentation {
             let format = source.format
             let delimiter = format.delimiter == 0x09 ? "tab" : "`\(Character(UnicodeScalar(format.delimiter)))`"
             lines += [
-                "### Source `\(source.name)`: \(source.files.map { "`\($0)`" }.joined(separator: ", "))", "",
+                "### Source `\(source.name)`: \(Self.origin(of: source))", "",
                 (source.description.map { $0 + " " } ?? "")
                     + "Encoding \(format.encoding.rawValue), delimiter \(delimiter), control characters \(format.controlCharacters == .refuse ? "refused" : "removed")"
                     + (format.trim ? ", values trimmed" : "") + ". Refresh: \(source.refresh ?? "whenever a file is dropped").", "",

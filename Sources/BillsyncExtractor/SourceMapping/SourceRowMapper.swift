@@ -23,6 +23,9 @@ public struct SourceRowMapper: Sendable {
     /// Normalised header name → index.
     private let indices: [String: Int]
     private let header: [String]
+    /// Columns the mapping names that the header does not have (their fields stay empty): worth
+    /// a warning, since a misspelt column name looks exactly like an empty one.
+    public let unmatchedColumns: [String]
 
     /// Fails (the whole file) when a column a required field reads is missing from the header.
     public init(source: SourceMappingDocument.Source, header: CSVRawRecord, file: String) throws(RowRejection) {
@@ -45,6 +48,23 @@ public struct SourceRowMapper: Sendable {
         for (index, name) in names.enumerated() where indices[Self.normalised(name)] == nil { indices[Self.normalised(name)] = index }
         self.indices = indices
         self.header = names
+        // Whether a row has a record at all (a bill when there is an amount due) must be decidable:
+        // a header without that column would drop every such record without a word.
+        for record in source.records {
+            guard let when = record.when, let field = record.fields.first(where: { $0.path == when }) else { continue }
+            guard field.columns.contains(where: { indices[Self.normalised($0)] != nil }) else {
+                throw RowRejection(file: file, line: line, column: 0, field: field.columns.first ?? when,
+                                   reason: "the header has no \(field.columns.joined(separator: " or ")) column, which decides whether a row has a "
+                                       + "\(record.type.rawValue) (source \(source.name))")
+            }
+        }
+        var unmatched: [String] = []
+        for record in source.records {
+            for field in record.fields where !field.columns.isEmpty && !field.columns.contains(where: { indices[Self.normalised($0)] != nil }) {
+                if !unmatched.contains(field.columns[0]) { unmatched.append(field.columns[0]) }
+            }
+        }
+        unmatchedColumns = unmatched
         // A record every row yields needs its required columns; one a row yields only when it has
         // a value (a bill when there is an amount due) refuses that row instead.
         for record in source.records where record.when == nil {
@@ -88,6 +108,12 @@ public struct SourceRowMapper: Sendable {
         guard row.fields.count <= header.count else {
             throw RowRejection(file: file, line: row.line, column: header.count + 1, field: "(row)",
                                reason: "the row has \(row.fields.count) fields, the header \(header.count)")
+        }
+        // A short row is most often half of a row split by a stray line break: refused, unless
+        // the source declares that it leaves trailing empty fields out.
+        guard row.fields.count == header.count || source.format.shortRows else {
+            throw RowRejection(file: file, line: row.line, column: row.fields.count, field: "(row)",
+                               reason: "the row has \(row.fields.count) fields, the header \(header.count) (a line break outside quotes?)")
         }
         var columns: [Int: MappedValue] = [:]
         func column(_ index: Int) throws(RowRejection) -> MappedValue {
@@ -178,7 +204,8 @@ public struct SourceRowMapper: Sendable {
         switch source.format.encoding.decode(bytes) {
         case let .success(decoded): text = decoded
         case let .failure(failure):
-            let offset = row.fieldOffsets[index] + failure.index + (bytes.first == UInt8(ascii: "\"") ? 1 : 0)
+            // Each quote in a quoted field's content was written doubled.
+            let offset = row.fieldOffsets[index] + failure.index + bytes[..<failure.index].filter { $0 == UInt8(ascii: "\"") }.count
             throw RowRejection(file: file, line: row.line, column: index + 1, field: name,
                                reason: String(format: "byte 0x%02X at byte offset %d ", failure.byte, offset) + failure.reason
                                    + " (the source is declared \(source.format.encoding.rawValue))")

@@ -39,6 +39,8 @@ public struct CSVDropFolder: Sendable {
         public var duplicates: [URL] = []
         /// Files still being written (by name or by a recent change), left for a later pass.
         public var inProgress: [String] = []
+        /// Files that could not be read to be hashed (permissions, I/O), with why: left in place.
+        public var unreadable: [(name: String, reason: String)] = []
     }
 
     /// The files in the folder, oldest name first, that are not among `alreadyProcessed`. Each is
@@ -49,18 +51,25 @@ public struct CSVDropFolder: Sendable {
         var seen = alreadyProcessed
         for name in names {
             let url = directory.appendingPathComponent(name)
-            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
-            guard attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             let lowered = name.lowercased()
             if name.hasPrefix(".") || Self.inProgressSuffixes.contains(where: lowered.hasSuffix) {
                 scan.inProgress.append(name)
                 continue
             }
+            // A file renamed or removed since the listing (a writer finishing) is simply gone.
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+                  attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             if let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) < settle {
                 scan.inProgress.append(name)
                 continue
             }
-            let hash = try Self.sha256(of: url)
+            let hash: String
+            do {
+                hash = try Self.sha256(of: url)
+            } catch {
+                scan.unreadable.append((name, "\(error)"))
+                continue
+            }
             if seen.contains(hash) {
                 scan.duplicates.append(url)
             } else {
