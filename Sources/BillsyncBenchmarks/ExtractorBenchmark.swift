@@ -15,6 +15,8 @@ public struct ExtractorBenchmark: Sendable {
     public var extractorExecutable: String
     public var sourceMapping: URL
     public var rows = 1_000_000
+    /// Only the in-process read-and-map figure (for a profiler), no extractor process.
+    public var readOnly = false
     public var logger: Logger
 
     public init(connection: KafkaConnection, extractorExecutable: String, sourceMapping: URL, logger: Logger) {
@@ -37,7 +39,11 @@ public struct ExtractorBenchmark: Sendable {
         try FileManager.default.moveItem(at: work.appendingPathComponent("generated/billing_export.csv"), to: file)
         let bytes = (try FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0
 
-        let parsing = try readOnly(file)
+        let parsing = try readAndMap(file)
+        if readOnly {
+            return BenchmarkReport(benchmark: "extractor (read and map only)", settings: ["rows": String(summary.accountRows)], comparisons: [],
+                                   figures: [BenchmarkFigure(name: "read and map only: rows/s", value: parsing, unit: "rows/s")])
+        }
         let extraction = try await extract(drop: drop, rows: summary.accountRows)
         return BenchmarkReport(
             benchmark: "extractor", settings: ["rows": String(summary.accountRows), "file MB": String(format: "%.0f", Double(bytes) / 1_048_576),
@@ -52,7 +58,7 @@ public struct ExtractorBenchmark: Sendable {
     }
 
     /// Rows per second of decoding, parsing and mapping alone.
-    func readOnly(_ file: URL) throws -> Double {
+    func readAndMap(_ file: URL) throws -> Double {
         let document = try SourceMappingDocument(contentsOf: sourceMapping)
         guard let source = document.source(forFile: file.lastPathComponent) else { throw ExtractorBenchmarkFailure(description: "no source reads \(file.lastPathComponent)") }
         let started = ContinuousClock.now

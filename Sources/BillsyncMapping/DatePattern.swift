@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A date or time pattern as exports write them: `yyyy`, `MM`/`M`, `dd`/`d`, `HH`/`H`, `mm`,
 /// `ss`, `xxx` (an offset, `+10:00` or `Z`), anything else literal. Two letters mean exactly two
@@ -36,6 +37,18 @@ public struct DatePattern: Sendable, Equatable {
         }
         self.tokens = tokens
     }
+
+    /// The pattern for `text`, tokenized once per process: rules apply it to every value.
+    public static func compiled(_ text: String) -> DatePattern {
+        cache.withLock { cache in
+            if let pattern = cache[text] { return pattern }
+            let pattern = DatePattern(text)
+            cache[text] = pattern
+            return pattern
+        }
+    }
+
+    private static let cache = Mutex<[String: DatePattern]>([:])
 
     /// Whether the pattern is one this reader understands (every letter is a known field).
     public var isValid: Bool {

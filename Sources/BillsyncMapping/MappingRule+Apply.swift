@@ -1,5 +1,6 @@
 import BillsyncContracts
 import Foundation
+import Synchronization
 
 extension MappingRule {
     /// Applies the rule; `lookups` holds the reference tables.
@@ -8,6 +9,9 @@ extension MappingRule {
         switch self {
         case .trim:
             guard case let .text(text) = value else { return value }
+            // Most values have nothing to trim: checked without Foundation's scan.
+            if let first = text.unicodeScalars.first, let last = text.unicodeScalars.last,
+               !first.properties.isWhitespace, !last.properties.isWhitespace { return value }
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
             return trimmed.isEmpty ? .absent : .text(trimmed)
         case .upper:
@@ -36,13 +40,13 @@ extension MappingRule {
         case let .date(formats):
             guard let text = value.text else { return value }
             for format in formats {
-                if let date = DatePattern(format).date(from: text) { return .text(date) }
+                if let date = DatePattern.compiled(format).date(from: text) { return .text(date) }
             }
             throw reject("'\(text)' is not a date in \(formats.joined(separator: " or "))")
         case let .timestamp(formats, timeZone):
             guard let text = value.text else { return value }
             for format in formats {
-                if let timestamp = DatePattern(format).timestamp(from: text, timeZone: timeZone) { return .text(timestamp) }
+                if let timestamp = DatePattern.compiled(format).timestamp(from: text, timeZone: timeZone) { return .text(timestamp) }
             }
             throw reject("'\(text)' is not a time in \(formats.joined(separator: " or ")) (\(timeZone))")
         case let .range(minimum, maximum):
@@ -57,7 +61,7 @@ extension MappingRule {
             return value
         case .email:
             guard let text = value.text else { return value }
-            guard text.range(of: #"^[^@\s]+@[^@\s]+\.[^@\s]+$"#, options: .regularExpression) != nil else {
+            guard Self.matches(text, #"[^@\s]+@[^@\s]+\.[^@\s]+"#) else {
                 throw reject("'\(text)' is not an email address")
             }
             return value
@@ -84,7 +88,7 @@ extension MappingRule {
             throw reject("'\(text)' is not one of \((trueWords + falseWords).joined(separator: ", "))")
         case let .pattern(expression):
             guard let text = value.text else { return value }
-            guard text.range(of: "^(?:\(expression))$", options: .regularExpression) != nil else {
+            guard Self.matches(text, expression) else {
                 throw reject("'\(text)' does not match \(expression)")
             }
             return value
@@ -100,6 +104,20 @@ extension MappingRule {
             }
         }
     }
+
+    /// Whether the whole of `text` matches `expression`; each expression is compiled once.
+    static func matches(_ text: String, _ expression: String) -> Bool {
+        let regex = compiledExpressions.withLock { cache in
+            if let regex = cache[expression] { return regex }
+            let regex = try? NSRegularExpression(pattern: "^(?:\(expression))$")
+            cache[expression] = regex
+            return regex
+        }
+        guard let regex else { return false }
+        return regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+    }
+
+    private static let compiledExpressions = Mutex<[String: NSRegularExpression?]>([:])
 
     /// C0 controls but tab, line feed and carriage return (a quoted field's own line breaks: how
     /// CSV carries multi-line text such as an address), DEL, and the C1 controls (what a

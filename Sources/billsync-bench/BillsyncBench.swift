@@ -113,6 +113,7 @@ struct Extractor: AsyncParsableCommand {
     @Option(help: "Rows in the export.") var rows = 1_000_000
     @Option(help: "The billsync-extractor executable (default: next to this one).") var extractor: String?
     @Option(help: "The source mapping file.") var sources = "Deploy/extractor/sources.yaml"
+    @Flag(help: "Only read and map the file in this process (no broker, no extractor process): for profiling.") var readOnly = false
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 
     func run() async throws {
@@ -121,6 +122,7 @@ struct Extractor: AsyncParsableCommand {
         var benchmark = ExtractorBenchmark(connection: connection, extractorExecutable: executable,
                                            sourceMapping: URL(fileURLWithPath: sources), logger: logger)
         benchmark.rows = rows
+        benchmark.readOnly = readOnly
         try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }

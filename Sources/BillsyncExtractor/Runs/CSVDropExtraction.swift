@@ -30,7 +30,7 @@ public struct CSVDropExtraction: Sendable {
     /// Builds the raw messages (`<prefix>.raw.<entity>`) and dead letters (`<prefix>.extractor.dlq`).
     let publisher: RawPublisher
     /// Messages sent to the broker at a time: what bounds memory on a file of any size.
-    public var batchSize = 2_000
+    public var batchSize = 500
     /// Waits for files still being written before the pass ends (a run with `--schedule once`);
     /// otherwise they are left for the next pass.
     public var waitsForFilesInProgress = false

@@ -23,6 +23,8 @@ public struct SourceRowMapper: Sendable {
     /// Normalised header name → index.
     private let indices: [String: Int]
     private let header: [String]
+    /// Per record, per field: its column's index in the header, worked out once per file.
+    private let columnIndices: [[Int?]]
     /// Columns the mapping names that the header does not have (their fields stay empty): worth
     /// a warning, since a misspelt column name looks exactly like an empty one.
     public let unmatchedColumns: [String]
@@ -65,6 +67,9 @@ public struct SourceRowMapper: Sendable {
             }
         }
         unmatchedColumns = unmatched
+        columnIndices = source.records.map { record in
+            record.fields.map { field in field.columns.lazy.compactMap { indices[Self.normalised($0)] }.first }
+        }
         // A record every row yields needs its required columns; one a row yields only when it has
         // a value (a bill when there is an amount due) refuses that row instead.
         for record in source.records where record.when == nil {
@@ -115,15 +120,18 @@ public struct SourceRowMapper: Sendable {
             throw RowRejection(file: file, line: row.line, column: row.fields.count, field: "(row)",
                                reason: "the row has \(row.fields.count) fields, the header \(header.count) (a line break outside quotes?)")
         }
-        var columns: [Int: MappedValue] = [:]
-        func column(_ index: Int) throws(RowRejection) -> MappedValue {
+        // Each column is decoded and cleaned once, however many fields read it.
+        var columns = [MappedValue?](repeating: nil, count: header.count)
+        func column(_ index: Int?) throws(RowRejection) -> MappedValue {
+            guard let index else { return .absent }
             if let value = columns[index] { return value }
             let value = try read(row, column: index)
             columns[index] = value
             return value
         }
         var records: [ExportRecord] = []
-        for record in source.records {
+        for (recordIndex, record) in source.records.enumerated() {
+            let fieldColumns = columnIndices[recordIndex]
             var values: [String: MappedValue] = [:]
             func reject(_ field: SourceMappingDocument.FieldMapping, _ rejection: MappingRejection) -> RowRejection {
                 let index = self.index(of: field)
@@ -141,18 +149,19 @@ public struct SourceRowMapper: Sendable {
             }
             // A record the row does not have (no amount due, no bill) is skipped before any of
             // its fields' rules can refuse the row.
-            if let when = record.when, let field = record.fields.first(where: { $0.path == when }) {
+            if let when = record.when, let position = record.fields.firstIndex(where: { $0.path == when }) {
+                let field = record.fields[position]
                 var value: MappedValue = .absent
-                if case .column = field.source { value = try index(of: field).map { index throws(RowRejection) in try column(index) } ?? .absent }
+                if case .column = field.source { value = try column(fieldColumns[position]) }
                 if case .absent = value, case let .constant(constant)? = field.fallback { value = Self.value(constant) }
                 if case .absent = value { continue }
             }
             // Columns and constants first, then templates, which read the fields they name.
             var deferred: [SourceMappingDocument.FieldMapping] = []
-            for field in record.fields {
+            for (position, field) in record.fields.enumerated() {
                 var value: MappedValue
                 switch field.source {
-                case .column: value = try index(of: field).map { index throws(RowRejection) in try column(index) } ?? .absent
+                case .column: value = try column(fieldColumns[position])
                 case let .constant(constant): value = Self.value(constant)
                 case .template:
                     deferred.append(field)
