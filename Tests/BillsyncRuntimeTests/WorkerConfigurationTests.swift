@@ -22,7 +22,7 @@ struct WorkerConfigurationTests {
     func defaults() throws {
         let configuration = try load(nil)
         #expect(configuration.runtime.group == "billsync-transformer")
-        #expect(configuration.runtime.inputTopics == ["billsync.raw.account", "billsync.raw.bill", "billsync.raw.premise", "billsync.raw.meter-reading"])
+        #expect(configuration.runtime.inputTopics == ["billsync.raw.account", "billsync.raw.bill", "billsync.raw.premise", "billsync.raw.meter-reading", "billsync.raw.product"])
         #expect(configuration.runtime.retryTopics == ["billsync.transformer.retry.1", "billsync.transformer.retry.2"])
         #expect(configuration.runtime.deadLetterTopic == "billsync.transformer.dlq")
         #expect(configuration.runtime.retry.tiers == [.seconds(30), .seconds(300)])

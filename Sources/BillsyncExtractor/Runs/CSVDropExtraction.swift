@@ -97,10 +97,12 @@ public struct CSVDropExtraction: Sendable {
         } catch let error as CSVSourceError {
             return try fail("\(file.name): \(error.description)")
         }
+        // A misspelt column looks exactly like an empty one: what the header lacks is said per file.
         let unmatched = reader.unmatchedColumns
         if !unmatched.isEmpty {
             logger.warning("columns the source mapping names are not in the file's header; their fields stay empty", metadata: [
                 "billsync.file": "\(file.name)", "billsync.source": "\(source.name)", "billsync.columns": "\(unmatched)",
+                "billsync.records-not-read": "\(reader.recordTypesWithoutColumn.map(\.rawValue))",
             ])
         }
         var fileCounts = ExtractionCounts()
@@ -133,6 +135,7 @@ public struct CSVDropExtraction: Sendable {
         var reader: SourceFileReader
         init(_ reader: SourceFileReader) { self.reader = reader }
         var unmatchedColumns: [String] { reader.mapper.unmatchedColumns }
+        var recordTypesWithoutColumn: [MessageType] { reader.mapper.recordTypesWithoutColumn }
     }
 
     struct Batch: Sendable {

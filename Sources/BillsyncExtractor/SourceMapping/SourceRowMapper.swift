@@ -23,6 +23,8 @@ public struct SourceRowMapper: Sendable {
     /// Normalised header name → index.
     private let indices: [String: Int]
     private let header: [String]
+    /// Record types no row of this file can yield: the column that decides them is missing.
+    public let recordTypesWithoutColumn: [MessageType]
     /// Per record, per field: its column's index in the header, worked out once per file.
     private let columnIndices: [[Int?]]
     /// Columns the mapping names that the header does not have (their fields stay empty): worth
@@ -50,16 +52,14 @@ public struct SourceRowMapper: Sendable {
         for (index, name) in names.enumerated() where indices[Self.normalised(name)] == nil { indices[Self.normalised(name)] = index }
         self.indices = indices
         self.header = names
-        // Whether a row has a record at all (a bill when there is an amount due) must be decidable:
-        // a header without that column would drop every such record without a word.
+        // A header without the column that decides whether a row has a record (a bill when there
+        // is an amount due: a customer-only export) yields none of that record: said per file.
+        var skipped: [MessageType] = []
         for record in source.records {
             guard let when = record.when, let field = record.fields.first(where: { $0.path == when }) else { continue }
-            guard field.columns.contains(where: { indices[Self.normalised($0)] != nil }) else {
-                throw RowRejection(file: file, line: line, column: 0, field: field.columns.first ?? when,
-                                   reason: "the header has no \(field.columns.joined(separator: " or ")) column, which decides whether a row has a "
-                                       + "\(record.type.rawValue) (source \(source.name))")
-            }
+            if !field.columns.contains(where: { indices[Self.normalised($0)] != nil }) { skipped.append(record.type) }
         }
+        recordTypesWithoutColumn = skipped
         var unmatched: [String] = []
         for record in source.records {
             for field in record.fields where !field.columns.isEmpty && !field.columns.contains(where: { indices[Self.normalised($0)] != nil }) {
