@@ -54,6 +54,7 @@ let package = Package(
                 "BillsyncTopics",
                 "BillsyncKafka",
                 "BillsyncContracts",
+                "BillsyncJSON",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -46,6 +46,11 @@ public enum StageHeaders {
         originTopic, originPartition, originOffset, originGroup, stage, errorClass, errorCode, errorMessage,
         errorPointer, attempts, firstFailedAt, lastFailedAt, worker, dueAt, originColumn,
     ]
+    /// For a record read from a file: which column each of its fields came from, as a JSON
+    /// object of payload paths (`name`, `fields.Amount_Due__c` once the transformer made it an
+    /// upsert) to `[column number, column name]`. A dead letter at any stage names the column
+    /// of the field it was refused for from it.
+    public static let originColumns = "billsync.origin.columns"
     /// Where a record came from: carried from a raw record onto what the transformer makes of it.
-    public static let lineage: Set<String> = [originFile, originLine, originRow, source]
+    public static let lineage: Set<String> = [originFile, originLine, originRow, originColumns, source]
 }

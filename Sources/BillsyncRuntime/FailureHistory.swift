@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncJSON
 import BillsyncKafka
 import Foundation
 
@@ -41,12 +42,24 @@ struct FailureHistory: Sendable {
         add(StageHeaders.errorClass, failure.errorClass.rawValue)
         add(StageHeaders.errorCode, failure.code)
         add(StageHeaders.errorMessage, String(failure.message.prefix(2000)))
-        if let pointer = failure.pointer { add(StageHeaders.errorPointer, pointer) }
+        if let pointer = failure.pointer {
+            add(StageHeaders.errorPointer, pointer)
+            if let column = originColumn(of: pointer, in: message.headers) { add(StageHeaders.originColumn, String(column)) }
+        }
         add(StageHeaders.attempts, String(attempts))
         add(StageHeaders.firstFailedAt, history.firstFailedAt ?? timestamp)
         add(StageHeaders.lastFailedAt, timestamp)
         add(StageHeaders.worker, worker)
         if let dueAt { add(StageHeaders.dueAt, String(Int64((dueAt.timeIntervalSince1970 * 1000).rounded()))) }
         return headers
+    }
+
+    /// The file column a refused field came from, when the message knows its columns.
+    static func originColumn(of pointer: String, in headers: [KafkaHeader]) -> Int? {
+        guard let text = headers.last(named: StageHeaders.originColumns),
+              case let .object(columns)? = try? JSONParser.parse(Array(text.utf8)) else { return nil }
+        let path = pointer.split(separator: "/").dropFirst().joined(separator: ".")
+        guard case let .array(entry)? = columns[path], case let .number(number)? = entry.first else { return nil }
+        return Int(number.text)
     }
 }

@@ -53,10 +53,14 @@ public struct StageMessage<Input: StageInput>: Sendable {
     /// Set when an operator replayed or redrove the message (`billsync.replay-id`): what it
     /// produces carries the same id, and the transformer does not suppress it as unchanged.
     public let replayID: String?
+    /// Where the input came from (`StageHeaders.lineage`: a file's name, line, row and columns):
+    /// a handler whose output is the same record in another form passes it on.
+    public let lineage: [KafkaHeader]
 
     public init(input: Input, topic: String, partition: Int32, offset: Int64, attempt: Int = 1,
-                lag: StageLag = StageLag(), logger: Logger, replayID: String? = nil) {
+                lag: StageLag = StageLag(), logger: Logger, replayID: String? = nil, lineage: [KafkaHeader] = []) {
         self.input = input
+        self.lineage = lineage
         self.replayID = replayID
         self.topic = topic
         self.partition = partition
@@ -114,12 +118,6 @@ public protocol StageHandler: Sendable {
     /// Messages handed over at once. The default is 1.
     var batchSize: Int { get }
 
-    /// Whether each output is the same record as its input in another form (the transformer's
-    /// upserts): it then carries the input's origin (file, line, the row as written, source), so
-    /// a refusal further down still holds the row a person must fix. False for outputs that
-    /// stand for many inputs (a roll-up's totals). The default is false.
-    var carriesOrigin: Bool { get }
-
     /// One result per input, in the same order: the messages to produce, or why it failed.
     func handle(_ batch: [StageMessage<Input>]) async -> [Result<[OutgoingMessage], StageFailure>]
 
@@ -132,7 +130,6 @@ public protocol StageHandler: Sendable {
 
 extension StageHandler {
     public var batchSize: Int { 1 }
-    public var carriesOrigin: Bool { false }
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {}
 }
 

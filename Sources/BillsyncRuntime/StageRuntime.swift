@@ -280,7 +280,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 decoded.append(Decoded(message: message, input: StageMessage(
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
                     attempt: history.attempts + 1, lag: lag, logger: messageLogger,
-                    replayID: message.headers.last(named: StageHeaders.replayID))))
+                    replayID: message.headers.last(named: StageHeaders.replayID),
+                    lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) })))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
                 // and the messages behind it carry on.
@@ -303,12 +304,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 case let .success(messages):
                     produced += messages
                     // A replayed input's outputs carry its replay id on, for the alerter and lineage.
-                    var carried = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
-                    if handler.carriesOrigin { carried += item.message.headers.filter { StageHeaders.lineage.contains($0.name) } }
-                    let replaced = Set(carried.map(\.name))
+                    let replayed = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
                     outputs.append(contentsOf: messages.map {
                         KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value,
-                                             headers: $0.headers.filter { !replaced.contains($0.name) } + carried + [writtenBy])
+                                             headers: $0.headers.filter { $0.name != StageHeaders.replayID } + replayed + [writtenBy])
                     })
                     processed[item.message.topic, default: 0] += 1
                 case let .failure(failed):

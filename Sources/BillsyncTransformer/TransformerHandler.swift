@@ -1,4 +1,6 @@
 import BillsyncContracts
+import BillsyncJSON
+import BillsyncKafka
 import BillsyncRuntime
 import BillsyncSQLite
 import Foundation
@@ -18,8 +20,6 @@ public struct TransformerHandler: StageHandler {
     }
 
     public var batchSize: Int { 200 }
-    /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row.
-    public var carriesOrigin: Bool { true }
 
     /// The batch's work runs off the cooperative pool: change suppression reads SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
@@ -30,13 +30,15 @@ public struct TransformerHandler: StageHandler {
     func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
         batch.map { message in
             var pending = UpsertWriter.Pending()
+            let objects = mapper.document.objects.filter { $0.source == message.envelope.type }
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
                 switch result {
                 case let .failure(rejection):
                     return .failure(.permanent("rule.\(rejection.rule)", rejection.description, pointer: rejection.pointer))
                 case let .success(upsert):
                     do {
-                        try writer.add(upsert, index: index, from: message.envelope, replayed: message.replayID != nil, to: &pending)
+                        try writer.add(upsert, index: index, from: message.envelope, replayed: message.replayID != nil,
+                                       headers: index < objects.count ? Self.lineage(message.lineage, for: objects[index]) : [], to: &pending)
                     } catch {
                         return .failure(StageFailure(unexpected: error))
                     }
@@ -48,5 +50,21 @@ public struct TransformerHandler: StageHandler {
 
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
         try await writer.acknowledged(outputs)
+    }
+
+    /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row,
+    /// and its columns are renamed to the upsert's fields, so a refusal at the loader still names
+    /// the column the refused field came from.
+    static func lineage(_ headers: [KafkaHeader], for mapping: MappingDocument.ObjectMapping) -> [KafkaHeader] {
+        var lineage = headers.filter { $0.name != StageHeaders.originColumns }
+        guard let text = headers.last(named: StageHeaders.originColumns),
+              case let .object(columns)? = try? JSONParser.parse(Array(text.utf8)) else { return lineage }
+        var renamed = JSONObject()
+        for field in mapping.fields {
+            if let target = field.to, let column = columns[field.from] { renamed["fields.\(target)"] = column }
+        }
+        if mapping.externalIdFrom.count == 1, let column = columns[mapping.externalIdFrom[0]] { renamed["externalId"] = column }
+        if renamed.count > 0 { lineage.append(KafkaHeader(name: StageHeaders.originColumns, value: JSONValue.object(renamed).serialized())) }
+        return lineage
     }
 }

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncKafka
 import BillsyncRuntime
 import BillsyncSQLite
 import Foundation
@@ -31,7 +32,8 @@ public final class UpsertWriter: Sendable {
     /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent. A
     /// `replayed` input (a backfill, a redrive) is sent even when unchanged: re-sending it is the point.
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
-                                           from envelope: MessageEnvelope<Input>, replayed: Bool = false, to pending: inout Pending) throws {
+                                           from envelope: MessageEnvelope<Input>, replayed: Bool = false, headers: [KafkaHeader] = [],
+                                           to pending: inout Pending) throws {
         // One fingerprint per upsert serves the suppression store and the unacknowledged set.
         let fingerprint = ChangeSuppression.fingerprint(upsert)
         if !replayed, let suppression, try !suppression.isChanged(upsert, fingerprint: fingerprint) { return }
@@ -39,7 +41,9 @@ public final class UpsertWriter: Sendable {
         guard !pending.identities.contains(identity), !unacknowledged.withLock({ $0.contains(identity) }) else { return }
         pending.identities.append(identity)
         let derived = envelope.derived(businessKey: businessKey, index: index, payload: upsert)
-        pending.outputs.append(try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts))
+        var output = try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts)
+        output.headers += headers
+        pending.outputs.append(output)
     }
 
     /// The input's outputs are final: hold them back from being sent again until acknowledged.

@@ -4,6 +4,7 @@ import BillsyncTestSupport
 import Foundation
 import Hummingbird
 import Logging
+import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -11,7 +12,8 @@ import FoundationNetworking
 
 @Suite("The billing API source pages through the emulator and waits out its 429s")
 struct BillingAPISourceTests {
-    func withEmulator<T: Sendable>(accounts: Int, rate: Int, _ body: @Sendable (URL) async throws -> T) async throws -> T {
+    func withEmulator<T: Sendable>(accounts: Int, rate: Int, now: (@Sendable () -> Date)? = nil,
+                                   _ body: @Sendable (URL) async throws -> T) async throws -> T {
         let port = TestRepository.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -19,6 +21,7 @@ struct BillingAPISourceTests {
         _ = try SampleDataGenerator(options: .init(accounts: accounts)).load(into: billingStore)
         var configuration = BillingEmulatorConfiguration()
         configuration.requestsPerSecond = rate
+        if let now { configuration.now = now }
         let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
                                             configuration: SalesforceEmulatorConfiguration())
         var logger = Logger(label: "billing.test")
@@ -29,9 +32,13 @@ struct BillingAPISourceTests {
 
     @Test("every account comes exactly once across pages, though the engine allows only 2 requests a second")
     func pagesAndRateLimit() async throws {
-        let (ids, waits) = try await withEmulator(accounts: 120, rate: 2) { base in
+        // One time for the engine and the source: it moves only when the source waits out a
+        // Retry-After, so the third request in a second is refused however fast the machine is.
+        let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        let (ids, waits) = try await withEmulator(accounts: 120, rate: 2, now: { time.withLock { $0 } }) { base in
             var source = BillingAPISource(baseURL: base, token: "billing-sandbox-token")
             source.pageSize = 25
+            source.sleep = { duration in time.withLock { $0 += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 } }
             var cursor: String?
             var ids: [String] = []
             var waits = 0
@@ -45,7 +52,8 @@ struct BillingAPISourceTests {
         }
         #expect(ids.count == 120)
         #expect(Set(ids).count == 120)
-        #expect(waits > 0, "the rate limit was never hit, so Retry-After was not exercised")
+        // Five pages, two a second: the third and the fifth request wait once each.
+        #expect(waits == 2, "the rate limit was hit \(waits) times")
     }
 
     @Test("updated_since limits the export to later changes, and a wrong token is a clear, permanent error")

@@ -82,7 +82,12 @@ struct ExtractToTransformTests {
             let line = try #require(letter.headers.last(named: StageHeaders.originLine).flatMap(Int.init))
             #expect(letter.headers.last(named: StageHeaders.originFile) == "billing_export.csv")
             #expect(letter.headers.first { $0.name == StageHeaders.originRow }?.value == rows[line])
+            // Refused for its NMI: the export's 16th column.
+            #expect(letter.headers.last(named: StageHeaders.originColumn) == "16")
         }
+        // Each upsert knows which column each of its fields came from.
+        let accountUpsert = try #require(upserts.first { $0.headers.last(named: StageHeaders.originColumns)?.contains("\"fields.Name\":[4,\"Name\"]") == true })
+        #expect(accountUpsert.headers.last(named: StageHeaders.originColumns)?.contains("\"externalId\":[1,\"CustomerID\"]") == true)
         // The upserts carry it on, for a refusal at the loader.
         #expect(upserts.allSatisfy { $0.headers.last(named: StageHeaders.originRow)?.isEmpty == false })
         // Every upsert is valid, keyed by its business key, and money arrived exact.

@@ -166,8 +166,9 @@ public struct CSVDropExtraction: Sendable {
             case let .refused(rejection, bytes):
                 prepared = publisher.prepare(.failure(rejection), origin: origin(line: rejection.line, bytes: bytes, file: file))
             case let .records(records, row):
+                let mapper = rows.reader.mapper
                 prepared = publisher.prepare(.success(records), origin: origin(line: row.line, bytes: row.bytes, file: file),
-                                             locate: rows.reader.mapper.location(ofPath:))
+                                             locate: mapper.location(ofPath:), columns: { mapper.columnsHeaders[$0] })
             }
             prepared.count(into: &batch.counts)
             batch.messages += prepared.messages

@@ -56,7 +56,7 @@ struct RawPublisher: Sendable {
     /// contract refuses the whole source record (none of its records is published), named by
     /// `locate(path)` when the caller knows the column a canonical field came from.
     func prepare(_ mapped: Result<[ExportRecord], RowRejection>, origin: RecordOrigin,
-                 locate: (String) -> (column: Int, name: String)? = { _ in nil }) -> Prepared {
+                 locate: (String) -> (column: Int, name: String)? = { _ in nil }, columns: (Int) -> [UInt8]? = { _ in nil }) -> Prepared {
         let records: [ExportRecord]
         switch mapped {
         case let .success(mapped): records = mapped
@@ -72,8 +72,10 @@ struct RawPublisher: Sendable {
                                            payload: AnyBillingRecord(fields: record.payload))
             envelope.type = record.type
             do {
+                var headers = originHeaders(origin)
+                if let columns = columns(record.declaration) { headers.append(KafkaHeader(name: StageHeaders.originColumns, value: columns)) }
                 messages.append(KafkaProducerMessage(topic: rawTopic(record.entity), key: Array(record.key.utf8), value: try contracts.encode(envelope),
-                                                     headers: originHeaders(origin)))
+                                                     headers: headers))
             } catch let violation as ContractViolation {
                 let path = violation.pointer.map { Self.path(of: $0.description) } ?? ""
                 let location = locate(path)

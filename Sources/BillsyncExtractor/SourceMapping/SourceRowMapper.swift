@@ -7,6 +7,8 @@ import Foundation
 /// One canonical billing record read from a row, bound for its raw topic under its business key.
 public struct ExportRecord: Sendable, Equatable {
     public let type: MessageType
+    /// Which of its source's record declarations made it (their order in the mapping file).
+    public let declaration: Int
     /// `account` → `<prefix>.raw.account`.
     public let entity: String
     public let key: String
@@ -25,6 +27,9 @@ public struct SourceRowMapper: Sendable {
     private let header: [String]
     /// Record types no row of this file can yield: the column that decides them is missing.
     public let recordTypesWithoutColumn: [MessageType]
+    /// Per record declaration: which column each of its fields came from, as the
+    /// `billsync.origin.columns` header carries it (nil when no field reads a column).
+    public let columnsHeaders: [[UInt8]?]
     /// Per record, per field: its column's index in the header, worked out once per file.
     private let columnIndices: [[Int?]]
     /// Columns the mapping names that the header does not have (their fields stay empty): worth
@@ -69,6 +74,14 @@ public struct SourceRowMapper: Sendable {
         unmatchedColumns = unmatched
         columnIndices = source.records.map { record in
             record.fields.map { field in field.columns.lazy.compactMap { indices[Self.normalised($0)] }.first }
+        }
+        columnsHeaders = zip(source.records, columnIndices).map { record, positions in
+            var columns = JSONObject()
+            for (field, position) in zip(record.fields, positions) where !field.path.hasPrefix("_") {
+                guard let position else { continue }
+                columns[field.path] = .array([.number(JSONNumber(Decimal(position + 1))), .string(names[position])])
+            }
+            return columns.count == 0 ? nil : JSONValue.object(columns).serialized()
         }
         // A record every row yields needs its required columns; one a row yields only when it has
         // a value (a bill when there is an amount due) refuses that row instead.
@@ -197,7 +210,7 @@ public struct SourceRowMapper: Sendable {
                 }
                 parts.append(text)
             }
-            records.append(ExportRecord(type: record.type, entity: record.entity, key: parts.joined(separator: "|"),
+            records.append(ExportRecord(type: record.type, declaration: recordIndex, entity: record.entity, key: parts.joined(separator: "|"),
                                         payload: Self.payload(record.fields.map(\.path), values)))
         }
         return records

@@ -17,7 +17,7 @@ extension RawRecordShape: StructuredRecordMapping {
             return .failure(RowRejection(file: origin, line: 0, column: 0, field: keyFields.joined(separator: "|"),
                                          reason: "\(type.rawValue) record has no \(keyFields.joined(separator: " and "))"))
         }
-        return .success([ExportRecord(type: type, entity: entity, key: key, payload: payload)])
+        return .success([ExportRecord(type: type, declaration: 0, entity: entity, key: key, payload: payload)])
     }
 }
 

@@ -10,6 +10,8 @@ public struct BillingEmulatorConfiguration: Sendable {
     /// Requests allowed per second before answering 429 with `Retry-After`.
     public var requestsPerSecond = 50
     public var maximumPageSize = 1_000
+    /// The emulator's time, for its rate window (a test injects one it controls).
+    public var now: @Sendable () -> Date = { Date() }
 
     public init() {}
 }
@@ -32,7 +34,7 @@ public final class BillingEngineEmulator: Sendable {
         guard request.headers[.authorization] == "Bearer \(configuration.apiToken)" else {
             return json(.unauthorized, ["error": "invalid_token", "message": "a valid bearer token is required"], usage: nil)
         }
-        let now = Date().timeIntervalSince1970
+        let now = configuration.now().timeIntervalSince1970
         let allowed = window.withLock { window -> Bool in
             let second = Int(now)
             if window.second != second { window = (second, 0) }
