@@ -151,7 +151,7 @@ echo
 status=0
 "${report[@]}" --anomalies "$run/generated/anomalies.json" --api-calls "${api_calls:-0}" --elapsed "$elapsed" || status=$?
 counts=""
-for object in Account Service_Point__c Meter_Reading__c; do
+for object in Account Service_Point__c Meter_Reading__c Product2; do
     counts="$counts $object=$(curl -sf "$sandbox/sandbox/salesforce/$object/count" | tr -dc '0-9' || true)"
 done
 uploads=$(curl -sf "$sandbox/sandbox/billing/uploads/meter-readings/count" | tr -dc '0-9' || true)
