@@ -151,11 +151,14 @@ echo
 status=0
 "${report[@]}" --anomalies "$run/generated/anomalies.json" --api-calls "${api_calls:-0}" --elapsed "$elapsed" || status=$?
 counts=""
+duplicates=0
 for object in Account Service_Point__c Meter_Reading__c Product2; do
     counts="$counts $object=$(curl -sf "$sandbox/sandbox/salesforce/$object/count" | tr -dc '0-9' || true)"
+    created_twice=$(curl -sf "$sandbox/sandbox/salesforce/$object/duplicate-creates" | tr -dc '0-9' || true)
+    duplicates=$((duplicates + ${created_twice:-0}))
 done
 uploads=$(curl -sf "$sandbox/sandbox/billing/uploads/meter-readings/count" | tr -dc '0-9' || true)
-echo "Salesforce emulator holds:$counts; billing engine received ${uploads:-?} meter-reading uploads"
+echo "Salesforce emulator holds:$counts ($duplicates external ids created more than once); billing engine received ${uploads:-?} meter-reading uploads"
 echo
 echo "sample data:  $run/generated (anomalies.json lists the deliberate bad rows)"
 echo "drop folder:  $run/drop (processed/ holds the files read)"

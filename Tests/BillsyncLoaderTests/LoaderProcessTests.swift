@@ -52,6 +52,8 @@ struct LoaderProcessTests {
             second.signal(SIGTERM)
             #expect(await second.waitForExit(timeout: .seconds(40)) == 0)
             #expect(try store.count(object: "Account") == records)
+            // Counted on Salesforce's side: no external id was ever created twice across the kill.
+            #expect(try store.duplicateCreates(object: "Account") == 0)
             for number in stride(from: 0, to: records, by: 997) {
                 #expect(try store.record(object: "Account", externalField: "Billing_Customer_Id__c",
                                          value: String(format: "%010d", 8_000_000 + number)) != nil)

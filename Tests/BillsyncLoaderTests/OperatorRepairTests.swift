@@ -52,6 +52,7 @@ struct OperatorRepairTests {
                 try await rig.run(sink, group: group, outcomes: 1)
             }
             #expect(try rig.store.count(object: "Account") == 2)
+            #expect(try rig.store.duplicateCreates(object: "Account") == 0)
             let records = try rig.store.records(object: "Account", externalField: "Billing_Customer_Id__c", value: "0000000002")
             #expect(records.count == 1)
             #expect(records.first?.fields["Name"] == .text("Customer Two"))
@@ -86,6 +87,7 @@ struct OperatorRepairTests {
             #expect(parked.map(\.keyString) == ["0000000003"])
             #expect(parked.first?.headers.last(named: StageHeaders.redriveCount) == "2")
             #expect(try rig.store.count(object: "Account") == 2)
+            #expect(try rig.store.duplicateCreates(object: "Account") == 0)
         }
     }
 }

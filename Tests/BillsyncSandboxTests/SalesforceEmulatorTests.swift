@@ -214,6 +214,40 @@ struct SalesforceEmulatorTests {
         }
     }
 
+    @Test("as Salesforce documents: a record without attributes.type makes the request a 400; an external id twice in one request fails both; text external ids match without regard to case")
+    func collectionStrictness() async throws {
+        try await RunningEmulator.with { sf in
+            let token = try await sf.token()
+            let untyped = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "records": [["attributes": ["type": "Account"], "Billing_Customer_Id__c": "T1", "Name": "One"], ["Billing_Customer_Id__c": "T2", "Name": "Two"]],
+            ])
+            #expect(untyped.status == 400)
+            #expect((untyped.json as? [[String: Any]])?.first?["errorCode"] as? String == "INVALID_TYPE")
+            #expect(try sf.store.count(object: "Account") == 0)
+
+            let twice = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "records": [["attributes": ["type": "Account"], "Billing_Customer_Id__c": "acc-1", "Name": "One"],
+                            ["attributes": ["type": "Account"], "Billing_Customer_Id__c": "ACC-1", "Name": "Again"],
+                            ["attributes": ["type": "Account"], "Billing_Customer_Id__c": "acc-2", "Name": "Two"]],
+            ])
+            let results = try #require(twice.json as? [[String: Any]])
+            #expect(results.map { $0["success"] as? Bool } == [false, false, true])
+            let error = try #require((results[0]["errors"] as? [[String: Any]])?.first)
+            #expect(error["statusCode"] as? String == "DUPLICATE_VALUE" && error["message"] as? String == "Duplicate external id specified: acc-1")
+            #expect(try sf.store.count(object: "Account") == 1)
+
+            // "ACC-2" is the record created as "acc-2": updated, not created again.
+            let other = try await sf.request("PATCH", collectionPath, token: token, json: [
+                "records": [["attributes": ["type": "Account"], "Billing_Customer_Id__c": "ACC-2", "Name": "Two, renamed"]],
+            ])
+            #expect((other.json as? [[String: Any]])?.first?["created"] as? Bool == false)
+            #expect(try sf.store.count(object: "Account") == 1)
+            let duplicates = try await sf.request("GET", "/sandbox/salesforce/Account/duplicate-creates")
+            #expect((duplicates.json as? [String: Any])?["duplicateCreates"] as? Int == 0)
+            #expect(try sf.store.duplicateCreates(object: "Account") == 0)
+        }
+    }
+
     @Test("past the daily limit every call is REQUEST_LIMIT_EXCEEDED until the limit is raised")
     func dailyLimit() async throws {
         try await RunningEmulator.with({ $0.dailyAPILimit = 2 }) { sf in

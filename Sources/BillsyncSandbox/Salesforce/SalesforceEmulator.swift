@@ -75,6 +75,10 @@ public struct SalesforceEmulator: Sendable {
             let count = try store.count(object: context.parameters.require("object"))
             return json(.ok, ["count": count], usage: nil)
         }
+        router.get("sandbox/salesforce/:object/duplicate-creates") { _, context in
+            let duplicates = try store.duplicateCreates(object: context.parameters.require("object"))
+            return json(.ok, ["duplicateCreates": duplicates], usage: nil)
+        }
         router.get("sandbox/salesforce/:object/:field/:value") { _, context in
             guard let record = try store.record(object: context.parameters.require("object"), externalField: context.parameters.require("field"),
                                                 value: context.parameters.require("value")) else {
@@ -144,6 +148,18 @@ public struct SalesforceEmulator: Sendable {
         guard request.records.count <= Self.collectionLimit else {
             return json(.badRequest, [SalesforceError("EXCEEDED_ID_LIMIT", "Number of records exceeds limit \(Self.collectionLimit)")], usage: usage)
         }
+        // Each record must carry `attributes` with its `type`: a request without is not well
+        // formed, and Salesforce answers 400 for the whole of it.
+        guard request.records.allSatisfy({ $0.type != nil }) else {
+            return json(.badRequest, [SalesforceError("INVALID_TYPE", "Each record in an sObject Collections request must have attributes with a type")],
+                        usage: usage)
+        }
+        // An external id given twice in one request (compared as Salesforce compares text
+        // external ids: without regard to case) fails every record that gives it; none is written.
+        var occurrences: [String: Int] = [:]
+        for record in request.records {
+            if case let .text(value)? = record.fields[field] { occurrences[value.lowercased(), default: 0] += 1 }
+        }
         // `attributes` says the type; the rest are fields. Records that fail before the store
         // (a lock, a missing external id) keep their place in the answer.
         var prepared: [(index: Int, value: String, fields: [String: SalesforceValue])] = []
@@ -156,6 +172,10 @@ public struct SalesforceEmulator: Sendable {
             }
             guard case let .text(value)? = fields.removeValue(forKey: field) else {
                 early[index] = SalesforceError("MISSING_ARGUMENT", "\(field) not specified", fields: [field])
+                continue
+            }
+            if occurrences[value.lowercased(), default: 0] > 1 {
+                early[index] = SalesforceError("DUPLICATE_VALUE", "Duplicate external id specified: \(value)", fields: [field])
                 continue
             }
             if state.lockFails() {

@@ -41,9 +41,11 @@ public final class SalesforceRecordStore: Sendable {
                 id TEXT PRIMARY KEY, object TEXT NOT NULL, fields TEXT NOT NULL,
                 created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS external_keys (
-                object TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, id TEXT NOT NULL);
+                object TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE, id TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS external_keys_lookup ON external_keys (object, field, value);
             CREATE TABLE IF NOT EXISTS counters (object TEXT PRIMARY KEY, next INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS creations (
+                object TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL COLLATE NOCASE, id TEXT NOT NULL);
             """)
     }
 
@@ -173,6 +175,10 @@ public final class SalesforceRecordStore: Sendable {
                 id = SalesforceID.make(prefix: object.keyPrefix, sequence: next)
                 try transaction.query("INSERT INTO records (id, object, fields, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
                                       [.text(id), .text(name), .text(json), .text(now), .text(now)])
+                // Every create, kept: a second create for the same external id is a duplicate
+                // the record count alone would not show.
+                try transaction.query("INSERT INTO creations (object, field, value, id) VALUES (?, ?, ?, ?)",
+                                      [.text(name), .text(externalField), .text(externalValue), .text(id)])
             }
             for field in object.fields.values where field.externalID || field.unique {
                 if case let .text(text)? = merged[field.name] {
@@ -182,6 +188,14 @@ public final class SalesforceRecordStore: Sendable {
             }
             return matches.isEmpty ? .created(id: id) : .updated(id: id)
         }
+    }
+
+    /// External ids of `object` created more than once (a loader that created a record twice,
+    /// or a record deleted and created again), read directly.
+    public func duplicateCreates(object: String) throws -> Int {
+        Int(try database.query("""
+            SELECT COUNT(*) FROM (SELECT 1 FROM creations WHERE object = ? GROUP BY field, value HAVING COUNT(*) > 1)
+            """, [.text(object)]).first?.first?.integer ?? 0)
     }
 
     /// Records per object, read directly (no API limits).
