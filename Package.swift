@@ -37,7 +37,7 @@ let package = Package(
         .target(
             name: "BillsyncKafka",
             dependencies: [
-                "CRdKafka",
+                "CRdKafka", "BillsyncBlocking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -142,7 +142,7 @@ let package = Package(
         .target(
             name: "BillsyncTransformer",
             dependencies: [
-                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", "BillsyncRuntime", "BillsyncMapping",
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncSQLite", "BillsyncRuntime", "BillsyncMapping", "BillsyncBlocking",
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -151,7 +151,7 @@ let package = Package(
             name: "BillsyncExtractor",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL", "BillsyncMapping",
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL", "BillsyncMapping", "BillsyncBlocking",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -160,9 +160,11 @@ let package = Package(
         ),
         // RFC 4180 CSV reading and writing (sample data, Bulk API results, CSV drops).
         .target(name: "BillsyncCSV"),
+        // The one queue blocking work (librdkafka waits, SQLite, SMTP, large files) runs on, off Swift's pool.
+        .target(name: "BillsyncBlocking"),
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage and the transformer's state.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "BillsyncSQLite", dependencies: ["CSQLite"]),
+        .target(name: "BillsyncSQLite", dependencies: ["CSQLite", "BillsyncBlocking"]),
         // OpenSSL's libcrypto (already needed by librdkafka), to verify JWT bearer assertions.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
@@ -241,7 +243,7 @@ let package = Package(
             name: "BillsyncAlerter",
             dependencies: [
                 "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
-                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer",
+                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer", "BillsyncBlocking",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -22,25 +22,6 @@ public enum SQLiteValue: Sendable, Hashable {
 /// lock; the emulators' request rates make that the simplest correct choice. Write-ahead logging
 /// and `synchronous=NORMAL` keep what was acknowledged across a restart of the process.
 public final class SQLiteDatabase: @unchecked Sendable {
-    /// Runs SQLite work where it may block: a statement can wait on the disk (a WAL checkpoint,
-    /// an fsync) or on another connection's lock (the busy timeout, up to five seconds). On
-    /// Swift's cooperative pool, which has one thread per core (two here), that wait would
-    /// stall every task of the process; a worker calls its SQLite work through this instead.
-    public static func offPool<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            blockingQueue.async { continuation.resume(with: Swift.Result { try body() }) }
-        }
-    }
-
-    /// The same, for work that reports its failures in its result.
-    public static func offPool<Result: Sendable>(_ body: @escaping @Sendable () -> Result) async -> Result {
-        await withCheckedContinuation { continuation in
-            blockingQueue.async { continuation.resume(returning: body()) }
-        }
-    }
-
-    private static let blockingQueue = DispatchQueue(label: "billsync.sqlite.blocking", attributes: .concurrent)
-
     // @unchecked: the connection pointer is only used while holding `lock`.
     private let connection: OpaquePointer
     private let lock = Mutex<Void>(())

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import BillsyncContracts
 import BillsyncRuntime
 import BillsyncSQLite
@@ -31,7 +32,7 @@ public struct HierarchyRollupHandler: StageHandler {
 
     /// The batch's work runs off the cooperative pool: the hierarchy store is SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
-        await SQLiteDatabase.offPool { [self] in rollUp(batch) }
+        await BlockingWork.run { [self] in rollUp(batch) }
     }
 
     func rollUp(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {

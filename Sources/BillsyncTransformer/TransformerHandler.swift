@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncKafka
@@ -24,7 +25,7 @@ public struct TransformerHandler: StageHandler {
     /// The batch's work runs off the cooperative pool: change suppression reads SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         guard writer.suppression != nil else { return transform(batch) }
-        return await SQLiteDatabase.offPool { [self] in transform(batch) }
+        return await BlockingWork.run { [self] in transform(batch) }
     }
 
     func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import BillsyncContracts
 import BillsyncKafka
 import BillsyncRuntime
@@ -56,7 +57,7 @@ public final class UpsertWriter: Sendable {
     /// made off the cooperative pool).
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
         guard suppression != nil else { return try record(outputs) }
-        try await SQLiteDatabase.offPool { [self] in try record(outputs) }
+        try await BlockingWork.run { [self] in try record(outputs) }
     }
 
     func record(_ outputs: [OutgoingMessage]) throws {

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import BillsyncRuntime
 import Foundation
 
@@ -5,7 +6,7 @@ import Foundation
 /// credentials are given, MAIL FROM, RCPT TO for each recipient, DATA, QUIT. The mail itself is
 /// an `SMTPMessage`; mails about one group thread together.
 ///
-/// The conversation uses blocking sockets on a queue of its own (`SMTPConnection.offPool`),
+/// The conversation uses blocking sockets on a queue of its own (`BlockingWork.run`),
 /// each read and write bounded by `timeout`; cancelling the task shuts the socket down.
 /// A 4xx reply or a failed connection may pass later (retryable); a 5xx reply needs a person.
 /// There is no STARTTLS: send through a relay on a trusted network (a cluster's mail relay).
@@ -53,7 +54,7 @@ public struct EmailChannel: AlertChannel {
         let (host, port, timeout) = (host, port, timeout)
         let cancellation = SMTPCancellation()
         try await withTaskCancellationHandler {
-            try await SMTPConnection.offPool { () throws(ChannelFailure) in
+            try await BlockingWork.run { () throws(ChannelFailure) in
                 let connection = try SMTPConnection(host: host, port: port, timeout: timeout, cancellation: cancellation)
                 try transaction.run(on: connection)
             }

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import BillsyncBlocking
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
@@ -15,7 +16,7 @@ struct SMTPReply: Sendable {
 }
 
 /// A TCP connection to a mail server with blocking reads and writes, each bounded by a timeout.
-/// Its calls block, so they run only inside `SMTPConnection.offPool`, never on Swift's
+/// Its calls block, so they run only inside `BlockingWork.run`, never on Swift's
 /// cooperative pool (two threads here: one slow mail server would stall half the process).
 ///
 /// Every failure is a `ChannelFailure`: a socket error, a timeout or a closed connection may
@@ -155,22 +156,6 @@ final class SMTPConnection {
         String(cString: strerror(code))
     }
 
-    /// Runs blocking socket work on its own queue and resumes the caller with its result.
-    static func offPool<Result: Sendable>(_ body: @escaping @Sendable () throws(ChannelFailure) -> Result)
-        async throws(ChannelFailure) -> Result {
-        let outcome: Swift.Result<Result, ChannelFailure> = await withCheckedContinuation { continuation in
-            queue.async {
-                do throws(ChannelFailure) {
-                    continuation.resume(returning: .success(try body()))
-                } catch {
-                    continuation.resume(returning: .failure(error))
-                }
-            }
-        }
-        return try outcome.get()
-    }
-
-    private static let queue = DispatchQueue(label: "billsync.alerter.smtp", attributes: .concurrent)
 }
 
 /// The bridge between a task's cancellation and a blocking SMTP conversation: cancelling shuts

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import BillsyncContracts
 import BillsyncCSV
 import BillsyncJSON
@@ -51,7 +52,7 @@ public struct CSVDropExtraction: Sendable {
         var done: [String] = []
         var known = processed
         while true {
-            let scan = try await BlockingIO.run { [folder, known] in try folder.scan(alreadyProcessed: known) }
+            let scan = try await BlockingWork.run { [folder, known] in try folder.scan(alreadyProcessed: known) }
             for (name, reason) in scan.unreadable {
                 logger.error("file cannot be read; it is left in place", metadata: ["billsync.file": "\(name)", "billsync.reason": "\(reason)"])
                 counts.failedFiles += 1
@@ -91,7 +92,7 @@ public struct CSVDropExtraction: Sendable {
         }
         let reader: FileRows
         do {
-            reader = try await BlockingIO.run { FileRows(try SourceFileReader(url: file.url, name: file.name, source: source)) }
+            reader = try await BlockingWork.run { FileRows(try SourceFileReader(url: file.url, name: file.name, source: source)) }
         } catch let rejection as RowRejection {
             return try fail(rejection.description)
         } catch let error as CSVSourceError {
@@ -108,7 +109,7 @@ public struct CSVDropExtraction: Sendable {
         var fileCounts = ExtractionCounts()
         var failure: CSVSourceError?
         while true {
-            let batch = try await BlockingIO.run { [self] in nextBatch(reader, file: file) }
+            let batch = try await BlockingWork.run { [self] in nextBatch(reader, file: file) }
             // Whatever was read before a failure is still sent: its rows are not read again
             // under the same ids unless the same file is dropped again.
             if !batch.messages.isEmpty { _ = try await producer.sendAll(batch.messages) }

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import CRdKafka
 
 /// A topic's configuration as the broker reports it, with where each value came from.
@@ -19,7 +20,7 @@ extension KafkaAdmin {
     public func describeConfigs(ofTopics topics: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicConfig] {
         guard !topics.isEmpty else { return [] }
         let client = self.client
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             var resources: [OpaquePointer?] = topics.map { rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, $0) }
             defer { resources.withUnsafeMutableBufferPointer { rd_kafka_ConfigResource_destroy_array($0.baseAddress, $0.count) } }
             let described = try AdminRequest.run(client, operation: RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout: timeout) { options, queue in
@@ -60,7 +61,7 @@ extension KafkaAdmin {
     public func setConfigs(_ changes: [String: [String: String]], timeout: Duration = .seconds(30)) async throws(KafkaError) {
         guard !changes.isEmpty else { return }
         let client = self.client
-        try await BlockingCalls.run { () throws(KafkaError) in
+        try await BlockingWork.run { () throws(KafkaError) in
             var resources: [OpaquePointer?] = []
             defer { resources.withUnsafeMutableBufferPointer { rd_kafka_ConfigResource_destroy_array($0.baseAddress, $0.count) } }
             for (topic, configs) in changes.sorted(by: { $0.key < $1.key }) {
@@ -94,7 +95,7 @@ extension KafkaAdmin {
     public func createPartitions(_ totals: [String: Int32], timeout: Duration = .seconds(30)) async throws(KafkaError) {
         guard !totals.isEmpty else { return }
         let client = self.client
-        try await BlockingCalls.run { () throws(KafkaError) in
+        try await BlockingWork.run { () throws(KafkaError) in
             var requests: [OpaquePointer?] = []
             defer { requests.withUnsafeMutableBufferPointer { rd_kafka_NewPartitions_destroy_array($0.baseAddress, $0.count) } }
             for (topic, total) in totals.sorted(by: { $0.key < $1.key }) {

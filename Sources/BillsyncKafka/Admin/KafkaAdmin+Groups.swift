@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import BillsyncBlocking
 import Glibc
 #endif
 import CRdKafka
@@ -31,7 +32,7 @@ extension KafkaAdmin {
     public func describeConsumerGroups(_ groups: [String], timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaConsumerGroupDescription] {
         guard !groups.isEmpty else { return [] }
         let client = self.client
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             let names = groups.map { strdup($0) }
             defer { names.forEach { free($0) } }
             var pointers: [UnsafePointer<CChar>?] = names.map { UnsafePointer($0) }
@@ -74,7 +75,7 @@ extension KafkaAdmin {
                                           timeout: Duration = .seconds(30)) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let client = self.client
-        _ = try await BlockingCalls.run { () throws(KafkaError) in
+        _ = try await BlockingWork.run { () throws(KafkaError) in
             let list = RDKafkaTopicPartitionList(Array(offsets.keys), offsets: offsets)
             var requests: [OpaquePointer?] = [rd_kafka_AlterConsumerGroupOffsets_new(group, list.pointer)]
             defer { requests.withUnsafeMutableBufferPointer { rd_kafka_AlterConsumerGroupOffsets_destroy_array($0.baseAddress, $0.count) } }
@@ -92,7 +93,7 @@ extension KafkaAdmin {
                                      timeout: Duration = .seconds(30)) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
         guard !partitions.isEmpty else { return [:] }
         let client = self.client
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             let list = RDKafkaTopicPartitionList(partitions)
             var requests: [OpaquePointer?] = [rd_kafka_ListConsumerGroupOffsets_new(group, list.pointer)]
             defer { requests.withUnsafeMutableBufferPointer { rd_kafka_ListConsumerGroupOffsets_destroy_array($0.baseAddress, $0.count) } }

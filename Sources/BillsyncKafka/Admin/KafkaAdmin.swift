@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import CRdKafka
 import Logging
 
@@ -22,7 +23,7 @@ public final class KafkaAdmin: Sendable {
     ) async throws(KafkaError) {
         guard !topics.isEmpty else { return }
         let client = self.client
-        try await BlockingCalls.run { () throws(KafkaError) in
+        try await BlockingWork.run { () throws(KafkaError) in
             var newTopics: [OpaquePointer?] = []
             defer { newTopics.withUnsafeMutableBufferPointer { rd_kafka_NewTopic_destroy_array($0.baseAddress, $0.count) } }
             for topic in topics {
@@ -64,7 +65,7 @@ public final class KafkaAdmin: Sendable {
     ) async throws(KafkaError) {
         guard !names.isEmpty else { return }
         let client = self.client
-        try await BlockingCalls.run { () throws(KafkaError) in
+        try await BlockingWork.run { () throws(KafkaError) in
             var deletions: [OpaquePointer?] = names.map { rd_kafka_DeleteTopic_new($0) }
             defer { deletions.withUnsafeMutableBufferPointer { rd_kafka_DeleteTopic_destroy_array($0.baseAddress, $0.count) } }
             let results = try AdminRequest.run(client, operation: RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout: timeout) { options, queue in
@@ -87,7 +88,7 @@ public final class KafkaAdmin: Sendable {
     public func listTopics(timeout: Duration = .seconds(10)) async throws(KafkaError) -> [KafkaTopicDescription] {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let result = rd_kafka_metadata(client.pointer, 1, nil, &metadata, milliseconds)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import CRdKafka
 import Foundation
 
@@ -9,7 +10,7 @@ enum RDKafkaQueries {
         timeout: Duration
     ) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
         let milliseconds = Int32(clamping: timeout.milliseconds)
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             let list = RDKafkaTopicPartitionList(partitions)
             let result = rd_kafka_committed(client.pointer, list.pointer, milliseconds)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
@@ -33,7 +34,7 @@ enum RDKafkaQueries {
         timeout: Duration
     ) async throws(KafkaError) -> KafkaWatermarks {
         let milliseconds = Int32(clamping: timeout.milliseconds)
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             var low: Int64 = -1
             var high: Int64 = -1
             let result = rd_kafka_query_watermark_offsets(
@@ -54,7 +55,7 @@ enum RDKafkaQueries {
     ) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
         let milliseconds = Int32(clamping: timeout.milliseconds)
         let stamp = Int64((timestamp.timeIntervalSince1970 * 1000).rounded(.down))
-        return try await BlockingCalls.run { () throws(KafkaError) in
+        return try await BlockingWork.run { () throws(KafkaError) in
             let list = RDKafkaTopicPartitionList(partitions, offsets: Dictionary(uniqueKeysWithValues: partitions.map { ($0, stamp) }))
             let result = rd_kafka_offsets_for_times(client.pointer, list.pointer, milliseconds)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {

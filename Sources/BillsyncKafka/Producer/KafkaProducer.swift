@@ -1,3 +1,4 @@
+import BillsyncBlocking
 import CRdKafka
 import Logging
 import ServiceLifecycle
@@ -98,7 +99,7 @@ public final class KafkaProducer: Sendable {
     public func flush(timeout: Duration = .seconds(30)) async throws(KafkaError) {
         let client = self.client
         let milliseconds = Int32(clamping: timeout.milliseconds)
-        try await BlockingCalls.run { () throws(KafkaError) in
+        try await BlockingWork.run { () throws(KafkaError) in
             let result = rd_kafka_flush(client.pointer, milliseconds)
             guard result == RD_KAFKA_RESP_ERR_NO_ERROR else {
                 let left = rd_kafka_outq_len(client.pointer)
