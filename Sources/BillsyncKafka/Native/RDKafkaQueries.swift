@@ -2,7 +2,7 @@ import BillsyncBlocking
 import CRdKafka
 import Foundation
 
-/// Blocking read-only requests that any client handle can make; each runs on `BlockingCalls`.
+/// Blocking read-only requests that any client handle can make; each runs through `BlockingWork`.
 enum RDKafkaQueries {
     static func committedOffsets(
         _ client: RDKafkaClient,
