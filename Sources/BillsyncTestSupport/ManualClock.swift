@@ -25,7 +25,8 @@ public final class ManualClock: Clock, Sendable {
         var nextID = 0
         /// Sleeps started so far, and the tests waiting for a count of them.
         var sleepsStarted = 0
-        var sleepWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var sleepWaiters: [(id: Int, count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var cancelledWaiters: Set<Int> = []
     }
 
     private let state = Mutex(State())
@@ -84,15 +85,30 @@ public final class ManualClock: Clock, Sendable {
         for sleeper in woken { sleeper.continuation.resume() }
     }
 
-    /// Returns once `count` sleeps have started in all: the code under test reached its pause.
+    /// Returns once `count` sleeps have started in all: the code under test reached its pause
+    /// (or the waiting task was cancelled: a helper that advances the clock for each sleep ends
+    /// with the test).
     public func waitForSleeps(_ count: Int) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { state -> Bool in
-                if state.sleepsStarted >= count { return true }
-                state.sleepWaiters.append((count, continuation))
-                return false
+        let id = state.withLock { state -> Int in
+            state.nextID += 1
+            return state.nextID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { state -> Bool in
+                    if state.sleepsStarted >= count || state.cancelledWaiters.remove(id) != nil { return true }
+                    state.sleepWaiters.append((id, count, continuation))
+                    return false
+                }
+                if ready { continuation.resume() }
             }
-            if ready { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let index = state.sleepWaiters.firstIndex(where: { $0.id == id }) { return state.sleepWaiters.remove(at: index).continuation }
+                state.cancelledWaiters.insert(id)
+                return nil
+            }
+            waiter?.resume()
         }
     }
 }

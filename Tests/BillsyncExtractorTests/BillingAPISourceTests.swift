@@ -4,7 +4,6 @@ import BillsyncTestSupport
 import Foundation
 import Hummingbird
 import Logging
-import Synchronization
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -32,23 +31,49 @@ struct BillingAPISourceTests {
 
     @Test("every account comes exactly once across pages, though the engine allows only 2 requests a second")
     func pagesAndRateLimit() async throws {
-        // One time for the engine and the source: it moves only when the source waits out a
-        // Retry-After, so the third request in a second is refused however fast the machine is.
-        let time = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
-        let (ids, waits) = try await withEmulator(accounts: 120, rate: 2, now: { time.withLock { $0 } }) { base in
-            var source = BillingAPISource(baseURL: base, token: "billing-sandbox-token")
-            source.pageSize = 25
-            source.sleep = { duration in time.withLock { $0 += Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 } }
-            var cursor: String?
-            var ids: [String] = []
-            var waits = 0
-            repeat {
-                let page = try await source.page("accounts", updatedSince: nil, cursor: cursor)
-                ids += page.records.compactMap { $0["customer_id"]?.stringValue }
-                waits += page.rateLimitWaits
-                cursor = page.nextCursor
-            } while cursor != nil
-            return (ids, waits)
+        // The source waits out Retry-After on a clock the test advances, and the engine reads the
+        // same clock: the third request in a second is refused however fast the machine is, and
+        // each wait moves both on by exactly the second asked for.
+        let clock = ManualClock()
+        let start = Date(timeIntervalSince1970: 1_800_000_000)
+        let now: @Sendable () -> Date = { start.addingTimeInterval(Double(clock.now.offset.components.seconds)) }
+        let (ids, waits) = try await withEmulator(accounts: 120, rate: 2, now: now) { base in
+            var configured = BillingAPISource(baseURL: base, token: "billing-sandbox-token")
+            configured.pageSize = 25
+            configured.clock = clock
+            let source = configured
+            return try await withThrowingTaskGroup(of: ([String], Int)?.self) { group in
+                group.addTask {
+                    var cursor: String?
+                    var ids: [String] = []
+                    var waits = 0
+                    repeat {
+                        let page = try await source.page("accounts", updatedSince: nil, cursor: cursor)
+                        ids += page.records.compactMap { $0["customer_id"]?.stringValue }
+                        waits += page.rateLimitWaits
+                        cursor = page.nextCursor
+                    } while cursor != nil
+                    return (ids, waits)
+                }
+                // Each time the source goes to sleep, the second it asked for passes.
+                group.addTask {
+                    var count = 1
+                    while !Task.isCancelled {
+                        await clock.waitForSleeps(count)
+                        clock.advance(by: .seconds(1))
+                        count += 1
+                    }
+                    return nil
+                }
+                var result: ([String], Int) = ([], 0)
+                for try await outcome in group {
+                    if let outcome {
+                        result = outcome
+                        group.cancelAll()
+                    }
+                }
+                return result
+            }
         }
         #expect(ids.count == 120)
         #expect(Set(ids).count == 120)

@@ -35,6 +35,8 @@ public struct CSVDropExtraction: Sendable {
     /// Waits for files still being written before the pass ends (a run with `--schedule once`);
     /// otherwise they are left for the next pass.
     public var waitsForFilesInProgress = false
+    /// What that wait runs on; tests pass a clock they advance.
+    public var clock: any Clock<Duration> = ContinuousClock()
 
     public init(folder: CSVDropFolder, mappings: SourceMappingDocument, sourceName: String, contracts: MessageContracts,
                 topicPrefix: String = "billsync") {
@@ -72,7 +74,7 @@ public struct CSVDropExtraction: Sendable {
                 logger.info("files still being written are left until complete", metadata: ["billsync.files": "\(scan.inProgress)"])
             }
             guard waitsForFilesInProgress, !settling.isEmpty else { break }
-            try await Task.sleep(for: .milliseconds(Int(folder.settle * 1000) + 100))
+            try await clock.sleep(for: .milliseconds(Int(folder.settle * 1000) + 100))
         }
         return (counts, done)
     }

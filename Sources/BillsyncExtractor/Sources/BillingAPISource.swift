@@ -25,8 +25,8 @@ public struct BillingAPISource: Sendable {
     public var maximumRateLimitWaits = 10
     /// The longest `Retry-After` honoured (a broken header must not stall the extractor for hours).
     public var maximumRetryAfter: Duration = .seconds(60)
-    /// How a `Retry-After` is waited out (a test injects a clock it controls).
-    public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
+    /// What a `Retry-After` is waited out on; tests pass a clock they advance.
+    public var clock: any Clock<Duration> = ContinuousClock()
 
     public init(baseURL: URL, token: String) {
         self.baseURL = baseURL
@@ -61,7 +61,7 @@ public struct BillingAPISource: Sendable {
             if status == 429, waits < maximumRateLimitWaits {
                 waits += 1
                 let seconds = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init) ?? 1
-                try await sleep(min(maximumRetryAfter, .milliseconds(Int(max(seconds, 0.05) * 1000))))
+                try await clock.sleep(for: min(maximumRetryAfter, .milliseconds(Int(max(seconds, 0.05) * 1000))))
                 continue
             }
             guard status == 200 else {
