@@ -60,7 +60,7 @@ public struct ExtractorBenchmark: Sendable {
     /// Rows per second of decoding, parsing and mapping alone.
     func readAndMap(_ file: URL) throws -> Double {
         let document = try SourceMappingDocument(contentsOf: sourceMapping)
-        guard let source = document.source(forFile: file.lastPathComponent) else { throw ExtractorBenchmarkFailure(description: "no source reads \(file.lastPathComponent)") }
+        guard let source = document.source(forFile: file.lastPathComponent) else { throw BenchmarkFailure(description: "no source reads \(file.lastPathComponent)") }
         let started = ContinuousClock.now
         var reader = try SourceFileReader(url: file, name: file.lastPathComponent, source: source)
         var count = 0
@@ -78,37 +78,26 @@ public struct ExtractorBenchmark: Sendable {
         let prefix = "bench-extractor-\(UUID().uuidString.prefix(6).lowercased())"
         let admin = try KafkaAdmin(connection: connection, logger: logger)
         try await admin.createTopics(TopicCatalog(partitions: 4, prefix: prefix).specifications)
-        let metricsPort = SandboxServer.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: extractorExecutable)
         // A schedule that does not end the process after its pass, so its peak memory can be read.
-        process.arguments = ["--csv-dir", drop.path, "--schedule", "every 24h", "--sources", sourceMapping.path, "--settle-seconds", "0"]
-        var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BROKERS"] = connection.bootstrapServers.joined(separator: ",")
-        environment["BILLSYNC_TOPIC_PREFIX"] = prefix
-        environment["BILLSYNC_HTTP_HOST"] = "127.0.0.1"
-        environment["BILLSYNC_HTTP_PORT"] = String(metricsPort)
-        environment["BILLSYNC_LOG_LEVEL"] = "error"
-        process.environment = environment
         let started = ContinuousClock.now
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let extractor = try BenchmarkWorker(executable: extractorExecutable, arguments: [
+            "--csv-dir", drop.path, "--schedule", "every 24h", "--sources", sourceMapping.path, "--settle-seconds", "0",
+        ], connection: connection, topicPrefix: prefix)
         var finished: ContinuousClock.Instant?
         var published = 0.0
         let deadline = ContinuousClock.now.advanced(by: .seconds(1_800))
-        while ContinuousClock.now < deadline, process.isRunning {
+        while ContinuousClock.now < deadline, extractor.isRunning {
             try await Task.sleep(for: .milliseconds(200))
-            guard let metrics = await LoaderBenchmark.metrics(port: metricsPort) else { continue }
+            guard let metrics = await extractor.metrics() else { continue }
             if (metrics["billsync_extractor_runs_total"] ?? 0) >= 1 {
                 finished = .now
                 published = metrics["billsync_extractor_records_total"] ?? 0
                 break
             }
         }
-        let peak = LoaderBenchmark.peakResidentMegabytes(of: process.processIdentifier)
-        process.terminate()
-        process.waitUntilExit()
-        guard let finished else { throw ExtractorBenchmarkFailure(description: "the extractor did not finish its pass") }
+        let peak = extractor.peakResidentMegabytes
+        extractor.stop()
+        guard let finished else { throw BenchmarkFailure(description: "the extractor did not finish its pass") }
         let seconds = Self.seconds(finished - started)
         return Extraction(rowsPerSecond: Double(rows) / seconds, recordsPerSecond: published / seconds, peakMegabytes: peak)
     }
@@ -116,8 +105,4 @@ public struct ExtractorBenchmark: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
-}
-
-struct ExtractorBenchmarkFailure: Error, CustomStringConvertible {
-    let description: String
 }

@@ -86,70 +86,31 @@ public struct LoaderBenchmark: Sendable {
     }
 
     func runLoader(prefix: String, base: URL, bulkThreshold: Int) async throws -> PathFigures {
-        let metricsPort = SandboxServer.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: loaderExecutable)
-        var environment = ProcessInfo.processInfo.environment
-        environment["KAFKA_BROKERS"] = connection.bootstrapServers.joined(separator: ",")
-        environment["BILLSYNC_TOPIC_PREFIX"] = prefix
-        environment["BILLSYNC_HTTP_HOST"] = "127.0.0.1"
-        environment["BILLSYNC_HTTP_PORT"] = String(metricsPort)
-        environment["BILLSYNC_LOG_LEVEL"] = "error"
-        environment["BILLSYNC_LOADER_BULK_THRESHOLD"] = String(bulkThreshold)
-        environment["SALESFORCE_LOGIN_URL"] = base.absoluteString
-        environment["SALESFORCE_CLIENT_ID"] = "billsync-sandbox"
-        environment["SALESFORCE_CLIENT_SECRET"] = "sandbox-secret"
-        process.environment = environment
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        let loader = try BenchmarkWorker(executable: loaderExecutable, connection: connection, topicPrefix: prefix, environment: [
+            "BILLSYNC_LOADER_BULK_THRESHOLD": String(bulkThreshold), "SALESFORCE_LOGIN_URL": base.absoluteString,
+            "SALESFORCE_CLIENT_ID": "billsync-sandbox", "SALESFORCE_CLIENT_SECRET": "sandbox-secret",
+        ])
         var first: (count: Int, at: ContinuousClock.Instant)?
         var last = (count: 0, at: ContinuousClock.now)
         var calls = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(900))
-        while ContinuousClock.now < deadline, process.isRunning {
+        while ContinuousClock.now < deadline, loader.isRunning {
             try await Task.sleep(for: .milliseconds(100))
-            guard let metrics = await Self.metrics(port: metricsPort) else { continue }
+            guard let metrics = await loader.metrics() else { continue }
             let loaded = Int(metrics["billsync_loader_records_total"] ?? 0)
             calls = Int(metrics["billsync_salesforce_api_calls_total"] ?? 0)
             if loaded > 0, first == nil { first = (loaded, .now) }
             if loaded > last.count { last = (loaded, .now) }
             if loaded >= records { break }
         }
-        let peak = Self.peakResidentMegabytes(of: process.processIdentifier)
-        process.terminate()
-        process.waitUntilExit()
+        let peak = loader.peakResidentMegabytes
+        loader.stop()
         guard let first, last.count >= records else {
             throw BenchmarkFailure(description: "the loader loaded \(last.count) of \(records) records")
         }
         let seconds = Double((last.at - first.at).components.attoseconds) / 1e18 + Double((last.at - first.at).components.seconds)
         return PathFigures(recordsPerSecond: seconds > 0 ? Double(last.count - first.count) / seconds : 0,
                            callsPerThousand: Double(calls) * 1_000 / Double(records), peakMegabytes: peak)
-    }
-
-    struct BenchmarkFailure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Sums of each metric family on a worker's /metrics, by name.
-    static func metrics(port: Int) async -> [String: Double]? {
-        guard let url = URL(string: "http://127.0.0.1:\(port)/metrics"),
-              let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
-        var sums: [String: Double] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
-            let parts = line.split(separator: " ")
-            guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
-            let name = parts[0].split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
-            sums[name, default: 0] += value
-        }
-        return sums
-    }
-
-    /// VmHWM: the most memory the process ever had resident.
-    static func peakResidentMegabytes(of pid: Int32) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kilobytes / 1024
     }
 
 }

@@ -13,20 +13,10 @@ import FoundationNetworking
 struct BillingAPISourceTests {
     func withEmulator<T: Sendable>(accounts: Int, rate: Int, now: (@Sendable () -> Date)? = nil,
                                    _ body: @Sendable (URL) async throws -> T) async throws -> T {
-        let port = TestRepository.freePort()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let billingStore = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
-        _ = try SampleDataGenerator(options: .init(accounts: accounts)).load(into: billingStore)
         var configuration = BillingEmulatorConfiguration()
         configuration.requestsPerSecond = rate
         if let now { configuration.now = now }
-        let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
-                                            configuration: SalesforceEmulatorConfiguration())
-        var logger = Logger(label: "billing.test")
-        logger.logLevel = .critical
-        return try await SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: billingStore, configuration: configuration),
-                                       port: port).serving(logger: logger, body)
+        return try await withBillingEngine(accounts: accounts, configuration: configuration, body)
     }
 
     @Test("every account comes exactly once across pages, though the engine allows only 2 requests a second")

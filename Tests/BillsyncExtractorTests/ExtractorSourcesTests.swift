@@ -40,17 +40,7 @@ struct ExtractorSourcesTests {
     @Test("40 accounts over pages: all published once; a second pass publishes nothing; a backfill of 10 seconds repeats those 10 with the same ids")
     func billingAPI() async throws {
         let prefix = try await topics()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
-        _ = try SampleDataGenerator(options: .init(accounts: 40)).load(into: store)
-        let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
-                                            configuration: SalesforceEmulatorConfiguration())
-        var logger = Logger(label: "billing.test")
-        logger.logLevel = .critical
-        let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()),
-                                   port: TestRepository.freePort())
-        try await server.serving(logger: logger) { base in
+        try await withBillingEngine(accounts: 40) { base in
             var api = BillingAPISource(baseURL: base, token: BillingEmulatorConfiguration().apiToken)
             api.pageSize = 7
             let extraction = try BillingAPIExtraction(api: api, entities: ["accounts", "bills"], sourceName: "engine",
@@ -178,17 +168,7 @@ struct ExtractorSourcesTests {
         #expect(reasons[1].contains("uom") && reasons[1].contains("'litres' is not one of"))
 
         // The billing API's accounts, by the declared source instead of the built-in shape.
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let store = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
-        _ = try SampleDataGenerator(options: .init(accounts: 12)).load(into: store)
-        let salesforce = SalesforceEmulator(store: try SalesforceRecordStore(org: SalesforceOrg(objects: []), path: directory.appendingPathComponent("sf.sqlite").path),
-                                            configuration: SalesforceEmulatorConfiguration())
-        var logger = Logger(label: "billing.test")
-        logger.logLevel = .critical
-        let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()),
-                                   port: TestRepository.freePort())
-        try await server.serving(logger: logger) { base in
+        try await withBillingEngine(accounts: 12) { base in
             let api = try BillingAPIExtraction(api: BillingAPISource(baseURL: base, token: BillingEmulatorConfiguration().apiToken), entities: ["accounts"],
                                                sourceName: "engine", contracts: TestRepository.contracts, topicPrefix: prefix, sources: mappings)
             let apiCounts = try await runOnce([api], prefix: prefix)
