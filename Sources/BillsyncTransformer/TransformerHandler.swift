@@ -15,8 +15,12 @@ public struct TransformerHandler: StageHandler {
     public let mapper: RecordMapper
     public let writer: UpsertWriter
 
+    /// Each record type's object mappings, in the order `RecordMapper.map` answers for them.
+    let objectsByType: [MessageType: [MappingDocument.ObjectMapping]]
+
     public init(mapper: RecordMapper, suppression: ChangeSuppression?, outputTopic: String, contracts: MessageContracts) {
         self.mapper = mapper
+        objectsByType = Dictionary(grouping: mapper.document.objects, by: \.source)
         self.writer = UpsertWriter(suppression: suppression, outputTopic: outputTopic, contracts: contracts)
     }
 
@@ -31,7 +35,8 @@ public struct TransformerHandler: StageHandler {
     func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
         batch.map { message in
             var pending = UpsertWriter.Pending()
-            let objects = mapper.document.objects.filter { $0.source == message.envelope.type }
+            let objects = objectsByType[message.envelope.type] ?? []
+            let columns = Self.columns(message.lineage)
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
                 switch result {
                 case let .failure(rejection):
@@ -39,7 +44,7 @@ public struct TransformerHandler: StageHandler {
                 case let .success(upsert):
                     do {
                         try writer.add(upsert, index: index, from: message.envelope, replayed: message.replayID != nil,
-                                       headers: index < objects.count ? Self.lineage(message.lineage, for: objects[index]) : [], to: &pending)
+                                       headers: index < objects.count ? Self.lineage(message.lineage, columns: columns, for: objects[index]) : [], to: &pending)
                     } catch {
                         return .failure(StageFailure(unexpected: error))
                     }
@@ -56,10 +61,9 @@ public struct TransformerHandler: StageHandler {
     /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row,
     /// and its columns are renamed to the upsert's fields, so a refusal at the loader still names
     /// the column the refused field came from.
-    static func lineage(_ headers: [KafkaHeader], for mapping: MappingDocument.ObjectMapping) -> [KafkaHeader] {
+    static func lineage(_ headers: [KafkaHeader], columns: JSONObject?, for mapping: MappingDocument.ObjectMapping) -> [KafkaHeader] {
         var lineage = headers.filter { $0.name != StageHeaders.originColumns }
-        guard let text = headers.last(named: StageHeaders.originColumns),
-              case let .object(columns)? = try? JSONParser.parse(Array(text.utf8)) else { return lineage }
+        guard let columns else { return lineage }
         var renamed = JSONObject()
         for field in mapping.fields {
             if let target = field.to, let column = columns[field.from] { renamed["fields.\(target)"] = column }
@@ -67,5 +71,12 @@ public struct TransformerHandler: StageHandler {
         if mapping.externalIdFrom.count == 1, let column = columns[mapping.externalIdFrom[0]] { renamed["externalId"] = column }
         if renamed.count > 0 { lineage.append(KafkaHeader(name: StageHeaders.originColumns, value: JSONValue.object(renamed).serialized())) }
         return lineage
+    }
+
+    /// The input's columns (parsed once per input, however many upserts it yields).
+    static func columns(_ headers: [KafkaHeader]) -> JSONObject? {
+        guard let text = headers.last(named: StageHeaders.originColumns),
+              case let .object(columns)? = try? JSONParser.parse(Array(text.utf8)) else { return nil }
+        return columns
     }
 }

@@ -16,6 +16,14 @@ public struct ExtractionCounts: Sendable, Equatable {
     public var failedFiles = 0
 
     public init() {}
+
+    public mutating func add(_ other: ExtractionCounts) {
+        read += other.read
+        published += other.published
+        rejected += other.rejected
+        files += other.files
+        failedFiles += other.failedFiles
+    }
 }
 
 /// One pass over a CSV drop folder: each new file is read by the source its name matches in the
@@ -69,11 +77,10 @@ public struct CSVDropExtraction: Sendable {
                     known.insert(file.contentHash)
                 }
             }
-            let settling = scan.inProgress.filter { name in !name.hasPrefix(".") && !CSVDropFolder.inProgressSuffixes.contains { name.lowercased().hasSuffix($0) } }
             if !scan.inProgress.isEmpty {
                 logger.info("files still being written are left until complete", metadata: ["billsync.files": "\(scan.inProgress)"])
             }
-            guard waitsForFilesInProgress, !settling.isEmpty else { break }
+            guard waitsForFilesInProgress, !scan.settling.isEmpty else { break }
             try await clock.sleep(for: .milliseconds(Int(folder.settle * 1000) + 100))
         }
         return (counts, done)
@@ -115,15 +122,11 @@ public struct CSVDropExtraction: Sendable {
             // Whatever was read before a failure is still sent: its rows are not read again
             // under the same ids unless the same file is dropped again.
             if !batch.messages.isEmpty { _ = try await producer.sendAll(batch.messages) }
-            fileCounts.read += batch.counts.read
-            fileCounts.published += batch.counts.published
-            fileCounts.rejected += batch.counts.rejected
+            fileCounts.add(batch.counts)
             if let error = batch.failure { failure = error; break }
             if batch.ended { break }
         }
-        counts.read += fileCounts.read
-        counts.published += fileCounts.published
-        counts.rejected += fileCounts.rejected
+        counts.add(fileCounts)
         if let failure { return try fail("\(file.name): \(failure.description)") }
         try folder.markProcessed(file.url, hash: file.contentHash)
         counts.files += 1

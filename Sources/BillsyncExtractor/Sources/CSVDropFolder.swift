@@ -39,6 +39,8 @@ public struct CSVDropFolder: Sendable {
         public var duplicates: [URL] = []
         /// Files still being written (by name or by a recent change), left for a later pass.
         public var inProgress: [String] = []
+        /// Those of them changed within the settle interval: a wait of that long may see them complete.
+        public var settling: [String] = []
         /// Files that could not be read to be hashed (permissions, I/O), with why: left in place.
         public var unreadable: [(name: String, reason: String)] = []
     }
@@ -61,6 +63,7 @@ public struct CSVDropFolder: Sendable {
                   attributes[.type] as? FileAttributeType == .typeRegular else { continue }
             if let modified = attributes[.modificationDate] as? Date, now.timeIntervalSince(modified) < settle {
                 scan.inProgress.append(name)
+                scan.settling.append(name)
                 continue
             }
             let hash: String
