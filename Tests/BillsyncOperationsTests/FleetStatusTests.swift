@@ -70,9 +70,10 @@ struct FleetStatusTests {
             let status = try await FleetStatus.read(connection: TestKafka.connection, catalog: catalog, contracts: contracts,
                                                     groupID: TestKafka.uniqueName("status"), logger: TestKafka.logger)
             let line = try #require(status.stages.first { $0.stage == "rollup" })
-            #expect(line.groupMembers.count == 1 && line.groupMembers.first?.hasPrefix("rollup-without-heartbeat") == true)
-            #expect(line.membersWithoutHeartbeat == 1)
-            #expect(status.text.contains("0 running, 1 in group without heartbeat"))
+            // One consumer; Tansu may still list the member ids it had before a rejoin under load.
+            #expect(!line.groupMembers.isEmpty && line.groupMembers.allSatisfy { $0.hasPrefix("rollup-without-heartbeat") })
+            #expect(line.membersWithoutHeartbeat == line.groupMembers.count)
+            #expect(status.text.contains("0 running, \(line.groupMembers.count) in group without heartbeat"))
             member.triggerShutdown()
             try await tasks.waitForAll()
         }
