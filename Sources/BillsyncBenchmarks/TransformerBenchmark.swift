@@ -116,7 +116,7 @@ public struct TransformerBenchmark: Sendable {
         let document = try MappingDocument(yaml: String(contentsOf: mappingFile, encoding: .utf8))
         let mapper = try RecordMapper(document: document, lookupDirectory: mappingFile.deletingLastPathComponent())
         let progress = Progress()
-        let handler = CountingHandler(inner: TransformerHandler(mapper: mapper, suppression: nil, outputTopic: output, contracts: contracts),
+        let handler = CountingHandler(inner: TransformerHandler(mapper: mapper, loaded: nil, outputTopic: output, contracts: contracts),
                                       progress: progress)
         let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
         let consumer = try consumer(input)

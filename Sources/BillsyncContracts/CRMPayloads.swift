@@ -79,9 +79,14 @@ public struct CRMLoadResult: MessagePayload {
     @ExplicitNull public var recordId: String?
     public var errors: [RecordError]
     public var attempts: Int?
+    /// On a successful load: the fields the command set and a fingerprint of their values
+    /// (`UpsertFingerprint`), which is what the transformer's change suppression remembers as
+    /// loaded. Absent on failures: a value Salesforce did not accept is never remembered.
+    public var fieldSet: String?
+    public var fingerprint: String?
 
     public init(object: String, externalIdField: String, externalId: String, sink: Sink, outcome: Outcome,
-                recordId: String?, errors: [RecordError] = [], attempts: Int? = nil) {
+                recordId: String?, errors: [RecordError] = [], attempts: Int? = nil, loaded: CRMUpsert? = nil) {
         self.object = object
         self.externalIdField = externalIdField
         self.externalId = externalId
@@ -91,6 +96,16 @@ public struct CRMLoadResult: MessagePayload {
         self.recordId = recordId
         self.errors = errors
         self.attempts = attempts
+        if let loaded, outcome != .failed {
+            fieldSet = loaded.fieldSet
+            fingerprint = loaded.fingerprint.valueText
+        }
+    }
+
+    /// What a successful load of an upsert makes change suppression remember; nil for a failure.
+    public var loadedFingerprint: UpsertFingerprint? {
+        guard success, let fieldSet, let value = fingerprint.flatMap(UpsertFingerprint.value(parsing:)) else { return nil }
+        return UpsertFingerprint(object: object, externalId: externalId, fieldSet: fieldSet, value: value)
     }
 }
 

@@ -22,6 +22,7 @@ public enum MessageType: String, Codable, Sendable, CaseIterable {
     case silence = "silence"
     case operatorActivity = "operator-activity"
     case alertState = "alert-state"
+    case hierarchyFact = "hierarchy-fact"
 
     public var schemaFileName: String { "\(rawValue).v1.schema.json" }
 }

@@ -14,13 +14,13 @@ struct LoadResults: Sendable {
     /// if it ends in the dead-letter topic, and counted there).
     func message<Payload: MessagePayload>(for message: ContractMessage<Payload>, object: String, externalIdField: String, externalId: String,
                                         outcome: CRMLoadResult.Outcome, recordId: String?, errors: [CRMLoadResult.RecordError] = [],
-                                        counted: Bool = true) throws -> OutgoingMessage {
+                                        counted: Bool = true, loaded: CRMUpsert? = nil) throws -> OutgoingMessage {
         if counted {
             Counter(label: "billsync_loader_records_total",
                     dimensions: [("sink", sink.rawValue), ("object", object), ("outcome", outcome.rawValue)]).increment()
         }
         let payload = CRMLoadResult(object: object, externalIdField: externalIdField, externalId: externalId, sink: sink,
-                                    outcome: outcome, recordId: recordId, errors: errors, attempts: message.attempt)
+                                    outcome: outcome, recordId: recordId, errors: errors, attempts: message.attempt, loaded: loaded)
         return try OutgoingMessage(topic: topic, message: message.envelope.derived(payload: payload), contracts: contracts)
     }
 
@@ -29,6 +29,6 @@ struct LoadResults: Sendable {
                  errors: [CRMLoadResult.RecordError] = [], counted: Bool = true) throws -> OutgoingMessage {
         let upsert = message.envelope.payload
         return try self.message(for: message, object: upsert.object, externalIdField: upsert.externalIdField, externalId: upsert.externalId,
-                                outcome: outcome, recordId: recordId, errors: errors, counted: counted)
+                                outcome: outcome, recordId: recordId, errors: errors, counted: counted, loaded: upsert)
     }
 }

@@ -49,14 +49,16 @@ public enum LoaderWorker {
                 let usage = client.budget.usage
                 return usage.limit > 0 ? WorkerStatus.APIUsage(used: usage.used, limit: usage.limit) : nil
             }
-            try await StageWorker.run(configuration: configuration, logger: logger) { context in
+            try await StageWorker.run(configuration: configuration, logger: logger, makeStage: { context in
                 var sink = SalesforceSink(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
                                           contracts: context.contracts, logger: logger)
                 sink.probeInterval = settings.probeInterval
                 sink.bulkThreshold = settings.bulkThreshold
                 sink.announce = announcer(producer: context.producer, logger: logger)
-                return sink
-            }
+                sink.loadedTopic = catalog.loadedRecords
+                // Which records exist, so a change that cannot create its record waits for the one that can.
+                return (sink, [sink.knownRecords.table(topic: catalog.loadedRecords, contracts: context.contracts)])
+            })
         }
     }
 

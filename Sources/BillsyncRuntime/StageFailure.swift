@@ -15,6 +15,10 @@ public struct StageFailure: Error, Sendable, CustomStringConvertible {
     /// Messages to write with the dead letter when the failure is final (the loader's failed
     /// result, so the lineage shows the record's end as well). Not written for a retry.
     public var companions: [OutgoingMessage] = []
+    /// Not a failure yet: the input waits for another input still to come (a bill's fields for
+    /// an account whose creating upsert has not arrived). The runtime hands it back with the
+    /// next chunk, without an attempt or a retry topic, until it no longer `mayWait`.
+    public var waits = false
 
     public init(_ errorClass: ErrorClass, code: String, message: String, pointer: String? = nil) {
         self.errorClass = errorClass
@@ -29,6 +33,14 @@ public struct StageFailure: Error, Sendable, CustomStringConvertible {
 
     public static func permanent(_ code: String, _ message: String, pointer: String? = nil) -> StageFailure {
         StageFailure(.permanent, code: code, message: message, pointer: pointer)
+    }
+
+    /// The input waits for another input (see `waits`); were it handled now, it would fail
+    /// transiently with this code and message.
+    public static func waiting(_ code: String, _ message: String) -> StageFailure {
+        var failure = StageFailure(.transient, code: code, message: message)
+        failure.waits = true
+        return failure
     }
 
     /// A message that does not decode or validate.

@@ -56,10 +56,14 @@ public struct StageMessage<Input: StageInput>: Sendable {
     /// Where the input came from (`StageHeaders.lineage`: a file's name, line, row and columns):
     /// a handler whose output is the same record in another form passes it on.
     public let lineage: [KafkaHeader]
+    /// Whether the handler may still answer `StageFailure.waiting` for it: false once it has
+    /// waited `StageRuntimeConfiguration.maximumWait` (it must then be handled as it is).
+    public let mayWait: Bool
 
     public init(input: Input, topic: String, partition: Int32, offset: Int64, attempt: Int = 1,
-                lag: StageLag = StageLag(), logger: Logger, replayID: String? = nil, lineage: [KafkaHeader] = []) {
+                lag: StageLag = StageLag(), logger: Logger, replayID: String? = nil, lineage: [KafkaHeader] = [], mayWait: Bool = true) {
         self.input = input
+        self.mayWait = mayWait
         self.lineage = lineage
         self.replayID = replayID
         self.topic = topic

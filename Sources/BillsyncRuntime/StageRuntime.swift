@@ -22,6 +22,9 @@ public struct StageRuntimeConfiguration: Sendable {
     /// its first messages are there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
     public var chunkLinger: Duration = .zero
+    /// How long an input may wait for another (`StageFailure.waiting`) before it is handled as
+    /// it is: handed back with each next chunk until then.
+    public var maximumWait: Duration = .seconds(5)
     /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
     /// age growing.
     public var lagReportInterval: Duration = .seconds(5)
@@ -186,13 +189,21 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         // it. Each completion waits for the one before, so chunks are marked done in order, and
         // at most one chunk waits while the next is prepared.
         var completing: Task<Void, any Error>?
+        var waiting = Waiting()
         while true {
-            var chunk = try await iterator.next(upTo: configuration.maximumInFlight)
-            if chunk.isEmpty { break }
-            if configuration.chunkLinger > .zero, chunk.count < configuration.maximumInFlight {
-                chunk = try await topUp(chunk, from: &iterator)
+            var chunk: ArraySlice<KafkaConsumerMessage>
+            if waiting.messages.isEmpty {
+                chunk = try await iterator.next(upTo: configuration.maximumInFlight)
+                if chunk.isEmpty { break }
+                if configuration.chunkLinger > .zero, chunk.count < configuration.maximumInFlight {
+                    chunk = try await topUp(chunk, from: &iterator)
+                }
+            } else {
+                // Inputs wait for others: what arrives meanwhile joins them, and they are looked
+                // at again even when nothing does.
+                chunk = try await topUp([], from: &iterator, linger: max(configuration.chunkLinger, .milliseconds(50)))
             }
-            let prepared = try await prepare(chunk)
+            let prepared = try await prepare(chunk, waiting: &waiting)
             let previous = completing
             completing = Task {
                 try await previous?.value
@@ -209,11 +220,21 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let input: StageMessage<Handler.Input>
     }
 
-    /// Adds what arrives within `chunkLinger` to a chunk, up to `maximumInFlight`.
-    private func topUp(_ chunk: ArraySlice<KafkaConsumerMessage>,
-                       from iterator: inout KafkaConsumerMessages.AsyncIterator) async throws -> ArraySlice<KafkaConsumerMessage> {
+    /// Inputs a handler said wait for others (`StageFailure.waiting`): not done, handed to the
+    /// handler again before the next chunk's, in their order, until they no longer may wait.
+    private struct Waiting {
+        var messages: [KafkaConsumerMessage] = []
+        /// When each first waited, by topic, partition and offset.
+        var since: [String: Date] = [:]
+
+        static func id(_ message: KafkaConsumerMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }
+    }
+
+    /// Adds what arrives within `linger` (`chunkLinger` by default) to a chunk, up to `maximumInFlight`.
+    private func topUp(_ chunk: ArraySlice<KafkaConsumerMessage>, from iterator: inout KafkaConsumerMessages.AsyncIterator,
+                       linger: Duration? = nil) async throws -> ArraySlice<KafkaConsumerMessage> {
         var combined = Array(chunk)
-        let deadline = clock.now.addingTimeInterval(configuration.chunkLinger.timeInterval)
+        let deadline = clock.now.addingTimeInterval((linger ?? configuration.chunkLinger).timeInterval)
         while combined.count < configuration.maximumInFlight {
             let more = try iterator.nextIfAvailable(upTo: configuration.maximumInFlight - combined.count)
             if !more.isEmpty {
@@ -237,7 +258,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     }
 
     /// Validates and handles a chunk and queues its outputs (results, retries, dead letters).
-    private func prepare(_ chunk: ArraySlice<KafkaConsumerMessage>) async throws -> PreparedChunk {
+    private func prepare(_ chunk: ArraySlice<KafkaConsumerMessage>, waiting: inout Waiting) async throws -> PreparedChunk {
         var outputs: [KafkaProducerMessage] = []
         var produced: [OutgoingMessage] = []
         var done: [KafkaConsumerMessage] = []
@@ -252,13 +273,16 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let now = clock.now
         lagTracker.taken(chunk)
         let lag = lagTracker.snapshot(now: now)
-        for message in chunk {
+        let waited = waiting.messages
+        waiting.messages = []
+        for message in waited + chunk {
             let partition = message.topicPartition
             if heldBack[partition] != nil {
                 heldBack[partition]!.messages.append(message)
                 continue
             }
-            consumed[message.topic, default: 0] += 1
+            let waitingSince = waiting.since[Waiting.id(message)]
+            if waitingSince == nil { consumed[message.topic, default: 0] += 1 }
             let history = FailureHistory(headers: message.headers)
             if configuration.retryTopics.contains(message.topic), let dueAt = history.dueAt {
                 let due = Date(timeIntervalSince1970: Double(dueAt) / 1000)
@@ -281,7 +305,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
                     attempt: history.attempts + 1, lag: lag, logger: messageLogger,
                     replayID: message.headers.last(named: StageHeaders.replayID),
-                    lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) })))
+                    lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) },
+                    mayWait: waitingSince.map { now.timeIntervalSince($0) < configuration.maximumWait.timeInterval } ?? true)))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
                 // and the messages behind it carry on.
@@ -310,6 +335,11 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                                              headers: $0.headers.filter { $0.name != StageHeaders.replayID } + replayed + [writtenBy])
                     })
                     processed[item.message.topic, default: 0] += 1
+                case let .failure(failed) where failed.failure.waits && item.input.mayWait:
+                    let id = Waiting.id(item.message)
+                    if waiting.since[id] == nil { waiting.since[id] = now }
+                    waiting.messages.append(item.message)
+                    continue
                 case let .failure(failed):
                     let (failure, attempts) = (failed.failure, failed.attempts)
                     item.input.logger.warning("message failed", metadata: [
@@ -324,6 +354,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                         })
                     }
                 }
+                waiting.since[Waiting.id(item.message)] = nil
                 done.append(item.message)
             }
         }
@@ -361,6 +392,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             for index in batch.indices {
                 guard case let .failure(failed) = results[index], failed.attempts == 0 else { continue }
                 let failure = failed.failure
+                if failure.waits, batch[index].input.mayWait {
+                    results[index] = .failure(FailureWithAttempts(failure, batch[index].input.attempt - 1))
+                    continue
+                }
                 metrics.failed(topic: batch[index].message.topic, failure: failure)
                 if failure.errorClass == .transient, attempt < configuration.retry.inProcessAttempts, !Task.isCancelled {
                     retrying.append(index)

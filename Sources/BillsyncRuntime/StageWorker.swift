@@ -57,6 +57,22 @@ public enum StageWorker {
         }
     }
 
+    /// A stage that keeps compacted tables (`CompactedTable`): they are read to their ends before
+    /// the stage takes its first message, and followed while it runs.
+    public static func run<Handler: StageHandler>(
+        configuration: WorkerConfiguration,
+        logger: Logger,
+        makeStage: (WorkerContext) async throws -> (handler: Handler, tables: [CompactedTable])
+    ) async throws {
+        try await run(configuration: configuration, logger: logger) { context in
+            let (handler, tables) = try await makeStage(context)
+            let runtime = try makeRuntime(handler: handler, context: context)
+            let service = StageWithTables(runtime: runtime, tables: tables, connection: context.configuration.connection,
+                                          groupID: "\(context.configuration.runtime.group)-tables", logger: context.logger)
+            return WorkerDriver(service: service, isReady: { runtime.hasJoinedGroup })
+        }
+    }
+
     /// The stage runtime of a worker around `handler`, with its own consumer in the stage's
     /// group: for a driver that runs a stage beside other work (the alerter).
     public static func makeRuntime<Handler: StageHandler>(

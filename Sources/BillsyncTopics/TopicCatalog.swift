@@ -50,6 +50,13 @@ public struct TopicCatalog: Sendable {
     }
     public var upsertCommands: String { "\(prefix).crm.upserts" }
     public var loadResults: String { "\(prefix).crm.results" }
+    /// The latest successful Salesforce load result of each record and field set, compacted:
+    /// what change suppression compares with (every transformer replica reads all of it) and
+    /// how the loader knows a record exists.
+    public var loadedRecords: String { "\(prefix).crm.loaded" }
+    /// The roll-up role's hierarchy facts (each account's parent, its latest bill, each
+    /// premise), compacted: its state, read back whole when it starts.
+    public var rollupFacts: String { "\(prefix).rollup.facts" }
     /// The stage's retry topic of a tier (1, 2): where a failed message waits its delay.
     public func retryTopic(stage: Stage, tier: Int) -> String { "\(prefix).\(stage.rawValue).retry.\(tier)" }
     /// The stage's retry topics, one per tier.
@@ -91,6 +98,8 @@ public struct TopicCatalog: Sendable {
         // The extractor consumes nothing, so it has no retry topics; its rejected rows wait here.
         topics.append(.retained(name: deadLetterTopic(stage: .extractor), partitions: partitions, for: .seconds(30 * 86_400)))
         topics.append(.compacted(name: checkpoints, partitions: 1))
+        topics.append(.compacted(name: loadedRecords, partitions: partitions))
+        topics.append(.compacted(name: rollupFacts, partitions: 1))
         topics.append(.compacted(name: workers, partitions: 1))
         topics.append(.compacted(name: silences, partitions: 1))
         topics.append(.compacted(name: operatorActivity, partitions: 1))

@@ -11,6 +11,12 @@ import Foundation
 /// A hierarchy's accounts arrive on different partitions, so one instance must see them all:
 /// run this role as a single replica (its consumer group then owns every partition). A second
 /// replica would split the facts and write partial totals.
+///
+/// Its state is the facts it writes to the compacted facts topic with the totals: an input is
+/// done only once the broker has both, and a starting role reads every fact back into a fresh
+/// store first. The store is updated as the batch is handled (the totals need it); when the
+/// outputs are not acknowledged the stage stops, and the restart rebuilds the store from what
+/// was acknowledged and handles those inputs again.
 public struct HierarchyRollupHandler: StageHandler {
     public typealias Input = MessageEnvelope<AnyBillingRecord>
 
@@ -18,14 +24,31 @@ public struct HierarchyRollupHandler: StageHandler {
     /// from (indices 0, 1, …); numbering them from here keeps their message ids apart.
     static let lineageIndexBase = 1_000_000
 
+    /// Facts are numbered from here within their raw record's lineage.
+    static let factIndexBase = 2_000_000
+
     public let mapping: MappingDocument.HierarchyMapping
     public let store: HierarchyStore
     public let writer: UpsertWriter
+    public let factsTopic: String
+    let contracts: MessageContracts
 
-    public init(mapping: MappingDocument.HierarchyMapping, store: HierarchyStore, writer: UpsertWriter) {
+    public init(mapping: MappingDocument.HierarchyMapping, store: HierarchyStore, writer: UpsertWriter, factsTopic: String,
+                contracts: MessageContracts) {
         self.mapping = mapping
         self.store = store
         self.writer = writer
+        self.factsTopic = factsTopic
+        self.contracts = contracts
+    }
+
+    /// The facts topic as the role's table: read whole into the store before the first input
+    /// (not followed: only this role writes it).
+    public func factsTable() -> CompactedTable {
+        CompactedTable(topic: factsTopic, follows: false) { [store, contracts] messages in
+            let facts = messages.compactMap { message in message.value.flatMap { try? contracts.decode($0, as: HierarchyFact.self).payload } }
+            try await BlockingWork.run { try store.restore(facts) }
+        }
     }
 
     public var batchSize: Int { 500 }
@@ -39,8 +62,14 @@ public struct HierarchyRollupHandler: StageHandler {
         guard let last = batch.last else { return [] }
         do {
             var affected = Set<String>()
+            var outputs: [[OutgoingMessage]] = []
             for message in batch {
-                affected.formUnion(try store.record(message.envelope.payload.fields, type: message.envelope.type))
+                let change = try store.record(message.envelope.payload.fields, type: message.envelope.type)
+                affected.formUnion(change.affected)
+                outputs.append(try change.facts.enumerated().map { index, fact in
+                    try OutgoingMessage(topic: factsTopic, message: message.envelope.derived(businessKey: fact.key, index: Self.factIndexBase + index,
+                                                                                             payload: fact), contracts: contracts)
+                })
             }
             // The totals are written once per batch, derived from its last record (their lineage
             // is the batch, and the last record completes it).
@@ -51,8 +80,8 @@ public struct HierarchyRollupHandler: StageHandler {
                 try writer.add(upsert(totals), index: Self.lineageIndexBase + index, businessKey: totals.customerId, from: last.envelope,
                                replayed: replayed, to: &pending)
             }
-            let outputs = writer.commit(pending)
-            return batch.indices.map { $0 == batch.count - 1 ? .success(outputs) : .success([]) }
+            outputs[batch.count - 1] += writer.commit(pending)
+            return outputs.map { .success($0) }
         } catch {
             // The store is local; a failure here is the disk or SQLite, worth retrying.
             let failure = StageFailure.transient("rollup.store", "hierarchy store: \(error)")
@@ -61,7 +90,7 @@ public struct HierarchyRollupHandler: StageHandler {
     }
 
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        try await writer.acknowledged(outputs)
+        writer.acknowledged(outputs)
     }
 
     func upsert(_ totals: HierarchyStore.Totals) -> CRMUpsert {

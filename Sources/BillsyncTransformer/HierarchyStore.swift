@@ -4,23 +4,31 @@ import BillsyncSQLite
 import Foundation
 
 /// What the roll-ups are computed from: each account's place in its hierarchy, its latest bill
-/// and its premises, kept in SQLite so they survive restarts. Every change is an idempotent
-/// upsert of a fact, so reading a record twice (a retry, a restart) changes nothing.
+/// and its premises. A local cache in SQLite: the facts themselves live on the compacted
+/// `rollup.facts` topic (`HierarchyFact`), written with the totals and read back into a fresh
+/// store when the role starts, so a pod rescheduled with an empty disk computes from every fact.
+/// Every change is an idempotent upsert of a fact, so reading a record twice changes nothing.
 public final class HierarchyStore: Sendable {
     private let database: SQLiteDatabase
     /// Hierarchies are three levels deep; the walk stops well beyond that even if the billing
     /// data holds a cycle.
     static let maximumDepth = 16
 
-    public init(path: String) throws {
-        database = try SQLiteDatabase(path: path)
+    /// A store at `path`; `fresh` first removes what a previous process left there (the role
+    /// rebuilds from the facts topic, which is the truth).
+    public init(path: String, fresh: Bool = false, busyTimeout: Duration = .seconds(5)) throws {
+        if fresh {
+            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        }
+        database = try SQLiteDatabase(path: path, busyTimeout: busyTimeout)
         try database.execute("""
             CREATE TABLE IF NOT EXISTS hierarchy_account (account_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL,
-                                                          parent_id TEXT, level TEXT);
+                                                          parent_id TEXT, level TEXT, former_parent_id TEXT);
             CREATE INDEX IF NOT EXISTS hierarchy_account_parent ON hierarchy_account (parent_id);
             CREATE TABLE IF NOT EXISTS hierarchy_bill (account_id TEXT PRIMARY KEY, bill_date TEXT NOT NULL,
                                                        amount_due TEXT NOT NULL, revenue TEXT);
-            CREATE TABLE IF NOT EXISTS hierarchy_premise (nmi TEXT PRIMARY KEY, account_id TEXT NOT NULL, active INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS hierarchy_premise (nmi TEXT PRIMARY KEY, account_id TEXT NOT NULL, active INTEGER NOT NULL,
+                                                          former_account_id TEXT);
             CREATE INDEX IF NOT EXISTS hierarchy_premise_account ON hierarchy_premise (account_id);
             """)
     }
@@ -34,47 +42,84 @@ public final class HierarchyStore: Sendable {
         public var activeServices = 0
     }
 
-    /// Records the facts a raw record carries and returns the accounts whose place or figures
-    /// changed (before and after: a moved account affects its old parent too).
-    public func record(_ fields: JSONValue, type: MessageType) throws -> Set<String> {
+    /// What one raw record changed: the accounts whose place or figures changed (a moved
+    /// account's parent before and after, and the parent before its latest move), and the facts
+    /// to write.
+    public struct Change: Sendable {
+        public var affected: Set<String> = []
+        public var facts: [HierarchyFact] = []
+    }
+
+    /// Records the facts a raw record carries.
+    public func record(_ fields: JSONValue, type: MessageType) throws -> Change {
         func text(_ key: String) -> String? { fields[key]?.stringValue }
         return try database.transaction { transaction in
             switch type {
             case .billingAccount:
-                guard let accountId = text("accountId"), let customerId = text("customerId") else { return [] }
-                let previous = try transaction.query("SELECT parent_id FROM hierarchy_account WHERE account_id = ?", [.text(accountId)])
-                try transaction.query("""
-                    INSERT INTO hierarchy_account (account_id, customer_id, parent_id, level) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (account_id) DO UPDATE SET customer_id = excluded.customer_id, parent_id = excluded.parent_id, level = excluded.level
-                    """, [.text(accountId), .text(customerId), text("parentAccountId").map(SQLiteValue.text) ?? .null,
-                          text("hierarchyLevel").map(SQLiteValue.text) ?? .null])
-                var affected: Set<String> = [accountId]
-                if let oldParent = previous.first?.first?.text { affected.insert(oldParent) }
-                return affected
+                guard let accountId = text("accountId"), let customerId = text("customerId") else { return Change() }
+                let previous = try transaction.query("SELECT parent_id, former_parent_id FROM hierarchy_account WHERE account_id = ?",
+                                                     [.text(accountId)]).first
+                let (oldParent, oldFormer) = (previous?[0].text, previous?[1].text)
+                let parent = text("parentAccountId")
+                let former = oldParent != nil && oldParent != parent ? oldParent : oldFormer
+                let fact = HierarchyFact.account(accountId, customerId: customerId, parent: parent, level: text("hierarchyLevel"),
+                                                 formerParent: former)
+                try Self.apply(fact, in: transaction)
+                return Change(affected: Set([accountId, oldParent, former].compactMap { $0 }), facts: [fact])
             case .billingBill:
                 // Amounts are decimal strings (the contract's money type).
-                guard let accountId = text("accountId"), let date = text("lastBillDate"), let amount = text("amountDue") else { return [] }
-                let revenue = text("fiscalYearToDateRevenue").map(SQLiteValue.text) ?? .null
-                // Only a bill at least as recent as the one held replaces it.
-                try transaction.query("""
-                    INSERT INTO hierarchy_bill (account_id, bill_date, amount_due, revenue) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (account_id) DO UPDATE SET bill_date = excluded.bill_date, amount_due = excluded.amount_due,
-                        revenue = excluded.revenue WHERE excluded.bill_date >= hierarchy_bill.bill_date
-                    """, [.text(accountId), .text(date), .text(amount), revenue])
-                return [accountId]
+                guard let accountId = text("accountId"), let date = text("lastBillDate"), let amount = text("amountDue") else { return Change() }
+                try Self.apply(.bill(accountId, date: date, amountDue: amount, revenue: text("fiscalYearToDateRevenue")), in: transaction)
+                // The bill held now (an older one does not replace a newer): that is the fact.
+                guard let row = try transaction.query("SELECT bill_date, amount_due, revenue FROM hierarchy_bill WHERE account_id = ?",
+                                                      [.text(accountId)]).first,
+                      let heldDate = row[0].text, let heldAmount = row[1].text else { return Change() }
+                return Change(affected: [accountId], facts: [.bill(accountId, date: heldDate, amountDue: heldAmount, revenue: row[2].text)])
             case .billingPremise:
-                guard let accountId = text("accountId"), let nmi = text("nmi"), case let .bool(active)? = fields["active"] else { return [] }
-                let previous = try transaction.query("SELECT account_id FROM hierarchy_premise WHERE nmi = ?", [.text(nmi)])
-                try transaction.query("""
-                    INSERT INTO hierarchy_premise (nmi, account_id, active) VALUES (?, ?, ?)
-                    ON CONFLICT (nmi) DO UPDATE SET account_id = excluded.account_id, active = excluded.active
-                    """, [.text(nmi), .text(accountId), .integer(active ? 1 : 0)])
-                var affected: Set<String> = [accountId]
-                if let oldAccount = previous.first?.first?.text { affected.insert(oldAccount) }
-                return affected
+                guard let accountId = text("accountId"), let nmi = text("nmi"), case let .bool(active)? = fields["active"] else { return Change() }
+                let previous = try transaction.query("SELECT account_id, former_account_id FROM hierarchy_premise WHERE nmi = ?",
+                                                     [.text(nmi)]).first
+                let (oldAccount, oldFormer) = (previous?[0].text, previous?[1].text)
+                let former = oldAccount != nil && oldAccount != accountId ? oldAccount : oldFormer
+                let fact = HierarchyFact.premise(nmi, accountId: accountId, active: active, formerAccount: former)
+                try Self.apply(fact, in: transaction)
+                return Change(affected: Set([accountId, oldAccount, former].compactMap { $0 }), facts: [fact])
             default:
-                return []
+                return Change()
             }
+        }
+    }
+
+    /// Takes back facts read from the facts topic (the latest per key).
+    public func restore(_ facts: [HierarchyFact]) throws {
+        try database.transaction { transaction in
+            for fact in facts { try Self.apply(fact, in: transaction) }
+        }
+    }
+
+    /// Writes a fact. A bill replaces the one held only when at least as recent.
+    static func apply(_ fact: HierarchyFact, in transaction: SQLiteDatabase.Transaction) throws {
+        func optional(_ text: String?) -> SQLiteValue { text.map(SQLiteValue.text) ?? .null }
+        switch fact.kind {
+        case .account:
+            try transaction.query("""
+                INSERT INTO hierarchy_account (account_id, customer_id, parent_id, level, former_parent_id) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (account_id) DO UPDATE SET customer_id = excluded.customer_id, parent_id = excluded.parent_id,
+                    level = excluded.level, former_parent_id = excluded.former_parent_id
+                """, [.text(fact.accountId), .text(fact.customerId ?? ""), optional(fact.parentAccountId), optional(fact.hierarchyLevel),
+                      optional(fact.formerParentAccountId)])
+        case .bill:
+            try transaction.query("""
+                INSERT INTO hierarchy_bill (account_id, bill_date, amount_due, revenue) VALUES (?, ?, ?, ?)
+                ON CONFLICT (account_id) DO UPDATE SET bill_date = excluded.bill_date, amount_due = excluded.amount_due,
+                    revenue = excluded.revenue WHERE excluded.bill_date >= hierarchy_bill.bill_date
+                """, [.text(fact.accountId), .text(fact.billDate ?? ""), .text(fact.amountDue ?? "0"), optional(fact.revenue)])
+        case .premise:
+            try transaction.query("""
+                INSERT INTO hierarchy_premise (nmi, account_id, active, former_account_id) VALUES (?, ?, ?, ?)
+                ON CONFLICT (nmi) DO UPDATE SET account_id = excluded.account_id, active = excluded.active,
+                    former_account_id = excluded.former_account_id
+                """, [.text(fact.nmi ?? ""), .text(fact.accountId), .integer(fact.active == true ? 1 : 0), optional(fact.formerAccountId)])
         }
     }
 

@@ -1,14 +1,12 @@
-import BillsyncBlocking
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncKafka
 import BillsyncRuntime
-import BillsyncSQLite
 import Foundation
 
 /// The transformer stage: each raw billing record becomes the CRM upserts its mapping names,
 /// keyed by the record's business key; a record that breaks a rule goes to the dead-letter topic
-/// naming the rule and field; an upsert identical to the last one sent is not sent again.
+/// naming the rule and field; an upsert whose values Salesforce already holds (by billsync's own load) is not sent again.
 public struct TransformerHandler: StageHandler {
     public typealias Input = MessageEnvelope<AnyBillingRecord>
 
@@ -18,18 +16,17 @@ public struct TransformerHandler: StageHandler {
     /// Each record type's object mappings, in the order `RecordMapper.map` answers for them.
     let objectsByType: [MessageType: [MappingDocument.ObjectMapping]]
 
-    public init(mapper: RecordMapper, suppression: ChangeSuppression?, outputTopic: String, contracts: MessageContracts) {
+    /// `loaded` is change suppression's memory of what Salesforce holds; nil sends every upsert.
+    public init(mapper: RecordMapper, loaded: LoadedRecords?, outputTopic: String, contracts: MessageContracts) {
         self.mapper = mapper
         objectsByType = Dictionary(grouping: mapper.document.objects, by: \.source)
-        self.writer = UpsertWriter(suppression: suppression, outputTopic: outputTopic, contracts: contracts)
+        self.writer = UpsertWriter(loaded: loaded, outputTopic: outputTopic, contracts: contracts)
     }
 
     public var batchSize: Int { 200 }
 
-    /// The batch's work runs off the cooperative pool: change suppression reads SQLite.
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
-        guard writer.suppression != nil else { return transform(batch) }
-        return await BlockingWork.run { [self] in transform(batch) }
+        transform(batch)
     }
 
     func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
@@ -55,7 +52,7 @@ public struct TransformerHandler: StageHandler {
     }
 
     public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        try await writer.acknowledged(outputs)
+        writer.acknowledged(outputs)
     }
 
     /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row,

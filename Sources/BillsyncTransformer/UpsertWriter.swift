@@ -1,23 +1,29 @@
-import BillsyncBlocking
 import BillsyncContracts
 import BillsyncKafka
 import BillsyncRuntime
-import BillsyncSQLite
-import Foundation
 import Synchronization
 
-/// Turns upserts into outgoing messages, leaving out what need not be sent: an upsert identical
-/// to the last one written for its record (change suppression, which survives restarts) or to
-/// one written and not yet acknowledged (the runtime handles the next chunk while the broker
-/// acknowledges the previous one, and the suppression store only learns of what was acknowledged).
+/// Turns upserts into outgoing messages, leaving out what need not be sent: an upsert whose
+/// values Salesforce already holds by billsync's own load (`LoadedRecords`: change suppression
+/// from load results, shared by every replica), or one identical to an upsert written and not
+/// yet acknowledged (the runtime handles the next chunk while the broker acknowledges the
+/// previous one).
 public final class UpsertWriter: Sendable {
-    public let suppression: ChangeSuppression?
+    /// Nil turns change suppression off: every upsert is sent.
+    public let loaded: LoadedRecords?
     public let outputTopic: String
     let contracts: MessageContracts
-    private let unacknowledged = Mutex<Set<String>>([])
+    private let inFlight = Mutex(InFlight())
 
-    public init(suppression: ChangeSuppression?, outputTopic: String, contracts: MessageContracts) {
-        self.suppression = suppression
+    struct InFlight {
+        var fingerprints: Set<UpsertFingerprint> = []
+        /// Each unacknowledged output (by a hash of its bytes, which carry a unique message id)
+        /// and the upsert it carries, so an acknowledgement needs no second parse.
+        var byOutput: [UInt64: UpsertFingerprint] = [:]
+    }
+
+    public init(loaded: LoadedRecords?, outputTopic: String, contracts: MessageContracts) {
+        self.loaded = loaded
         self.outputTopic = outputTopic
         self.contracts = contracts
     }
@@ -25,7 +31,7 @@ public final class UpsertWriter: Sendable {
     /// What one input yields, to be kept back from sending again once the input is written as a whole.
     public struct Pending {
         public var outputs: [OutgoingMessage] = []
-        var identities: [String] = []
+        var fingerprints: [UpsertFingerprint] = []
 
         public init() {}
     }
@@ -35,12 +41,10 @@ public final class UpsertWriter: Sendable {
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
                                            from envelope: MessageEnvelope<Input>, replayed: Bool = false, headers: [KafkaHeader] = [],
                                            to pending: inout Pending) throws {
-        // One fingerprint per upsert serves the suppression store and the unacknowledged set.
-        let fingerprint = ChangeSuppression.fingerprint(upsert)
-        if !replayed, let suppression, try !suppression.isChanged(upsert, fingerprint: fingerprint) { return }
-        let identity = Self.identity(upsert, fingerprint: fingerprint)
-        guard !pending.identities.contains(identity), !unacknowledged.withLock({ $0.contains(identity) }) else { return }
-        pending.identities.append(identity)
+        let fingerprint = upsert.fingerprint
+        if !replayed, let loaded, loaded.isUnchanged(fingerprint) { return }
+        guard !pending.fingerprints.contains(fingerprint), !inFlight.withLock({ $0.fingerprints.contains(fingerprint) }) else { return }
+        pending.fingerprints.append(fingerprint)
         let derived = envelope.derived(businessKey: businessKey, index: index, payload: upsert)
         var output = try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts)
         output.headers += headers
@@ -49,28 +53,26 @@ public final class UpsertWriter: Sendable {
 
     /// The input's outputs are final: hold them back from being sent again until acknowledged.
     public func commit(_ pending: Pending) -> [OutgoingMessage] {
-        unacknowledged.withLock { $0.formUnion(pending.identities) }
+        inFlight.withLock { inFlight in
+            for (output, fingerprint) in zip(pending.outputs, pending.fingerprints) {
+                inFlight.fingerprints.insert(fingerprint)
+                inFlight.byOutput[StableHash.of(output.value)] = fingerprint
+            }
+        }
         return pending.outputs
     }
 
-    /// Records acknowledged upserts, so the same fields are not sent again (a SQLite write,
-    /// made off the cooperative pool).
-    public func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-        guard suppression != nil else { return try record(outputs) }
-        try await BlockingWork.run { [self] in try record(outputs) }
-    }
-
-    func record(_ outputs: [OutgoingMessage]) throws {
-        let written = try outputs.compactMap { output -> (upsert: CRMUpsert, fingerprint: String)? in
-            guard output.topic == outputTopic else { return nil }
-            let upsert = try contracts.decodeOwn(output.value, as: CRMUpsert.self).payload
-            return (upsert, ChangeSuppression.fingerprint(upsert))
+    /// The broker has these outputs: they are on their way to Salesforce, so the values loaded
+    /// before them no longer count as what Salesforce holds.
+    public func acknowledged(_ outputs: [OutgoingMessage]) {
+        let written = inFlight.withLock { inFlight in
+            outputs.compactMap { output -> UpsertFingerprint? in
+                guard output.topic == outputTopic, let fingerprint = inFlight.byOutput.removeValue(forKey: StableHash.of(output.value))
+                else { return nil }
+                inFlight.fingerprints.remove(fingerprint)
+                return fingerprint
+            }
         }
-        try suppression?.recordSent(written)
-        unacknowledged.withLock { $0.subtract(written.map { Self.identity($0.upsert, fingerprint: $0.fingerprint) }) }
-    }
-
-    static func identity(_ upsert: CRMUpsert, fingerprint: String) -> String {
-        "\(upsert.object)|\(upsert.externalId)|\(fingerprint)"
+        loaded?.sent(written)
     }
 }

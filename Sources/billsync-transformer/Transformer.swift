@@ -9,8 +9,10 @@ import Logging
 
 /// The transformer worker: raw billing records in, CRM upsert commands out, by the mapping file.
 /// Configuration: `--config FILE` (or BILLSYNC_CONFIG) and BILLSYNC_* environment variables; the
-/// mapping file is BILLSYNC_TRANSFORMER_MAPPING, its lookup tables sit next to it, and the
-/// change-suppression state is BILLSYNC_TRANSFORMER_STATE.
+/// mapping file is BILLSYNC_TRANSFORMER_MAPPING and its lookup tables sit next to it. Change
+/// suppression's memory is the compacted `crm.loaded` topic (read whole at start, then followed);
+/// the rollup role's facts are the compacted `rollup.facts` topic, read into a local cache at
+/// BILLSYNC_TRANSFORMER_STATE (rebuilt at every start; an `emptyDir` is enough).
 ///
 /// Two roles: `mapping` (the default; scale it out freely) maps each raw record by the mapping
 /// rules; `rollup` keeps the account hierarchies and writes the C1/C2 totals the mapping file's
@@ -43,9 +45,10 @@ struct Transformer: AsyncParsableCommand {
         let mappingPath = environment["BILLSYNC_TRANSFORMER_MAPPING"]
             ?? ["Deploy/transformer/mapping.yaml", "/usr/local/share/billsync/transformer/mapping.yaml"]
             .first { FileManager.default.fileExists(atPath: $0) } ?? "Deploy/transformer/mapping.yaml"
-        let statePath = environment["BILLSYNC_TRANSFORMER_STATE"] ?? (isRollup ? "rollup-state.sqlite" : "transformer-state.sqlite")
+        let statePath = environment["BILLSYNC_TRANSFORMER_STATE"] ?? "rollup-cache.sqlite"
         if printConfig {
-            print(configuration.printable + "\ntransformer:\n  role: \(roleName)\n  mapping: \(mappingPath)\n  state: \(statePath)")
+            print(configuration.printable + "\ntransformer:\n  role: \(roleName)\n  mapping: \(mappingPath)"
+                  + (isRollup ? "\n  cache: \(statePath)" : ""))
             return
         }
         let document: MappingDocument
@@ -60,17 +63,22 @@ struct Transformer: AsyncParsableCommand {
             guard let hierarchy = document.hierarchy else {
                 throw ValidationError("\(mappingPath) has no hierarchy section, so the rollup role has nothing to do")
             }
-            try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.rollup")) { context in
-                HierarchyRollupHandler(
-                    mapping: hierarchy, store: try HierarchyStore(path: statePath),
-                    writer: UpsertWriter(suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: context.contracts))
-            }
+            try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.rollup"), makeStage: { context in
+                let loaded = LoadedRecords(use: .suppression)
+                let handler = HierarchyRollupHandler(
+                    mapping: hierarchy, store: try HierarchyStore(path: statePath, fresh: true),
+                    writer: UpsertWriter(loaded: loaded, outputTopic: output, contracts: context.contracts),
+                    factsTopic: catalog.rollupFacts, contracts: context.contracts)
+                return (handler, [handler.factsTable(), loaded.table(topic: catalog.loadedRecords, contracts: context.contracts)])
+            })
             return
         }
-        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer")) { context in
-            TransformerHandler(
+        try await StageWorker.run(configuration: configuration, logger: Logger(label: "billsync.transformer"), makeStage: { context in
+            let loaded = LoadedRecords(use: .suppression)
+            let handler = TransformerHandler(
                 mapper: try RecordMapper(document: document, lookupDirectory: URL(fileURLWithPath: mappingPath).deletingLastPathComponent()),
-                suppression: try ChangeSuppression(path: statePath), outputTopic: output, contracts: context.contracts)
-        }
+                loaded: loaded, outputTopic: output, contracts: context.contracts)
+            return (handler, [loaded.table(topic: catalog.loadedRecords, contracts: context.contracts)])
+        })
     }
 }

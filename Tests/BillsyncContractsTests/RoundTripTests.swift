@@ -41,6 +41,7 @@ struct RoundTripTests {
             case .silence: try reencode(example.bytes, as: Silence.self)
             case .operatorActivity: try reencode(example.bytes, as: OperatorActivity.self)
             case .alertState: try reencode(example.bytes, as: AlertState.self)
+            case .hierarchyFact: try reencode(example.bytes, as: HierarchyFact.self)
             }
         }
     }

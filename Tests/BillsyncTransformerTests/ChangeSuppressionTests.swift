@@ -1,32 +1,85 @@
 import BillsyncContracts
+import BillsyncRuntime
+import BillsyncTestSupport
 import BillsyncTransformer
 import Foundation
 import Testing
 
-@Suite("An unchanged record is not sent again, across restarts")
+@Suite("A change is suppressed only when Salesforce holds it by billsync's own successful load")
 struct ChangeSuppressionTests {
-    @Test("sent once, unchanged is suppressed, a changed field is sent, and the memory survives a restart")
-    func suppression() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("suppress-\(UUID().uuidString).sqlite").path
-        let first = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567",
-                              fields: ["Amount_Due__c": .decimal(Decimal(string: "1523.40")!), "Name": .string("Acme")])
+    static let first = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567",
+                                 fields: ["Amount_Due__c": .decimal(Decimal(string: "1523.40")!), "Name": .string("Acme")])
+    static var changed: CRMUpsert {
         var changed = first
         changed.fields["Amount_Due__c"] = .decimal(Decimal(string: "1523.41")!)
-        let suppression = try ChangeSuppression(path: path)
-        #expect(try suppression.isChanged(first))
-        try suppression.recordSent([first])
-        #expect(try !suppression.isChanged(first))
-        #expect(try suppression.isChanged(changed))
-        let restarted = try ChangeSuppression(path: path)
-        #expect(try !restarted.isChanged(first))
-        // Another mapping writing other fields of the same record does not make the first one resend.
+        return changed
+    }
+
+    /// What the writer sends for `upsert` now (0 or 1 outputs), acknowledged by the broker at once.
+    static func send(_ upsert: CRMUpsert, through writer: UpsertWriter) throws -> Int {
+        let envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: upsert.externalId, occurredAt: nil,
+                                       payload: upsert)
+        var pending = UpsertWriter.Pending()
+        try writer.add(upsert, index: 0, from: envelope, to: &pending)
+        let outputs = writer.commit(pending)
+        writer.acknowledged(outputs)
+        return outputs.count
+    }
+
+    @Test("sent, loaded, then suppressed; a change is sent; a field set written by another mapping does not interfere")
+    func loadedIsSuppressed() throws {
+        let loaded = LoadedRecords(use: .suppression)
+        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
+        #expect(try Self.send(Self.first, through: writer) == 1)
+        #expect(try Self.send(Self.first, through: writer) == 1, "sent but not loaded yet: not suppressed")
+        loaded.loaded(Self.first.fingerprint)
+        #expect(try Self.send(Self.first, through: writer) == 0)
+        #expect(try Self.send(Self.changed, through: writer) == 1)
         let fromBill = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567",
                                  fields: ["Last_Bill_Date__c": .string("2026-11-14")])
-        try restarted.recordSent([fromBill])
-        #expect(try !restarted.isChanged(first))
-        #expect(try !restarted.isChanged(fromBill))
-        var otherRecord = first
-        otherRecord.externalId = "0009999999"
-        #expect(try restarted.isChanged(otherRecord))
+        loaded.loaded(fromBill.fingerprint)
+        #expect(loaded.isUnchanged(fromBill.fingerprint))
+        #expect(!loaded.isUnchanged(Self.changed.fingerprint))
+    }
+
+    @Test("a change the loader failed to load is sent again when it comes again")
+    func failedLoadIsSentAgain() throws {
+        let loaded = LoadedRecords(use: .suppression)
+        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
+        #expect(try Self.send(Self.first, through: writer) == 1)
+        loaded.loaded(Self.first.fingerprint)
+        // The change is sent and dead-lettered by the loader: no successful load result comes back.
+        #expect(try Self.send(Self.changed, through: writer) == 1)
+        #expect(try Self.send(Self.changed, through: writer) == 1, "a value Salesforce never accepted was suppressed")
+        // And the old value, while the change is unconfirmed, is not taken as what Salesforce holds.
+        #expect(try Self.send(Self.first, through: writer) == 1)
+    }
+
+    @Test("A, then B, then A again: the last A is sent")
+    func backAndForth() throws {
+        let loaded = LoadedRecords(use: .suppression)
+        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
+        #expect(try Self.send(Self.first, through: writer) == 1)
+        loaded.loaded(Self.first.fingerprint)
+        #expect(try Self.send(Self.changed, through: writer) == 1)
+        loaded.loaded(Self.changed.fingerprint)
+        #expect(try Self.send(Self.first, through: writer) == 1)
+    }
+
+    @Test("the loader's fingerprint of an upsert read off the topic is the transformer's, whatever the external id's case")
+    func fingerprintSurvivesTheTopic() throws {
+        let contracts = TestRepository.contracts
+        let envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: "k", occurredAt: nil, payload: Self.first)
+        let decoded = try contracts.decode(try contracts.encode(envelope), as: CRMUpsert.self).payload
+        #expect(decoded.fingerprint == Self.first.fingerprint)
+        var shouted = Self.first
+        shouted.externalId = "0001234567".uppercased()
+        #expect(shouted.fingerprint.key == Self.first.fingerprint.key)
+        let result = CRMLoadResult(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567", sink: .salesforce,
+                                   outcome: .updated, recordId: "001000000000001AAA", loaded: decoded)
+        #expect(result.loadedFingerprint == Self.first.fingerprint)
+        let failed = CRMLoadResult(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0001234567", sink: .salesforce,
+                                   outcome: .failed, recordId: nil, loaded: decoded)
+        #expect(failed.loadedFingerprint == nil)
     }
 }

@@ -49,7 +49,7 @@ struct ExtractToTransformTests {
         try FileManager.default.copyItem(at: work.appendingPathComponent("generated/tariffs.csv"), to: lookups.appendingPathComponent("tariffs.csv"))
         let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
         let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups),
-                                         suppression: try ChangeSuppression(path: work.appendingPathComponent("sent.sqlite").path),
+                                         loaded: LoadedRecords(use: .suppression),
                                          outputTopic: topics[4], contracts: contracts)
         var configuration = StageRuntimeConfiguration(stage: "transformer", group: TestKafka.uniqueName("pipe-transformer"),
                                                       inputTopics: Array(topics[0...2]), retryTopics: [topics[5], topics[6]], deadLetterTopic: topics[7])

@@ -19,15 +19,26 @@ struct HierarchyRollupTests {
     final class Rig {
         let handler: HierarchyRollupHandler
         let contracts = TestRepository.contracts
+        let loaded = LoadedRecords(use: .suppression)
         var offset: Int64 = 0
+        /// Every fact written so far, as the compacted facts topic would keep it: the latest per key.
+        var facts: [String: HierarchyFact] = [:]
 
-        init() throws {
+        /// A role whose disk is empty: it starts from `facts` (the facts topic read back), and
+        /// from what Salesforce was told to hold.
+        init(restoring facts: [String: HierarchyFact] = [:], loaded remembered: [UpsertFingerprint] = []) throws {
             let path = FileManager.default.temporaryDirectory.appendingPathComponent("rollup-\(UUID().uuidString).sqlite").path
             let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
             handler = HierarchyRollupHandler(
-                mapping: try #require(document.hierarchy), store: try HierarchyStore(path: path),
-                writer: UpsertWriter(suppression: try ChangeSuppression(path: path), outputTopic: "upserts", contracts: contracts))
+                mapping: try #require(document.hierarchy), store: try HierarchyStore(path: path, fresh: true),
+                writer: UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: contracts), factsTopic: "facts", contracts: contracts)
+            try handler.store.restore(Array(facts.values))
+            self.facts = facts
+            for fingerprint in remembered { loaded.loaded(fingerprint) }
         }
+
+        /// Fingerprints of every upsert loaded so far.
+        var loadedFingerprints: [UpsertFingerprint] = []
 
         func message(_ type: MessageType, _ fields: [String: JSONValue]) -> ContractMessage<AnyBillingRecord> {
             var object = JSONObject()
@@ -54,16 +65,26 @@ struct HierarchyRollupTests {
             message(.billingPremise, ["nmi": .string(nmi), "accountId": .string(account), "active": .bool(active)])
         }
 
-        /// Handles a batch, acknowledges its outputs as the runtime would, and returns the
-        /// totals written per customer id.
-        func run(_ batch: [ContractMessage<AnyBillingRecord>]) async throws -> [String: [String: CRMFieldValue]] {
+        /// Handles a batch, acknowledges its outputs as the runtime would, loads the totals as
+        /// the loader would (unless `loading` is false), and returns the totals written per
+        /// customer id. `acknowledged: false` is a crash after the facts were written and before
+        /// the rest was: the facts are kept, nothing else is.
+        func run(_ batch: [ContractMessage<AnyBillingRecord>], acknowledged: Bool = true) async throws -> [String: [String: CRMFieldValue]] {
             let results = await handler.handle(batch)
             #expect(results.count == batch.count)
             let outputs = try results.flatMap { try $0.get() }
+            for output in outputs where output.topic == "facts" {
+                let fact = try contracts.decode(output.value, as: HierarchyFact.self)
+                #expect(output.key == fact.payload.key)
+                facts[fact.payload.key] = fact.payload
+            }
+            guard acknowledged else { return [:] }
             try await handler.acknowledged(outputs)
             var written: [String: [String: CRMFieldValue]] = [:]
-            for output in outputs {
+            for output in outputs where output.topic == "upserts" {
                 let upsert = try contracts.decode(output.value, as: CRMUpsert.self)
+                loaded.loaded(upsert.payload.fingerprint)
+                loadedFingerprints.append(upsert.payload.fingerprint)
                 #expect(upsert.businessKey == upsert.payload.externalId)
                 #expect(upsert.payload.object == "Account" && upsert.payload.externalIdField == "Billing_Customer_Id__c")
                 written[upsert.payload.externalId] = upsert.payload.fields
@@ -107,6 +128,37 @@ struct HierarchyRollupTests {
         // A C3 moving to the other division changes both divisions, and the enterprise not at all.
         let moved = try await rig.run([rig.account(("ACC-5", "0000000005", "ACC-2", "C3"))])
         #expect(moved == ["0000000002": Self.totals("128.85", "1480.60", 3), "0000000003": Self.totals("0", "0", 0)])
+    }
+
+    @Test("a role rescheduled with an empty disk computes its totals from every fact it wrote before")
+    func restartWithEmptyDisk() async throws {
+        let first = try Rig()
+        _ = try await first.run(Self.accounts.map(first.account) + [
+            first.bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"), first.bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
+            first.premise("6102000001", "ACC-4", active: true),
+        ])
+        let rescheduled = try Rig(restoring: first.facts, loaded: first.loadedFingerprints)
+        let change = [("ACC-4", "200.25")]
+        let before = try await first.run(change.map { first.bill($0.0, $0.1, revenue: "1300.00", date: "2026-12-01") })
+        let after = try await rescheduled.run(change.map { rescheduled.bill($0.0, $0.1, revenue: "1300.00", date: "2026-12-01") })
+        #expect(after == before)
+        #expect(after == ["0000000001": Self.totals("207.35", "1370.10", 1), "0000000002": Self.totals("200.25", "1300.00", 1)])
+    }
+
+    @Test("an account moved to another parent corrects both parents, also when the move is handled again after a crash")
+    func moveOnReplay() async throws {
+        let rig = try Rig()
+        _ = try await rig.run(Self.accounts.map(rig.account) + [
+            rig.bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"), rig.bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
+        ])
+        // The move's facts reach the broker; its totals do not (the process dies): nothing is committed.
+        let move = (id: "ACC-5", customer: "0000000005", parent: Optional("ACC-2"), level: Optional("C3"))
+        _ = try await rig.run([rig.account(move)], acknowledged: false)
+        // Rescheduled: the facts say ACC-5 is under ACC-2 already, and the move is read again.
+        let restarted = try Rig(restoring: rig.facts, loaded: rig.loadedFingerprints)
+        let replayed = try await restarted.run([restarted.account(move)])
+        #expect(replayed["0000000002"] == Self.totals("107.35", "1270.10", 0))
+        #expect(replayed["0000000003"] == Self.totals("0", "0", 0), "the parent it left keeps its old totals")
     }
 
     @Test("the data mapping document lists each roll-up with its rule and target field")

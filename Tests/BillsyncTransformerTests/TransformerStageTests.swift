@@ -18,8 +18,7 @@ struct TransformerStageTests {
         try FileManager.default.createDirectory(at: lookups, withIntermediateDirectories: true)
         try Data("TariffCode,Name\nEA010,Residential flat rate\n".utf8).write(to: lookups.appendingPathComponent("tariffs.csv"))
         let document = try MappingDocument(yaml: String(contentsOf: TestRepository.mappingFile, encoding: .utf8))
-        let suppression = try ChangeSuppression(path: lookups.appendingPathComponent("sent.sqlite").path)
-        let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups), suppression: suppression,
+        let handler = TransformerHandler(mapper: try RecordMapper(document: document, lookupDirectory: lookups), loaded: LoadedRecords(use: .suppression),
                                          outputTopic: upserts, contracts: contracts)
 
         let source = MessageSource(system: .csvDrop, name: "test")

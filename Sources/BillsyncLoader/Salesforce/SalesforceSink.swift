@@ -3,22 +3,27 @@ import BillsyncRuntime
 import Foundation
 import Logging
 import Metrics
+import Synchronization
 
 /// The loader's sink for Salesforce: upserts by external id through sObject Collections (200
 /// records a call, grouped by object) or, for a backlog, Bulk API 2.0 jobs; publishes every
-/// record's outcome to the results topic, and classes failures for the runtime's retry policy:
+/// record's outcome to the results topic (and each success to the compacted loaded-records
+/// topic, change suppression's memory), and classes failures for the runtime's retry policy:
 /// - `UNABLE_TO_LOCK_ROW`, 5xx, timeouts: transient; the runtime sends the records that failed
 ///   together again in one call;
-/// - `REQUIRED_FIELD_MISSING` (typically an update whose creating upsert comes later in the
-///   batch): transient, so the runtime's next attempt, after the whole batch, finds the record;
 /// - other validation errors: dead-lettered with Salesforce's code, message and fields, and a
 ///   failed result published;
 /// - `REQUEST_LIMIT_EXCEEDED`, or usage past the budget's share: the loader pauses (stops taking
 ///   messages, sends nothing), says so once, probes the limits resource now and then on its
 ///   clock, and resumes by itself; the refused call is not an attempt.
 ///
-/// Records of one external id in one batch are sent in separate calls, in order, so the last
-/// change is the one that stays.
+/// Order between record types: commands of one batch for the same record are merged into one
+/// upsert (`MergedUpsert`: an account's and its bill's fields go together). A record that does
+/// not exist yet and that no command of the batch can create (it lacks a field Salesforce
+/// requires on create, from the object's describe) is not sent: it waits, without a call, for
+/// the batches that follow (`StageFailure.waiting`) until its creating command arrives and they
+/// are merged, for at most the runtime's `maximumWait`; only then is it sent as it is (and,
+/// if Salesforce refuses it as `REQUIRED_FIELD_MISSING`, retried like a transient failure).
 public struct SalesforceSink: Sink {
     public static let kind = CRMLoadResult.Sink.salesforce
     public typealias Input = MessageEnvelope<CRMUpsert>
@@ -26,6 +31,12 @@ public struct SalesforceSink: Sink {
     public let client: SalesforceClient
     public let resultsTopic: String
     public let alertsTopic: String
+    /// Where each successful load result is also written, keyed by record and field set
+    /// (compacted); nil writes none.
+    public var loadedTopic: String?
+    /// Which records exist (any load of them succeeded: read from the loaded-records topic and
+    /// added to as this loader loads).
+    public var knownRecords = LoadedRecords(use: .existence)
     public var recordsPerCall = SalesforceLoadCost.recordsPerCall
     /// From this many records of one object in one batch on, they go through a Bulk API 2.0
     /// job (a backfill's backlog); below it, through sObject Collections.
@@ -39,6 +50,7 @@ public struct SalesforceSink: Sink {
     public var announce: (@Sendable (OutgoingMessage) async -> Void)?
     let contracts: MessageContracts
     let logger: Logger
+    let requirements = CreateRequirements()
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
 
     public init(client: SalesforceClient, resultsTopic: String, alertsTopic: String, contracts: MessageContracts, logger: Logger) {
@@ -54,58 +66,43 @@ public struct SalesforceSink: Sink {
     public var maximumBatch = 10_000
     public var batchSize: Int { maximumBatch }
 
+    /// What Salesforce answered for one record of a call, or why the call as a whole failed.
+    enum Answer {
+        case record(SalesforceClient.RecordOutcome)
+        case failed(StageFailure)
+    }
+
     public func handle(_ batch: [ContractMessage<CRMUpsert>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         var results = [Result<[OutgoingMessage], StageFailure>?](repeating: nil, count: batch.count)
         var alerts: [OutgoingMessage] = []
-        // Group by object and external id field, keeping arrival order within each group.
-        var groups: [String: [Int]] = [:]
-        var order: [String] = []
-        for (index, message) in batch.enumerated() {
-            let key = "\(message.envelope.payload.object)|\(message.envelope.payload.externalIdField)"
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(index)
-        }
-        for key in order {
-            // Waves: a record whose external id already appears in this wave waits for the next one.
-            var remaining = groups[key]!
-            // External ids whose earlier change failed transiently (a lock, a 5xx): their later
-            // changes are not sent before it, or the runtime's retry would put the older change
-            // last. Not after a missing-record failure: the later change may be the very upsert
-            // that creates the record (a bill's amounts before its account's Name), and the two
-            // set different fields.
-            var waitingForRetry = Set<String>()
-            while !remaining.isEmpty {
-                var wave: [Int] = []
-                var later: [Int] = []
-                var ids = Set<String>()
-                for index in remaining {
-                    let externalId = batch[index].envelope.payload.externalId
-                    if waitingForRetry.contains(externalId) {
-                        results[index] = .failure(.transient("loader.order", "an earlier change of \(externalId) in this batch waits for its retry"))
-                    } else if ids.insert(externalId).inserted {
-                        wave.append(index)
-                    } else {
-                        later.append(index)
-                    }
+        for group in MergedUpsert.merge(batch) {
+            let object = group[0].upsert.object
+            let required = await requirements.fields(object: object, client: client, logger: logger)
+            var ready: [MergedUpsert] = []
+            for record in group {
+                let missing = required.subtracting(record.upsert.fields.keys)
+                if !missing.isEmpty, !knownRecords.exists(object: object, externalId: record.upsert.externalId),
+                   record.members.allSatisfy({ batch[$0].mayWait }) {
+                    let failure = StageFailure.waiting("loader.awaits-record", """
+                        \(object) \(record.upsert.externalId) does not exist yet and this change cannot create it (it lacks \
+                        \(missing.sorted().joined(separator: ", "))): it waits for the change that does
+                        """)
+                    for member in record.members { results[member] = .failure(failure) }
+                } else {
+                    ready.append(record)
                 }
-                defer {
-                    for index in wave {
-                        if case let .failure(failure)? = results[index], failure.errorClass == .transient,
-                           !Self.dependencyCodes.contains(where: { failure.code == "sf.\($0)" }) {
-                            waitingForRetry.insert(batch[index].envelope.payload.externalId)
-                        }
-                    }
+            }
+            guard !ready.isEmpty else { continue }
+            var answers: [Answer] = []
+            if ready.count >= bulkThreshold {
+                answers = await loadInBulk(ready, alerts: &alerts)
+            } else {
+                for start in stride(from: 0, to: ready.count, by: recordsPerCall) {
+                    answers += await load(Array(ready[start..<min(start + recordsPerCall, ready.count)]), alerts: &alerts)
                 }
-                if wave.count >= bulkThreshold {
-                    for (index, result) in await loadInBulk(wave.map { batch[$0] }, alerts: &alerts) { results[wave[index]] = result }
-                    remaining = later
-                    continue
-                }
-                for start in stride(from: 0, to: wave.count, by: recordsPerCall) {
-                    let slice = Array(wave[start..<min(start + recordsPerCall, wave.count)])
-                    for (index, result) in await load(slice.map { batch[$0] }, alerts: &alerts) { results[slice[index]] = result }
-                }
-                remaining = later
+            }
+            for (record, answer) in zip(ready, answers) {
+                for (member, result) in outcome(of: record, answer, in: batch) { results[member] = result }
             }
         }
         var final = results.map { $0 ?? .failure(.transient("loader.no-result", "no outcome was recorded")) }
@@ -121,44 +118,98 @@ public struct SalesforceSink: Sink {
     }
 
     /// One call's worth of records (one object, distinct external ids), sent once (a refusal
-    /// for the API limit waits and sends again: it was not an attempt). Returns, per record (by
-    /// position), its result.
-    func load(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
-        let first = messages[0].envelope.payload
+    /// for the API limit waits and sends again: it was not an attempt).
+    func load(_ records: [MergedUpsert], alerts: inout [OutgoingMessage]) async -> [Answer] {
+        let first = records[0].upsert
         while true {
             await waitWhileOverBudget(alerts: &alerts)
             do {
-                let answers = try await client.upsertCollection(object: first.object, externalIdField: first.externalIdField,
-                                                                records: messages.map(\.envelope.payload))
-                return try zip(messages.indices, answers).map { position, answer in
-                    if let decided = try decide(messages[position], answer) { return (position, decided) }
-                    let codes = answer.errors.map(\.code)
-                    return (position, .failure(.transient("sf.\(codes.first ?? "transient")", codes.joined(separator: ", "))))
-                }
+                let outcomes = try await client.upsertCollection(object: first.object, externalIdField: first.externalIdField,
+                                                                 records: records.map(\.upsert))
+                return outcomes.map(Answer.record)
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
             } catch SalesforceError.transient(let message) {
-                return messages.indices.map { ($0, .failure(.transient("sf.call", message))) }
+                return records.map { _ in .failed(.transient("sf.call", message)) }
             } catch let error as SalesforceError {
                 // The whole call was refused (a malformed object name, a lost permission): every
                 // record needs a person, so each is dead-lettered with the reason.
-                return messages.indices.map { ($0, .failure(.permanent("sf.call", "\(error)"))) }
+                return records.map { _ in .failed(.permanent("sf.call", "\(error)")) }
             } catch {
-                return messages.indices.map { ($0, .failure(StageFailure(unexpected: error))) }
+                return records.map { _ in .failed(StageFailure(unexpected: error)) }
             }
         }
     }
 
-    /// A record's result, or nil when it failed transiently (the runtime's retry sends it again).
-    func decide(_ message: ContractMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure>? {
-        if answer.success {
-            return .success([try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])])
+    /// One Bulk API 2.0 job for records of one object with distinct external ids, sent once like
+    /// a Collections call: records that failed transiently or were not processed, or all of them
+    /// when the job itself failed, go back to the runtime as transient.
+    func loadInBulk(_ records: [MergedUpsert], alerts: inout [OutgoingMessage]) async -> [Answer] {
+        let first = records[0].upsert
+        while true {
+            await waitWhileOverBudget(alerts: &alerts)
+            do {
+                let job = try await client.bulkUpsert(object: first.object, externalIdField: first.externalIdField,
+                                                      records: records.map(\.upsert))
+                return records.map { record in
+                    job.outcomes[record.upsert.externalId].map(Answer.record)
+                        ?? .failed(.transient("sf.bulk.unprocessed", "the bulk job did not process this record"))
+                }
+            } catch SalesforceError.limitExceeded(let message) {
+                await pause(reason: message, alerts: &alerts)
+                continue
+            } catch {
+                logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
+                let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")
+                return records.map { _ in .failed(failure) }
+            }
         }
-        if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) { return nil }
+    }
+
+    /// Each merged command's result. A refusal that names fields falls on the commands that set
+    /// them; the others merged with them were not loaded either and go back as transient, to be
+    /// sent again without them.
+    func outcome(of record: MergedUpsert, _ answer: Answer, in batch: [ContractMessage<CRMUpsert>]) -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
+        let answered: SalesforceClient.RecordOutcome
+        switch answer {
+        case let .failed(failure): return record.members.map { ($0, .failure(failure)) }
+        case let .record(outcome): answered = outcome
+        }
+        let refusedFields = Set(answered.errors.flatMap(\.fields))
+        let blamed = record.members.filter { member in
+            !refusedFields.isDisjoint(with: batch[member].envelope.payload.fields.keys)
+        }
+        return record.members.map { member in
+            do {
+                if !answered.success, !blamed.isEmpty, !blamed.contains(member),
+                   !answered.errors.contains(where: { Self.transientCodes.contains($0.code) || Self.dependencyCodes.contains($0.code) }) {
+                    return (member, .failure(.transient("loader.merged-with-refused",
+                                                        "sent together with a change Salesforce refused (\(Self.describe(answered.errors))); sent again without it")))
+                }
+                return (member, try decide(batch[member], answered))
+            } catch {
+                return (member, .failure(StageFailure(unexpected: error)))
+            }
+        }
+    }
+
+    /// A command's result from its record's outcome.
+    func decide(_ message: ContractMessage<CRMUpsert>, _ answer: SalesforceClient.RecordOutcome) throws -> Result<[OutgoingMessage], StageFailure> {
+        if answer.success {
+            let result = try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])
+            let upsert = message.envelope.payload
+            knownRecords.loaded(upsert.fingerprint)
+            guard let loadedTopic else { return .success([result]) }
+            let key = "\(upsert.object)/\(upsert.externalId.lowercased())/\(String(upsert.fingerprint.key, radix: 16))"
+            return .success([result, OutgoingMessage(topic: loadedTopic, key: key, value: result.value, headers: result.headers)])
+        }
+        let codes = answer.errors.map(\.code)
+        if answer.errors.contains(where: { Self.transientCodes.contains($0.code) }) {
+            return .failure(.transient("sf.\(codes.first ?? "transient")", codes.joined(separator: ", ")))
+        }
         if answer.errors.allSatisfy({ Self.dependencyCodes.contains($0.code) }) {
-            // Typically an update (a bill's amounts) for a record whose creating upsert (the
-            // account, with its Name) comes later in the batch: the runtime's next attempt,
-            // after the whole batch, finds the record.
+            // A change sent without its record's creating change (it waited `maximumWait` for
+            // it): retried, as the record may exist by then.
             var failure = StageFailure.transient("sf.\(answer.errors[0].code)", Self.describe(answer.errors) + " (the record may not exist yet)")
             failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors, counted: false)]
             return .failure(failure)
@@ -167,41 +218,6 @@ public struct SalesforceSink: Sink {
                                              pointer: answer.errors[0].fields.first.map { "/payload/fields/\($0)" })
         failure.companions = [try result(for: message, outcome: .failed, recordId: nil, errors: answer.errors)]
         return .failure(failure)
-    }
-
-    /// One Bulk API 2.0 job for records of one object with distinct external ids, sent once like
-    /// a Collections call: records that failed transiently or were not processed, or all of them
-    /// when the job itself failed, go back to the runtime as transient.
-    func loadInBulk(_ messages: [ContractMessage<CRMUpsert>], alerts: inout [OutgoingMessage]) async -> [(Int, Result<[OutgoingMessage], StageFailure>)] {
-        var outcomes: [(Int, Result<[OutgoingMessage], StageFailure>)] = []
-        while true {
-            await waitWhileOverBudget(alerts: &alerts)
-            let first = messages[0].envelope.payload
-            do {
-                let job = try await client.bulkUpsert(object: first.object, externalIdField: first.externalIdField,
-                                                      records: messages.map(\.envelope.payload))
-                for (position, message) in messages.enumerated() {
-                    guard let answer = job.outcomes[message.envelope.payload.externalId] else {
-                        outcomes.append((position, .failure(.transient("sf.bulk.unprocessed", "the bulk job did not process this record"))))
-                        continue
-                    }
-                    if let decided = try decide(message, answer) {
-                        outcomes.append((position, decided))
-                    } else {
-                        let codes = answer.errors.map(\.code)
-                        outcomes.append((position, .failure(.transient("sf.\(codes.first ?? "transient")", codes.joined(separator: ", ")))))
-                    }
-                }
-            } catch SalesforceError.limitExceeded(let message) {
-                await pause(reason: message, alerts: &alerts)
-                continue
-            } catch {
-                logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
-                let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")
-                outcomes = messages.indices.map { ($0, .failure(failure)) }
-            }
-            return outcomes
-        }
     }
 
     /// Errors of a record that may need another record loaded first.
@@ -219,6 +235,7 @@ public struct SalesforceSink: Sink {
         try LoadResults(sink: .salesforce, topic: resultsTopic, contracts: contracts)
             .message(for: message, outcome: outcome, recordId: recordId, errors: errors, counted: counted)
     }
+
 
     func waitWhileOverBudget(alerts: inout [OutgoingMessage]) async {
         if client.budget.allowsCalls { return }
@@ -255,5 +272,26 @@ public struct SalesforceSink: Sink {
         let envelope = MessageEnvelope(source: MessageSource(system: .billsync, name: "loader"), businessKey: "api-budget/salesforce",
                                        occurredAt: now, payload: payload)
         return try OutgoingMessage(topic: alertsTopic, message: envelope, contracts: contracts)
+    }
+}
+
+
+/// The fields each object requires on create, asked once per object per process. An object
+/// whose describe fails is treated as requiring nothing (its commands are sent as they come, as
+/// before), and asked again on a later batch.
+final class CreateRequirements: Sendable {
+    private let known = Mutex<[String: Set<String>]>([:])
+
+    func fields(object: String, client: SalesforceClient, logger: Logger) async -> Set<String> {
+        if let fields = known.withLock({ $0[object] }) { return fields }
+        do {
+            let fields = try await client.fieldsRequiredOnCreate(object: object)
+            known.withLock { $0[object] = fields }
+            return fields
+        } catch {
+            logger.warning("the object's describe failed; its changes are sent without waiting for their records",
+                           metadata: ["billsync.object": "\(object)", "billsync.error": "\(error)"])
+            return []
+        }
     }
 }

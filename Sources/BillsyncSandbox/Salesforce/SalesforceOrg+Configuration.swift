@@ -77,6 +77,7 @@ extension SalesforceOrg {
                 "name": .text(field.name), "type": .text(type), "length": .number(length),
                 "nillable": .bool(!field.required), "externalId": .bool(field.externalID), "unique": .bool(field.unique),
                 "custom": .bool(field.name.hasSuffix("__c")), "createable": .bool(true), "updateable": .bool(true),
+                "defaultedOnCreate": .bool(false),
             ])
         }
         return ["name": .text(object.name), "keyPrefix": .text(object.keyPrefix), "custom": .bool(object.name.hasSuffix("__c")),

@@ -1,0 +1,91 @@
+import BillsyncJSON
+
+/// What the transformer's change suppression and the loader's load results agree on about one
+/// upsert: the record it writes, the fields it sets on that record, and what it sets them to.
+///
+/// Computed from the upsert's canonical JSON (fields sorted, decimals written exactly) with
+/// 64-bit FNV-1a, so every process, whatever its hash seed, derives the same figures from the
+/// same upsert: the loader recomputes them from the command it loaded, and the transformer
+/// compares them with what it is about to send. Collisions only matter when both the key and the
+/// value collide, and then cost one suppressed change in 2^64.
+public struct UpsertFingerprint: Hashable, Sendable {
+    /// The CRM record: object and external id, the id compared case-insensitively (as
+    /// Salesforce matches text external ids).
+    public let record: UInt64
+    /// The record and the set of fields written (several mappings write one record: an
+    /// account's and its bill's fields both go to Account; each is remembered on its own).
+    public let key: UInt64
+    /// The values written.
+    public let value: UInt64
+
+    public init(_ upsert: CRMUpsert) {
+        self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: upsert.fieldSet,
+                  value: Self.valueHash(externalIdField: upsert.externalIdField, fields: upsert.jsonValue()["fields"] ?? .null))
+    }
+
+    public init(object: String, externalId: String, fieldSet: String, value: UInt64) {
+        record = Self.recordHash(object: object, externalId: externalId)
+        var hash = StableHash(seed: record)
+        hash.add(fieldSet)
+        key = hash.value
+        self.value = value
+    }
+
+    /// The value as the load result carries it: 16 lowercase hex digits.
+    public var valueText: String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// A value read back from `valueText`.
+    public static func value(parsing text: String) -> UInt64? {
+        text.utf8.count == 16 ? UInt64(text, radix: 16) : nil
+    }
+
+    public static func recordHash(object: String, externalId: String) -> UInt64 {
+        var hash = StableHash()
+        hash.add(object)
+        hash.add(externalId.lowercased())
+        return hash.value
+    }
+
+    static func valueHash(externalIdField: String, fields: JSONValue) -> UInt64 {
+        var hash = StableHash()
+        hash.add(externalIdField)
+        hash.add(fields.serialized())
+        return hash.value
+    }
+}
+
+extension CRMUpsert {
+    /// The names of the fields it sets, sorted and comma-separated.
+    public var fieldSet: String { fields.keys.sorted().joined(separator: ",") }
+
+    public var fingerprint: UpsertFingerprint { UpsertFingerprint(self) }
+}
+
+/// 64-bit FNV-1a: small, stable across processes and platforms (unlike `Hasher`, seeded per
+/// process), good enough to tell values apart.
+public struct StableHash: Sendable {
+    public private(set) var value: UInt64
+
+    public init(seed: UInt64 = 0xcbf2_9ce4_8422_2325) { value = seed }
+
+    public mutating func add(_ bytes: some Sequence<UInt8>) {
+        for byte in bytes {
+            value ^= UInt64(byte)
+            value &*= 0x0000_0100_0000_01b3
+        }
+        // A separator, so ("ab", "c") and ("a", "bc") differ.
+        value ^= 0xff
+        value &*= 0x0000_0100_0000_01b3
+    }
+
+    public mutating func add(_ text: String) { add(text.utf8) }
+
+    public static func of(_ bytes: some Sequence<UInt8>) -> UInt64 {
+        var hash = StableHash()
+        hash.add(bytes)
+        return hash.value
+    }
+}
