@@ -43,7 +43,8 @@ struct SalesforceLoaderTests {
             #expect(first.count == 10_000)
             #expect(first.allSatisfy { $0.outcome == .created && $0.recordId?.hasPrefix("001") == true })
             #expect(Set(first.map(\.externalId)).count == 10_000)
-            #expect(client.budget.calls <= 50, "\(client.budget.calls) calls for 10,000 records")
+            // 50 full Collections calls, and the object's describe (asked once: which fields create a record).
+            #expect(client.budget.calls <= 51, "\(client.budget.calls) calls for 10,000 records")
 
             // The same commands again (a replay), read on by the same group: nothing new is created.
             try await rig.publish(upserts)
@@ -86,8 +87,8 @@ struct SalesforceLoaderTests {
             }
             let policy = RetryPolicy()
             let expected = policy.inProcessAttempts * (LoaderRig.retryTiers.count + 1)
-            // Counted by Salesforce (the emulator), not by the loader.
-            #expect(rig.emulator.apiUsage.used == expected)
+            // Counted by Salesforce (the emulator), not by the loader; and the object's describe, once.
+            #expect(rig.emulator.apiUsage.used == expected + 1)
             let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
             #expect(dead.count == 1)
             let attempts = dead.first?.headers.last { $0.name == StageHeaders.attempts }?.value.map { String(decoding: $0, as: UTF8.self) }
@@ -96,50 +97,80 @@ struct SalesforceLoaderTests {
         }
     }
 
-    @Test("a later change of a record is not sent while an earlier one in the same batch waits for its retry, so the last change stays last")
-    func changesOfOneRecordStayInOrder() async throws {
-        try await LoaderRig.with({ $0.lockRowFailureRate = 1.0 }) { rig in
-            let sink = handler(rig, client: try rig.client())
-            let older = LoaderRig.account(8_100_000, name: "Old name")
-            let newer = LoaderRig.account(8_100_000, name: "New name")
-            let source = MessageSource(system: .billsync, name: "test")
-            let batch = [older, newer].enumerated().map { offset, upsert in
-                ContractMessage<CRMUpsert>(envelope: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
-                                           topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger)
-            }
-            let results = await sink.handle(batch)
-            let failures = results.compactMap { result -> StageFailure? in
-                if case let .failure(failure) = result { return failure }
-                return nil
-            }
-            #expect(failures.map(\.code) == ["sf.UNABLE_TO_LOCK_ROW", "loader.order"])
-            #expect(failures.allSatisfy { $0.errorClass == .transient })
-            // Counted by the emulator: the newer change was never sent ahead of the older one.
-            #expect(rig.emulator.apiUsage.used == 1)
+    func batch(_ rig: LoaderRig, _ upserts: [CRMUpsert], mayWait: Bool = true) -> [ContractMessage<CRMUpsert>] {
+        let source = MessageSource(system: .billsync, name: "test")
+        return upserts.enumerated().map { offset, upsert in
+            StageMessage(input: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
+                         topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger, mayWait: mayWait)
         }
     }
 
-    @Test("an update that failed because its record does not exist yet does not hold back the upsert that creates it")
-    func creatingUpsertIsNotHeldBack() async throws {
+    /// A bill's amounts for an Account: no Name, so it can update the record but not create it.
+    static func amounts(_ number: Int, _ amount: Decimal = 12) -> CRMUpsert {
+        CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: String(format: "%010d", number),
+                  fields: ["Amount_Due__c": .decimal(amount)])
+    }
+
+    @Test("two changes of one record in one batch go to Salesforce as one upsert, the later value staying")
+    func changesOfOneRecordAreMerged() async throws {
         try await LoaderRig.with { rig in
             let sink = handler(rig, client: try rig.client())
-            // A bill's amounts (no Name) arriving before its account's upsert, as the topics interleave.
-            let amounts = CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0008200000",
-                                    fields: ["Amount_Due__c": .decimal(12)])
-            let creating = LoaderRig.account(8_200_000)
-            let source = MessageSource(system: .billsync, name: "test")
-            let batch = [amounts, creating].enumerated().map { offset, upsert in
-                ContractMessage<CRMUpsert>(envelope: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
-                                           topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger)
-            }
-            let results = await sink.handle(batch)
-            if case let .failure(failure) = results[0] {
-                #expect(failure.code == "sf.REQUIRED_FIELD_MISSING" && failure.errorClass == .transient)
-            } else {
-                Issue.record("the update without a Name should fail until its account exists")
-            }
-            #expect((try? results[1].get()) != nil)
+            let results = await sink.handle(batch(rig, [LoaderRig.account(8_100_000, name: "Old name"), LoaderRig.account(8_100_000, name: "New name")]))
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            #expect(try rig.store.record(object: "Account", externalField: "Billing_Customer_Id__c", value: "0008100000")?.fields["Name"] == .text("New name"))
+            // Counted by the emulator: the describe and one upsert, the record never twice in a request.
+            #expect(rig.emulator.apiUsage.used == 2)
+        }
+    }
+
+    @Test("an account's and its bill's changes in one batch reach Salesforce in one upsert, without a failed call, whichever comes first")
+    func accountAndBillTogether() async throws {
+        try await LoaderRig.with { rig in
+            let sink = handler(rig, client: try rig.client())
+            let results = await sink.handle(batch(rig, [Self.amounts(8_200_000), LoaderRig.account(8_200_000)]))
+            #expect(results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
+            let record = try #require(try rig.store.record(object: "Account", externalField: "Billing_Customer_Id__c", value: "0008200000"))
+            #expect(record.fields["Name"] == .text("Customer 8200000"))
             #expect(try rig.store.count(object: "Account") == 1)
+            #expect(rig.emulator.apiUsage.used == 2)
+        }
+    }
+
+    @Test("a change that cannot create its record waits for it without a call; once it may wait no longer it is sent and retried")
+    func changeWaitsForItsRecord() async throws {
+        try await LoaderRig.with { rig in
+            let sink = handler(rig, client: try rig.client())
+            let waiting = await sink.handle(batch(rig, [Self.amounts(8_300_000)]))
+            guard case let .failure(failure) = waiting[0] else { Issue.record("sent without its record"); return }
+            #expect(failure.waits && failure.code == "loader.awaits-record")
+            #expect(failure.message.contains("Name"))
+            #expect(rig.emulator.apiUsage.used == 1, "only the describe")
+            let sent = await sink.handle(batch(rig, [Self.amounts(8_300_000)], mayWait: false))
+            guard case let .failure(refused) = sent[0] else { Issue.record("an update without a Name created an Account"); return }
+            #expect(refused.code == "sf.REQUIRED_FIELD_MISSING" && refused.errorClass == .transient && !refused.waits)
+            // Once the record exists, the same change is sent at once.
+            _ = await sink.handle(batch(rig, [LoaderRig.account(8_300_000)]))
+            let updated = await sink.handle(batch(rig, [Self.amounts(8_300_000, 13)]))
+            #expect((try? updated[0].get()) != nil)
+        }
+    }
+
+    @Test("through the stage, a bill whose account comes in a later chunk waits for it: nothing retried, no failed call")
+    func waitsAcrossChunks() async throws {
+        try await LoaderRig.with { rig in
+            try await rig.publish([Self.amounts(8_400_000)])
+            try await rig.run(handler(rig, client: try rig.client()), group: TestKafka.uniqueName("loader"), outcomes: 2) {
+                // The bill was looked at (the object described) and is waiting: now its account comes.
+                let looked = await eventually(timeout: .seconds(30)) { rig.emulator.apiUsage.used >= 1 }
+                #expect(looked)
+                try await rig.publish([LoaderRig.account(8_400_000)])
+            }
+            let record = try #require(try rig.store.record(object: "Account", externalField: "Billing_Customer_Id__c", value: "0008400000"))
+            #expect(record.fields["Amount_Due__c"] == .number(0.25), "the account came later: its amount stays")
+            #expect(record.fields["Name"] == .text("Customer 8400000"))
+            #expect(rig.emulator.apiUsage.used == 2, "the describe and one upsert")
+            #expect(try await TestKafka.readToEnd(rig.topics.retry1, partitions: 2).isEmpty)
+            #expect(try rig.store.duplicateCreates(object: "Account") == 0)
         }
     }
 
