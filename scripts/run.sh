@@ -60,11 +60,11 @@ for _ in $(seq 1 300); do curl -sf "$sandbox/sandbox/healthz" >/dev/null && brea
 curl -sf "$sandbox/sandbox/healthz" >/dev/null || { log "the sandbox did not start; see $logs/sandbox.log"; exit 1; }
 
 # Short retry tiers for the sample (production defaults: 30 s, then 5 min), so a record that
-# must wait (a bill before its account) or can never load reaches its end while this waits.
+# fails transiently or can never load reaches its end while this waits.
 export BILLSYNC_HTTP_HOST=127.0.0.1 BILLSYNC_LOG_LEVEL=info BILLSYNC_RETRY_TIERS="5s,10s"
-BILLSYNC_HTTP_PORT="${BILLSYNC_TRANSFORMER_PORT:-19464}" BILLSYNC_TRANSFORMER_STATE="$run/transformer-state.sqlite" \
+BILLSYNC_HTTP_PORT="${BILLSYNC_TRANSFORMER_PORT:-19464}" \
     start transformer "$bin/billsync-transformer"
-BILLSYNC_HTTP_PORT="${BILLSYNC_ROLLUP_PORT:-19465}" BILLSYNC_TRANSFORMER_STATE="$run/rollup-state.sqlite" \
+BILLSYNC_HTTP_PORT="${BILLSYNC_ROLLUP_PORT:-19465}" BILLSYNC_TRANSFORMER_STATE="$run/rollup-cache.sqlite" \
     start rollup "$bin/billsync-transformer" --role rollup
 BILLSYNC_HTTP_PORT="${BILLSYNC_LOADER_PORT:-19466}" SALESFORCE_LOGIN_URL="$sandbox" \
     SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \

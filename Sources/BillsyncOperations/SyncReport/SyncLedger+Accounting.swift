@@ -51,6 +51,7 @@ extension SyncLedger {
         for copy in facts.retryCopies where relevant.contains(copy.originalId) {
             retries[copy.stage, default: [:]][copy.originalId, default: []].append(copy.position)
         }
+        retried = retries.mapValues(\.count)
         var upsertsByCause: [String: [FleetFacts.Upsert]] = [:]
         for upsert in upserts { upsertsByCause[upsert.causationId, default: []].append(upsert) }
         // Keyed by sink: a PostgreSQL replica's result says nothing about Salesforce.

@@ -133,6 +133,9 @@ public struct SyncLedger: Sendable {
     /// `file:line` of every row the extractor refused.
     public var refusedLines: Set<String> = []
     public var deadLetterGroups: [DeadLetterGroup] = []
+    /// Messages of the run that went through each stage's retry topics (whatever became of
+    /// them): a record type racing another shows here at the loader.
+    public var retried: [Stage: Int] = [:]
 
     /// Every record's flows closed. The stages' lag is the caller's to check: a roll-up may
     /// still be on its way while every record is done.

@@ -54,6 +54,10 @@ public struct SyncReportText: Sendable {
             out.append(reasons.rendered(indent: "  "))
         }
         out.append("")
+        let stages: [Stage] = ledger.rows.isEmpty ? [] : [.transformer, .rollup, .loader, .loaderBilling]
+        if !stages.isEmpty {
+            out.append("Through the retry topics: " + stages.map { "\($0.rawValue) \(ledger.retried[$0] ?? 0)" }.joined(separator: ", "))
+        }
         if let apiCalls { out.append("Salesforce API calls: \(apiCalls) (as counted by the Salesforce side)") }
         if let elapsedSeconds { out.append(String(format: "Elapsed: %.1f s from extraction to the last record's end", elapsedSeconds)) }
         if !expectations.isEmpty {
