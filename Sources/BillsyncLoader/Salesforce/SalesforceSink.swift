@@ -137,6 +137,8 @@ public struct SalesforceSink: Sink {
                 }
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
+            } catch SalesforceError.concurrencyLimitExceeded(let message) {
+                if await !backOffForConcurrency(message) { return messages.indices.map { ($0, .failure(.transient("sf.concurrency", message))) } }
             } catch SalesforceError.transient(let message) {
                 return messages.indices.map { ($0, .failure(.transient("sf.call", message))) }
             } catch let error as SalesforceError {
@@ -195,6 +197,11 @@ public struct SalesforceSink: Sink {
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
                 continue
+            } catch SalesforceError.concurrencyLimitExceeded(let message) {
+                if await backOffForConcurrency(message) { continue }
+                outcomes = messages.indices.map { ($0, .failure(.transient("sf.concurrency", message))) }
+            } catch SalesforceError.bulkJobEnded(let end) {
+                outcomes = self.outcomes(of: end, for: messages)
             } catch {
                 logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
                 let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")
