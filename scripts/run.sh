@@ -54,6 +54,9 @@ start() {  # name, command...
 # credentials from their environment, as they would in production.
 sandbox_port="${BILLSYNC_SANDBOX_PORT:-18090}"
 sandbox="http://127.0.0.1:$sandbox_port"
+# Salesforce grants client credentials only on the org's My Domain, never on login.salesforce.com;
+# the emulator's stand-in for its My Domain is this path (the loader refuses a generic login host).
+my_domain="$sandbox/billsync-sandbox.my.salesforce.com"
 BILLSYNC_SANDBOX_SF_CLIENT_SECRET=sandbox-secret BILLSYNC_SANDBOX_BILLING_TOKEN=sandbox-billing-token \
     start sandbox "$bin/billsync-sandbox" serve --port "$sandbox_port" --data "$run/salesforce.sqlite" --billing-data "$run/billing.sqlite"
 for _ in $(seq 1 300); do curl -sf "$sandbox/sandbox/healthz" >/dev/null && break; sleep 0.1; done
@@ -66,7 +69,7 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_TRANSFORMER_PORT:-19464}" \
     start transformer "$bin/billsync-transformer"
 BILLSYNC_HTTP_PORT="${BILLSYNC_ROLLUP_PORT:-19465}" BILLSYNC_TRANSFORMER_STATE="$run/rollup-cache.sqlite" \
     start rollup "$bin/billsync-transformer" --role rollup
-BILLSYNC_HTTP_PORT="${BILLSYNC_LOADER_PORT:-19466}" SALESFORCE_LOGIN_URL="$sandbox" \
+BILLSYNC_HTTP_PORT="${BILLSYNC_LOADER_PORT:-19466}" SALESFORCE_LOGIN_URL="$my_domain" \
     SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \
     start loader "$bin/billsync-loader"
 BILLSYNC_HTTP_PORT="${BILLSYNC_BILLING_LOADER_PORT:-19467}" BILLSYNC_LOADER_BILLING_URL="$sandbox" \
@@ -83,7 +86,7 @@ lifecycle:
   evaluationInterval: 2s
 RULES
 BILLSYNC_HTTP_PORT="${BILLSYNC_ALERTER_PORT:-19469}" BILLSYNC_REPORTS_DIR="$run/reports" BILLSYNC_ALERT_RULES="$run/alert-rules.yaml" \
-    SALESFORCE_LOGIN_URL="$sandbox" SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \
+    SALESFORCE_LOGIN_URL="$my_domain" SALESFORCE_CLIENT_ID=billsync-sandbox SALESFORCE_CLIENT_SECRET=sandbox-secret \
     start alerter "$bin/billsync-alerter"
 
 # Each run is its own source: a broker kept running between runs still has the checkpoint of the
@@ -154,7 +157,7 @@ counts=""
 duplicates=0
 for object in Account Service_Point__c Meter_Reading__c Product2; do
     counts="$counts $object=$(curl -sf "$sandbox/sandbox/salesforce/$object/count" | tr -dc '0-9' || true)"
-    created_twice=$(curl -sf "$sandbox/sandbox/salesforce/$object/duplicate-creates" | tr -dc '0-9' || true)
+    created_twice=$(curl -sf "$sandbox/sandbox/salesforce/$object/duplicate-creates" | tr -d ' ' | sed -n 's/.*"duplicateCreates":\([0-9]*\).*/\1/p' || true)
     duplicates=$((duplicates + ${created_twice:-0}))
 done
 uploads=$(curl -sf "$sandbox/sandbox/billing/uploads/meter-readings/count" | tr -dc '0-9' || true)

@@ -4,7 +4,9 @@ fidelity check of its responses (Tests/BillsyncSandboxTests). Usage:
   salesforce_client_check.py EMULATOR_URL PRIVATE_KEY_FILE
 
 The client only speaks https to *.salesforce.com; a transport adapter sends those requests to
-the emulator instead, unchanged otherwise. Prints one JSON object with what the client saw.
+the emulator instead, with the host they were meant for as their Host header (so a token request
+to the org's My Domain arrives as one), unchanged otherwise. Prints one JSON object with what the
+client saw.
 """
 import json
 import sys
@@ -21,6 +23,7 @@ def session_for(emulator):
     class ToEmulator(requests.adapters.HTTPAdapter):
         def send(self, request, **kwargs):
             parts = urllib.parse.urlsplit(request.url)
+            request.headers["Host"] = parts.netloc
             request.url = urllib.parse.urlunsplit((target.scheme, target.netloc, parts.path, parts.query, parts.fragment))
             return super().send(request, **kwargs)
 
@@ -39,6 +42,7 @@ def main():
                             privatekey_file=key_file, session=session)
     seen["jwt_session"] = bool(jwt_client.session_id)
 
+    # Client credentials only on the org's My Domain (billsync-sandbox.my.salesforce.com).
     client = Salesforce(consumer_key="billsync-sandbox", consumer_secret="sandbox-secret",
                         domain="billsync-sandbox.my", session=session)
     seen["client_credentials_session"] = bool(client.session_id)

@@ -355,7 +355,8 @@ struct SalesforceRig: Sendable {
     }
 
     func client() throws -> SalesforceClient {
-        let session = try SalesforceSession(loginURL: base, credentials: .clientCredentials(clientID: "billsync-sandbox", clientSecret: "sandbox-secret"))
+        let session = try SalesforceSession(loginURL: emulator.myDomainLoginURL(on: base),
+                                            credentials: .clientCredentials(clientID: "billsync-sandbox", clientSecret: "sandbox-secret"))
         return SalesforceClient(session: session, budget: APIBudget())
     }
 }

@@ -33,7 +33,7 @@ struct LoaderProcessTests {
             try await rig.publish((0..<records).map { LoaderRig.account(8_000_000 + $0) })
             // Collections calls only: a backlog this size would otherwise go as one Bulk job, which
             // the emulator finishes by itself after the kill, so the kill would not land mid-run.
-            let environment = ["BILLSYNC_TOPIC_PREFIX": prefix, "SALESFORCE_LOGIN_URL": base.absoluteString,
+            let environment = ["BILLSYNC_TOPIC_PREFIX": prefix, "SALESFORCE_LOGIN_URL": emulator.myDomainLoginURL(on: base).absoluteString,
                                "SALESFORCE_CLIENT_ID": "billsync-sandbox", "SALESFORCE_CLIENT_SECRET": "sandbox-secret",
                                "BILLSYNC_LOADER_BULK_THRESHOLD": "1000000"]
             let first = try WorkerProcess(executable: "billsync-loader", environment: environment)
@@ -51,9 +51,14 @@ struct LoaderProcessTests {
             })
             second.signal(SIGTERM)
             #expect(await second.waitForExit(timeout: .seconds(40)) == 0)
+            // Counted on Salesforce's side: exactly one record per command, each created exactly
+            // once across the kill (what was re-sent after it arrived as updates).
             #expect(try store.count(object: "Account") == records)
-            // Counted on Salesforce's side: no external id was ever created twice across the kill.
+            #expect(try emulator.creates(object: "Account") == (records, records))
             #expect(try store.duplicateCreates(object: "Account") == 0)
+            // Every call was a full Collections call but those the kill cut short or repeated.
+            let calls = emulator.calls.calls(client: "billsync-sandbox", kind: .collections)
+            #expect(calls >= records / 200 && calls <= records / 200 + 2 * (loadedBeforeKill / 200 + 2), "\(calls) Collections calls")
             for number in stride(from: 0, to: records, by: 997) {
                 #expect(try store.record(object: "Account", externalField: "Billing_Customer_Id__c",
                                          value: String(format: "%010d", 8_000_000 + number)) != nil)

@@ -56,7 +56,7 @@ struct LoaderRig: Sendable {
     }
 
     func client(share: Double = 0.8) throws -> SalesforceClient {
-        let session = try SalesforceSession(loginURL: base, credentials: .clientCredentials(clientID: "billsync-sandbox", clientSecret: "sandbox-secret"))
+        let session = try SalesforceSession(loginURL: emulator.myDomainLoginURL(on: base), credentials: .clientCredentials(clientID: "billsync-sandbox", clientSecret: "sandbox-secret"))
         return SalesforceClient(session: session, budget: APIBudget(share: share))
     }
 

@@ -43,14 +43,20 @@ struct SalesforceLoaderTests {
             #expect(first.count == 10_000)
             #expect(first.allSatisfy { $0.outcome == .created && $0.recordId?.hasPrefix("001") == true })
             #expect(Set(first.map(\.externalId)).count == 10_000)
-            // 50 full Collections calls, and the object's describe (asked once: which fields create a record).
-            #expect(client.budget.calls <= 51, "\(client.budget.calls) calls for 10,000 records")
+            // Counted on Salesforce's side: 50 full Collections calls and the object's describe (asked
+            // once: which fields create a record), each record created exactly once.
+            let calls = rig.emulator.calls.calls(client: "billsync-sandbox")
+            #expect(calls <= 51, "\(calls) calls for 10,000 records")
+            #expect(try rig.emulator.creates(object: "Account") == (10_000, 10_000))
 
             // The same commands again (a replay), read on by the same group: nothing new is created.
             try await rig.publish(upserts)
             let second = try rig.client()
             try await rig.run(handler(rig, client: second), group: group, outcomes: 10_000)
             #expect(try rig.store.count(object: "Account") == 10_000)
+            #expect(try rig.emulator.creates(object: "Account") == (10_000, 10_000))
+            #expect(try rig.store.duplicateCreates(object: "Account") == 0)
+            #expect(rig.emulator.calls.calls(client: "billsync-sandbox") <= 100)
             let all = try await results(rig, count: 20_000)
             #expect(all.filter { $0.outcome == .updated }.count == 10_000)
         }
@@ -73,7 +79,9 @@ struct SalesforceLoaderTests {
             // The minimum is 20 calls; each injected failure may cost one more call at most.
             let minimum = records / 200
             let injected = Int(Double(records) * 0.05) + Int(Double(minimum) * 0.01 * 2) + 1
-            #expect(Double(client.budget.calls) <= 1.1 * Double(minimum + injected), "\(client.budget.calls) calls")
+            let calls = rig.emulator.calls.calls(client: "billsync-sandbox")
+            #expect(Double(calls) <= 1.1 * Double(minimum + injected), "\(calls) calls, counted by the emulator")
+            #expect(try rig.emulator.creates(object: "Account") == (records, records))
         }
     }
 
@@ -248,7 +256,9 @@ struct SalesforceLoaderTests {
             try await rig.run(sink, group: TestKafka.uniqueName("loader"), outcomes: records, timeout: .seconds(600), inFlight: 10_000)
             #expect(try rig.store.count(object: "Account") == records - bad.count)
             // Collections would need at least 500 calls; each Bulk job costs about seven.
-            #expect(client.budget.calls < 150, "\(client.budget.calls) calls")
+            let calls = rig.emulator.calls.calls(client: "billsync-sandbox")
+            #expect(calls < 150, "\(calls) calls, counted by the emulator")
+            #expect(try rig.emulator.creates(object: "Account") == (records - bad.count, records - bad.count))
             let dead = try await TestKafka.readToEnd(rig.topics.dlq, partitions: 2)
             #expect(Set(dead.compactMap(\.keyString)) == Set(bad.map { String(format: "%010d", 7_000_000 + $0) }))
             #expect(dead.allSatisfy { $0.headers.first { $0.name == StageHeaders.errorCode }?.value == Array("sf.STRING_TOO_LONG".utf8) })

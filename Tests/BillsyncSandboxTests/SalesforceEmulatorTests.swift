@@ -68,8 +68,11 @@ struct RunningEmulator {
         return Reply(status: http.statusCode, headers: fields, body: data)
     }
 
+    /// The token endpoint of the org's My Domain (the only one granting client credentials).
+    static let myDomainToken = "/billsync-sandbox.my.salesforce.com/services/oauth2/token"
+
     func token() async throws -> String {
-        let reply = try await request("POST", "/services/oauth2/token",
+        let reply = try await request("POST", Self.myDomainToken,
                                       form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
         return try #require((reply.json as? [String: Any])?["access_token"] as? String)
     }
@@ -80,10 +83,10 @@ struct SalesforceEmulatorTests {
     let upsertPath = "/services/data/v61.0/sobjects/Account/Billing_Customer_Id__c/0001234567"
     let collectionPath = "/services/data/v61.0/composite/sobjects/Account/Billing_Customer_Id__c"
 
-    @Test("client credentials in the body or in Basic auth get a bearer token; wrong ones get invalid_client")
+    @Test("client credentials in the body or in Basic auth at the org's My Domain get a bearer token; wrong ones get invalid_client")
     func clientCredentials() async throws {
         try await RunningEmulator.with { sf in
-            let body = try await sf.request("POST", "/services/oauth2/token",
+            let body = try await sf.request("POST", RunningEmulator.myDomainToken,
                                             form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
             let token = try #require(body.json as? [String: Any])
             #expect(body.status == 200)
@@ -91,13 +94,30 @@ struct SalesforceEmulatorTests {
             #expect(token["instance_url"] as? String == sf.base)
             for key in ["access_token", "id", "issued_at", "scope"] { #expect(token[key] != nil, "\(key)") }
             let basic = Data("billsync-sandbox:sandbox-secret".utf8).base64EncodedString()
-            let viaBasic = try await sf.request("POST", "/services/oauth2/token", form: "grant_type=client_credentials",
+            let viaBasic = try await sf.request("POST", RunningEmulator.myDomainToken, form: "grant_type=client_credentials",
                                                 headers: ["Authorization": "Basic \(basic)"])
             #expect(viaBasic.status == 200)
-            let wrong = try await sf.request("POST", "/services/oauth2/token",
+            let wrong = try await sf.request("POST", RunningEmulator.myDomainToken,
                                              form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=nope")
             #expect(wrong.status == 400)
             #expect((wrong.json as? [String: Any])?["error"] as? String == "invalid_client")
+        }
+    }
+
+    @Test("as Salesforce documents: client credentials sent to the generic login host (login or test.salesforce.com) are refused with invalid_grant, even when right")
+    func clientCredentialsOnlyOnMyDomain() async throws {
+        try await RunningEmulator.with { sf in
+            let generic = try await sf.request("POST", "/services/oauth2/token",
+                                               form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
+            #expect(generic.status == 400)
+            let error = try #require(generic.json as? [String: Any])
+            #expect(error["error"] as? String == "invalid_grant")
+            #expect(error["error_description"] as? String == "request not supported on this domain")
+            #expect(error["access_token"] == nil)
+            // Another org's My Domain is not this org's.
+            let elsewhere = try await sf.request("POST", "/other-org.my.salesforce.com/services/oauth2/token",
+                                                 form: "grant_type=client_credentials&client_id=billsync-sandbox&client_secret=sandbox-secret")
+            #expect((elsewhere.json as? [String: Any])?["error"] as? String == "invalid_grant")
         }
     }
 

@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncCSV
+import BillsyncRuntime
 import Foundation
 
 /// Bulk API 2.0 ingest jobs: for backfills, where one job of thousands of records costs a handful
@@ -12,10 +13,22 @@ extension SalesforceClient {
         public var calls = 0
     }
 
-    /// Creates an upsert job, uploads the records as CSV, closes it, waits for it to finish and
-    /// reads its successful and failed results. External ids must be distinct within a job.
+    /// A job that ended Failed or Aborted: its state, Salesforce's `errorMessage`, and the
+    /// outcomes of the records it did process (the others were not processed).
+    public struct BulkJobEnd: Sendable {
+        public var job: String
+        public var state: String
+        public var errorMessage: String?
+        public var outcome: BulkOutcome
+    }
+
+    /// Creates an upsert job, uploads the records as CSV (once: Salesforce takes one upload per
+    /// job), closes it, polls it until it ends (waiting `bulkPollInterval`, doubling to
+    /// `bulkPollMaximum`, on `clock`) and reads its successful and failed results. External ids
+    /// must be distinct within a job. A job that ends Failed or Aborted throws
+    /// `SalesforceError.bulkJobEnded` with what it did process.
     public func bulkUpsert(object: String, externalIdField: String, records: [CRMUpsert],
-                           pollInterval: Duration = .milliseconds(500), maximumWait: Duration = .seconds(3_600)) async throws -> BulkOutcome {
+                           maximumWait: Duration = .seconds(3_600)) async throws -> BulkOutcome {
         let columns = [externalIdField] + Set(records.flatMap(\.fields.keys)).subtracting([externalIdField]).sorted()
         var csv = CSVText.row(columns) + "\n"
         for record in records {
@@ -33,23 +46,9 @@ extension SalesforceClient {
         let closed = try await call("PATCH", "jobs/ingest/\(job)", body: Data(#"{"state":"UploadComplete"}"#.utf8), contentType: "application/json")
         guard closed.status == 200 else { throw Self.failure(closed) }
         var result = BulkOutcome(calls: 3)
-        let deadline = ContinuousClock.now.advanced(by: maximumWait)
-        var wait = pollInterval
-        while true {
-            let status = try await call("GET", "jobs/ingest/\(job)", body: nil, contentType: nil)
-            result.calls += 1
-            let state = ((try? JSONSerialization.jsonObject(with: status.body)) as? [String: Any])?["state"] as? String
-            if state == "JobComplete" { break }
-            if state == "Failed" || state == "Aborted" {
-                throw SalesforceError.transient("bulk job \(job) ended \(state ?? "")")
-            }
-            guard ContinuousClock.now < deadline else { throw SalesforceError.transient("bulk job \(job) did not finish in time") }
-            try await Task.sleep(for: wait)
-            // Polls slow down for long jobs: each costs an API call.
-            wait = min(wait * 2, .seconds(30))
-        }
+        let ended = try await waitForEnd(of: job, maximumWait: maximumWait, calls: &result.calls)
         for (path, successful) in [("successfulResults", true), ("failedResults", false)] {
-            let answer = try await call("GET", "jobs/ingest/\(job)/\(path)", body: nil, contentType: nil, accept: "text/csv")
+            let answer = try await callOutlastingConcurrency("GET", "jobs/ingest/\(job)/\(path)", accept: "text/csv")
             result.calls += 1
             guard answer.status == 200 else { throw Self.failure(answer) }
             var reader = CSVRecordReader(bytes: [UInt8](answer.body))
@@ -64,7 +63,41 @@ extension SalesforceClient {
                 }
             }
         }
+        guard ended.state == "JobComplete" else {
+            throw SalesforceError.bulkJobEnded(BulkJobEnd(job: job, state: ended.state, errorMessage: ended.errorMessage, outcome: result))
+        }
         return result
+    }
+
+    /// Polls the job until it ends, waiting longer each time (each poll is an API call); a poll
+    /// refused for the concurrent request limit is repeated after `concurrencyBackoff`.
+    func waitForEnd(of job: String, maximumWait: Duration, calls: inout Int) async throws -> (state: String, errorMessage: String?) {
+        let deadline = clock.now.addingTimeInterval(maximumWait.timeInterval)
+        var wait = bulkPollInterval
+        while true {
+            let status = try await callOutlastingConcurrency("GET", "jobs/ingest/\(job)")
+            calls += 1
+            guard status.status == 200 else { throw Self.failure(status) }
+            let info = (try? JSONSerialization.jsonObject(with: status.body)) as? [String: Any]
+            let state = info?["state"] as? String ?? ""
+            if ["JobComplete", "Failed", "Aborted"].contains(state) { return (state, info?["errorMessage"] as? String) }
+            guard clock.now < deadline else { throw SalesforceError.transient("bulk job \(job) did not finish in time") }
+            try await clock.sleep(for: wait)
+            wait = min(wait * 2, bulkPollMaximum)
+        }
+    }
+
+    /// A call of a job already closed: refused for the concurrent request limit, it is repeated
+    /// after a brief backoff rather than given up (giving up would start the records again in a
+    /// second job while Salesforce still processes the first).
+    func callOutlastingConcurrency(_ method: String, _ path: String, accept: String = "application/json") async throws -> Answer {
+        while true {
+            do {
+                return try await call(method, path, body: nil, contentType: nil, accept: accept)
+            } catch SalesforceError.concurrencyLimitExceeded {
+                try await clock.sleep(for: concurrencyBackoff)
+            }
+        }
     }
 
     /// `CODE:message:field,field --` (several separated by spaces) into record errors.

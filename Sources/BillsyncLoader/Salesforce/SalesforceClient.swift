@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncRuntime
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -13,6 +14,13 @@ public struct SalesforceClient: Sendable {
     public let budget: APIBudget
     public var apiVersion = "v60.0"
     public var timeout: Duration = .seconds(60)
+    /// What bulk polls and the concurrency backoff sleep on (tests: a clock they advance).
+    public var clock: WallClock = .system
+    /// How long to wait before repeating a call refused for the concurrent request limit.
+    public var concurrencyBackoff: Duration = .seconds(1)
+    /// The first wait between bulk job polls (doubling up to `bulkPollMaximum`).
+    public var bulkPollInterval: Duration = .milliseconds(500)
+    public var bulkPollMaximum: Duration = .seconds(30)
 
     public init(session: SalesforceSession, budget: APIBudget) {
         self.session = session
@@ -99,7 +107,7 @@ public struct SalesforceClient: Sendable {
                 continue
             }
             if answer.status == 403, Self.errorCodes(answer).contains("REQUEST_LIMIT_EXCEEDED") {
-                throw SalesforceError.limitExceeded(Self.firstMessage(answer) ?? "REQUEST_LIMIT_EXCEEDED")
+                throw SalesforceError.requestLimit(Self.firstMessage(answer) ?? "REQUEST_LIMIT_EXCEEDED")
             }
             if answer.status >= 500 || answer.status == 0 {
                 throw SalesforceError.transient("\(method) \(path) answered \(answer.status)")

@@ -27,6 +27,7 @@ public actor SalesforceSession {
 
     public init(loginURL: URL, credentials: SalesforceCredentials, audience: String = "https://login.salesforce.com",
                 refreshAfter: Duration = .seconds(3_600)) throws {
+        try SalesforceLoginDomain.check(loginURL, for: credentials)
         self.loginURL = loginURL
         self.audience = audience
         self.credentials = credentials

@@ -13,9 +13,11 @@ import Synchronization
 ///   together again in one call;
 /// - other validation errors: dead-lettered with Salesforce's code, message and fields, and a
 ///   failed result published;
-/// - `REQUEST_LIMIT_EXCEEDED`, or usage past the budget's share: the loader pauses (stops taking
-///   messages, sends nothing), says so once, probes the limits resource now and then on its
-///   clock, and resumes by itself; the refused call is not an attempt.
+/// - `REQUEST_LIMIT_EXCEEDED` for the daily limit ("TotalRequests"), or usage past the budget's
+///   share: the loader pauses (stops taking messages, sends nothing), says so once, probes the
+///   limits resource now and then on its clock, and resumes by itself; the refused call is not
+///   an attempt. For the concurrent long-running request limit ("ConcurrentRequests") it only
+///   backs off briefly and sends the call again: no pause, no alert.
 ///
 /// Order between record types: commands of one batch for the same record are merged into one
 /// upsert (`MergedUpsert`: an account's and its bill's fields go together). A record that does
@@ -129,6 +131,8 @@ public struct SalesforceSink: Sink {
                 return outcomes.map(Answer.record)
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
+            } catch SalesforceError.concurrencyLimitExceeded(let message) {
+                if await !backOffForConcurrency(message) { return records.map { _ in .failed(.transient("sf.concurrency", message)) } }
             } catch SalesforceError.transient(let message) {
                 return records.map { _ in .failed(.transient("sf.call", message)) }
             } catch let error as SalesforceError {
@@ -158,6 +162,11 @@ public struct SalesforceSink: Sink {
             } catch SalesforceError.limitExceeded(let message) {
                 await pause(reason: message, alerts: &alerts)
                 continue
+            } catch SalesforceError.concurrencyLimitExceeded(let message) {
+                if await backOffForConcurrency(message) { continue }
+                return records.map { _ in .failed(.transient("sf.concurrency", message)) }
+            } catch SalesforceError.bulkJobEnded(let end) {
+                return answers(of: end, for: records)
             } catch {
                 logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
                 let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")

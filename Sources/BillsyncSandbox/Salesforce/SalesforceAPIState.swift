@@ -1,46 +1,26 @@
 import Foundation
 import Synchronization
 
-/// How the emulated org behaves: credentials, token lifetime, API limits and injected faults.
-public struct SalesforceEmulatorConfiguration: Sendable {
-    public var clientID = "billsync-sandbox"
-    /// From `BILLSYNC_SANDBOX_SF_CLIENT_SECRET` in the CLI; never logged.
-    public var clientSecret = "sandbox-secret"
-    public var username = "integration@billsync.example"
-    /// PEM public key (or certificate) that verifies JWT bearer assertions.
-    public var jwtPublicKeyPEM: String?
-    /// Where API calls go, as the token response says (the emulator's own address).
-    public var instanceURL = "http://127.0.0.1:8090"
-    /// The `aud` a JWT assertion must name.
-    public var loginURL = "https://login.salesforce.com"
-    public var tokenLifetime: Duration = .seconds(7_200)
-    /// API requests allowed per day (the org's `DailyApiRequests` limit).
-    public var dailyAPILimit = 100_000
-    /// Share of records that fail with UNABLE_TO_LOCK_ROW.
-    public var lockRowFailureRate = 0.0
-    /// Share of API requests answered 503.
-    public var serviceUnavailableRate = 0.0
-    /// Every this many API requests, the token in use expires.
-    public var expireTokenEvery: Int?
-    /// Added to every API answer (a slow org).
-    public var addedLatency: Duration = .zero
-    /// API requests served at once; more are refused with REQUEST_LIMIT_EXCEEDED.
-    public var concurrentRequestLimit = 25
-    /// Seed of the fault generator: the same seed injects the same faults.
-    public var faultSeed: UInt64 = 1
-
-    public init() {}
-}
-
-/// Tokens, the API usage counter and the fault generator, shared by all requests.
+/// Tokens, the API limits and the fault generator, shared by all requests.
 final class SalesforceAPIState: Sendable {
+    struct Session {
+        let expiry: ContinuousClock.Instant
+        let clientID: String
+    }
+
     struct State {
-        var tokens: [String: ContinuousClock.Instant] = [:]
-        var apiUsage = 0
+        var tokens: [String: Session] = [:]
+        var daily = RollingDayCount()
+        var bulkRecords = RollingDayCount()
         var requestsSinceExpiry = 0
         var random: SplitMix64
         var dailyLimit: Int
-        var inFlight = 0
+        /// Requests in flight, by ticket, with the time each started on the emulator's clock.
+        var inFlight: [Int: Date] = [:]
+        var nextTicket = 0
+        /// Long-running requests of others (a report export, another integration) taking slots.
+        var foreignLongRunning = 0
+        var calls = SalesforceCallCounts()
     }
 
     let configuration: SalesforceEmulatorConfiguration
@@ -51,10 +31,10 @@ final class SalesforceAPIState: Sendable {
         state = Mutex(State(random: SplitMix64(seed: configuration.faultSeed), dailyLimit: configuration.dailyAPILimit))
     }
 
-    func issueToken() -> String {
+    func issueToken(clientID: String) -> String {
         let token = "00D000000000001!" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let expiry = ContinuousClock.now.advanced(by: configuration.tokenLifetime)
-        state.withLock { $0.tokens[token] = expiry }
+        let session = Session(expiry: ContinuousClock.now.advanced(by: configuration.tokenLifetime), clientID: clientID)
+        state.withLock { $0.tokens[token] = session }
         return token
     }
 
@@ -65,12 +45,14 @@ final class SalesforceAPIState: Sendable {
         case unavailable(usage: Int, limit: Int)
     }
 
-    /// Checks the bearer token and counts one API request against the daily limit.
-    func admit(authorization: String?) -> Admission {
-        state.withLock { state in
+    /// Checks the bearer token and counts one API request of `kind` against the daily
+    /// allocation (the requests of the last 24 hours) and to the token's client.
+    func admit(authorization: String?, kind: SalesforceEndpointKind) -> Admission {
+        let now = configuration.clock()
+        return state.withLock { state in
             guard let authorization, authorization.hasPrefix("Bearer ") || authorization.hasPrefix("OAuth ") else { return .invalidSession }
             let token = String(authorization.split(separator: " ", maxSplits: 1).last ?? "")
-            guard let expiry = state.tokens[token], expiry > .now else { return .invalidSession }
+            guard let session = state.tokens[token], session.expiry > .now else { return .invalidSession }
             if let every = configuration.expireTokenEvery {
                 state.requestsSinceExpiry += 1
                 if state.requestsSinceExpiry >= every {
@@ -79,12 +61,17 @@ final class SalesforceAPIState: Sendable {
                     return .invalidSession
                 }
             }
-            guard state.apiUsage < state.dailyLimit else { return .limitExceeded(usage: state.apiUsage, limit: state.dailyLimit) }
-            state.apiUsage += 1
-            if configuration.serviceUnavailableRate > 0, Double.random(in: 0..<1, using: &state.random) < configuration.serviceUnavailableRate {
-                return .unavailable(usage: state.apiUsage, limit: state.dailyLimit)
+            let used = state.daily.count(at: now)
+            guard used < state.dailyLimit else {
+                state.calls.refusedForDailyLimit += 1
+                return .limitExceeded(usage: used, limit: state.dailyLimit)
             }
-            return .allowed(usage: state.apiUsage, limit: state.dailyLimit)
+            state.daily.add(at: now)
+            state.calls.count(client: session.clientID, kind: kind)
+            if configuration.serviceUnavailableRate > 0, Double.random(in: 0..<1, using: &state.random) < configuration.serviceUnavailableRate {
+                return .unavailable(usage: used + 1, limit: state.dailyLimit)
+            }
+            return .allowed(usage: used + 1, limit: state.dailyLimit)
         }
     }
 
@@ -94,18 +81,48 @@ final class SalesforceAPIState: Sendable {
         return state.withLock { Double.random(in: 0..<1, using: &$0.random) < configuration.lockRowFailureRate }
     }
 
-    var usage: (used: Int, limit: Int) { state.withLock { ($0.apiUsage, $0.dailyLimit) } }
+    var usage: (used: Int, limit: Int) {
+        let now = configuration.clock()
+        return state.withLock { ($0.daily.count(at: now), $0.dailyLimit) }
+    }
 
-    /// Takes one of the concurrent-request slots; false when all are taken.
-    func enter() -> Bool {
-        state.withLock { state in
-            guard state.inFlight < configuration.concurrentRequestLimit else { return false }
-            state.inFlight += 1
-            return true
+    var calls: SalesforceCallCounts { state.withLock { $0.calls } }
+
+    /// Starts a request; nil (refused) when `concurrentRequestLimit` requests have been running
+    /// for `longRunningThreshold` or longer. Requests that started more recently do not count.
+    func enter() -> Int? {
+        let now = configuration.clock()
+        let threshold = configuration.longRunningThreshold.timeInterval
+        return state.withLock { state in
+            let longRunning = state.foreignLongRunning + state.inFlight.values.filter { now.timeIntervalSince($0) >= threshold }.count
+            guard longRunning < configuration.concurrentRequestLimit else {
+                state.calls.refusedForConcurrency += 1
+                return nil
+            }
+            state.nextTicket += 1
+            state.inFlight[state.nextTicket] = now
+            return state.nextTicket
         }
     }
 
-    func leave() { state.withLock { $0.inFlight -= 1 } }
+    func leave(_ ticket: Int) { state.withLock { _ = $0.inFlight.removeValue(forKey: ticket) } }
+
+    func setForeignLongRunningRequests(_ count: Int) { state.withLock { $0.foreignLongRunning = count } }
 
     func setDailyLimit(_ limit: Int) { state.withLock { $0.dailyLimit = limit } }
+
+    /// Takes up to `wanted` records from the Bulk API's rolling daily allowance; returns how many
+    /// it may process.
+    func takeBulkRecords(_ wanted: Int) -> Int {
+        let now = configuration.clock()
+        return state.withLock { state in
+            let granted = max(0, min(wanted, configuration.bulkRecordsPerDay - state.bulkRecords.count(at: now)))
+            state.bulkRecords.add(at: now, times: granted)
+            return granted
+        }
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -198,6 +198,13 @@ public final class SalesforceRecordStore: Sendable {
             """, [.text(object)]).first?.first?.integer ?? 0)
     }
 
+    /// Creates of `object` in all, and the distinct external ids they were for, read directly.
+    public func creates(object: String) throws -> (creates: Int, externalIds: Int) {
+        let row = try database.query("SELECT COUNT(*), COUNT(DISTINCT field || ':' || lower(value)) FROM creations WHERE object = ?",
+                                     [.text(object)]).first
+        return (Int(row?[0].integer ?? 0), Int(row?[1].integer ?? 0))
+    }
+
     /// Records per object, read directly (no API limits).
     public func count(object: String) throws -> Int {
         Int(try database.query("SELECT COUNT(*) FROM records WHERE object = ?", [.text(object)]).first?.first?.integer ?? 0)

@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+extension SalesforceEmulator {
+    /// Bulk API 2.0 ingest: create a job, upload its CSV once, close it, poll it until it ends,
+    /// read its successful, failed and unprocessed records. Refusals follow `BulkIngestJob`.
+    func addBulkRoutes(to router: Router<BasicRequestContext>) {
+        router.post("services/data/:version/jobs/ingest") { request, _ in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return await api(request, .bulkCreate) { usage in
+                struct Create: Decodable {
+                    var object: String
+                    var externalIdFieldName: String?
+                    var operation: String
+                    var contentType: String?
+                    var lineEnding: String?
+                    var columnDelimiter: String?
+                }
+                guard let create = try? JSONDecoder().decode(Create.self, from: Data(buffer: body)) else {
+                    return json(.badRequest, [SalesforceError("JSON_PARSER_ERROR", "The request body is not valid")], usage: usage)
+                }
+                guard (create.contentType ?? "CSV") == "CSV", ["LF", "CRLF"].contains(create.lineEnding ?? "LF"),
+                      (create.columnDelimiter ?? "COMMA") == "COMMA" else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "Only CSV with COMMA delimiters and LF or CRLF line endings is emulated")], usage: usage)
+                }
+                guard create.operation == "upsert", let field = create.externalIdFieldName else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "Only upsert with an externalIdFieldName is emulated")], usage: usage)
+                }
+                guard store.org.objects[create.object]?.fields[field]?.externalID == true else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOB", "InvalidJob : External ID field \(field) is not valid for \(create.object)")], usage: usage)
+                }
+                return json(.ok, bulk.create(object: create.object, externalIdField: field, operation: "upsert").info, usage: usage)
+            }
+        }
+        router.put("services/data/:version/jobs/ingest/:job/batches") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 150 << 20)
+            return await api(request, .bulkUpload) { usage in
+                switch bulk.upload(try context.parameters.require("job"), data: Array(buffer: body)) {
+                case .job: return Response(status: .created, headers: [HTTPField.Name("Sforce-Limit-Info")!: "api-usage=\(usage.used)/\(usage.limit)"])
+                case .notFound: return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                case let .refused(error): return json(.badRequest, [error], usage: usage)
+                }
+            }
+        }
+        router.patch("services/data/:version/jobs/ingest/:job") { request, context in
+            var request = request
+            let body = try await request.collectBody(upTo: 1 << 20)
+            return await api(request, .bulkState) { usage in
+                struct Change: Decodable { var state: String }
+                guard let change = try? JSONDecoder().decode(Change.self, from: Data(buffer: body)) else {
+                    return json(.badRequest, [SalesforceError("INVALIDJOBSTATE", "state must be UploadComplete or Aborted")], usage: usage)
+                }
+                switch bulk.setState(try context.parameters.require("job"), change.state) {
+                case let .job(job): return json(.ok, job.info, usage: usage)
+                case .notFound: return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                case let .refused(error): return json(.badRequest, [error], usage: usage)
+                }
+            }
+        }
+        router.get("services/data/:version/jobs/ingest/:job") { request, context in
+            await api(request, .bulkPoll) { usage in
+                let processing = BulkIngestProcessing(store: store, lockFails: state.lockFails, allowance: state.takeBulkRecords)
+                guard let job = try bulk.poll(try context.parameters.require("job"), pace: state.configuration.bulkPollsPerState,
+                                              process: processing.process) else {
+                    return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                }
+                return json(.ok, job.info, usage: usage)
+            }
+        }
+        for path in ["successfulResults", "failedResults", "unprocessedrecords", "unprocessedRecords"] {
+            router.get("services/data/:version/jobs/ingest/:job/\(path)") { request, context in
+                await api(request, .bulkResults) { usage in
+                    guard let job = bulk.job(try context.parameters.require("job")) else {
+                        return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
+                    }
+                    if let refusal = job.refusalOfResults() { return json(.badRequest, [refusal], usage: usage) }
+                    let csv = switch path {
+                    case "successfulResults": BulkIngestJobs.resultsCSV(header: ["sf__Id", "sf__Created"] + job.header, rows: job.successful)
+                    case "failedResults": BulkIngestJobs.resultsCSV(header: ["sf__Id", "sf__Error"] + job.header, rows: job.failed)
+                    default: BulkIngestJobs.resultsCSV(header: job.header, rows: job.unprocessed)
+                    }
+                    return Response(status: .ok, headers: [.contentType: "text/csv", HTTPField.Name("Sforce-Limit-Info")!: "api-usage=\(usage.used)/\(usage.limit)"],
+                                    body: ResponseBody(byteBuffer: ByteBuffer(string: csv)))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import BillsyncContracts
+import BillsyncLoader
+import BillsyncRuntime
+import BillsyncSandbox
+import BillsyncTestSupport
+import Foundation
+import Synchronization
+import Testing
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+@Suite("The loader tells Salesforce's limits apart, logs in only where its flow works, and follows a Bulk job to whatever end it has", .serialized)
+struct SalesforceLimitsAndBulkTests {
+    static let clientCredentials = SalesforceCredentials.clientCredentials(clientID: "billsync-sandbox", clientSecret: "sandbox-secret")
+
+    func sink(_ rig: LoaderRig, client: SalesforceClient, alerts: Counter) -> SalesforceSink {
+        var sink = SalesforceSink(client: client, resultsTopic: rig.topics.results, alertsTopic: rig.topics.alerts,
+                                  contracts: TestRepository.contracts, logger: TestKafka.logger)
+        sink.announce = { _ in alerts.increment() }
+        return sink
+    }
+
+    func batch(_ rig: LoaderRig, _ upserts: [CRMUpsert]) -> [ContractMessage<CRMUpsert>] {
+        let source = MessageSource(system: .billsync, name: "test")
+        return upserts.enumerated().map { offset, upsert in
+            ContractMessage<CRMUpsert>(envelope: MessageEnvelope(source: source, businessKey: upsert.externalId, occurredAt: nil, payload: upsert),
+                                       topic: rig.topics.upserts, partition: 0, offset: Int64(offset), logger: TestKafka.logger)
+        }
+    }
+
+    /// A client whose waits run on `clock`.
+    func client(_ rig: LoaderRig, clock: ManualClock) throws -> SalesforceClient {
+        var client = try rig.client()
+        client.clock = WallClock(clock, startingAt: Date(timeIntervalSince1970: 1_800_000_000))
+        return client
+    }
+
+    static func failures(_ results: [Result<[OutgoingMessage], StageFailure>]) -> [StageFailure] {
+        results.compactMap { if case let .failure(failure) = $0 { failure } else { nil } }
+    }
+
+    @Test("client credentials with login.salesforce.com or test.salesforce.com are refused at startup, naming SALESFORCE_LOGIN_URL; a My Domain, or JWT on the login host, is accepted")
+    func clientCredentialsNeedMyDomain() throws {
+        for generic in ["https://login.salesforce.com", "https://test.salesforce.com/", "https://na139.salesforce.com"] {
+            do {
+                _ = try SalesforceSession(loginURL: URL(string: generic)!, credentials: Self.clientCredentials)
+                Issue.record("\(generic) was accepted for client credentials")
+            } catch let error as BillsyncLoader.SalesforceError {
+                #expect("\(error)".contains("SALESFORCE_LOGIN_URL") && "\(error)".contains("my.salesforce.com"), "\(error)")
+                #expect(!"\(error)".contains("sandbox-secret"))
+            }
+        }
+        for myDomain in ["https://acme.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com", "http://127.0.0.1:8090/billsync-sandbox.my.salesforce.com"] {
+            _ = try SalesforceSession(loginURL: URL(string: myDomain)!, credentials: Self.clientCredentials)
+        }
+        let (key, _) = try TestRepository.makeCertificate()
+        _ = try SalesforceSession(loginURL: URL(string: "https://login.salesforce.com")!, credentials: .jwtBearer(
+            clientID: "billsync-sandbox", username: "integration@billsync.example", privateKeyPEM: try String(contentsOfFile: key, encoding: .utf8)))
+    }
+
+    @Test("a call refused for the concurrent request limit goes again after a brief backoff on the client's clock: no pause, no alert, everything loaded")
+    func concurrencyLimitBacksOff() async throws {
+        try await LoaderRig.with({ $0.concurrentRequestLimit = 1 }) { rig in
+            let clock = ManualClock()
+            var client = try client(rig, clock: clock)
+            client.concurrencyBackoff = .seconds(2)
+            let alerts = Counter()
+            let sink = sink(rig, client: client, alerts: alerts)
+            rig.emulator.setForeignLongRunningRequests(1)
+            let messages = batch(rig, (0..<3).map { LoaderRig.account(9_100_000 + $0) })
+            let handling = Task { await sink.handle(messages) }
+            await clock.waitForSleeps(1)
+            #expect(rig.emulator.calls.refusedForConcurrency == 1)
+            // The other integration's long request ends; the backoff runs out.
+            rig.emulator.setForeignLongRunningRequests(0)
+            clock.advance(by: .seconds(2))
+            let results = await handling.value
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            #expect(alerts.value == 0)
+            #expect(rig.emulator.calls.calls(client: "billsync-sandbox", kind: .collections) == 1)
+            #expect(rig.emulator.calls.refusedForDailyLimit == 0)
+            #expect(try rig.store.count(object: "Account") == 3)
+        }
+    }
+
+    @Test("bulk polls back off on the client's clock (0.5 s, then 1 s) and read a job finished only when Salesforce says so")
+    func bulkPollsBackOff() async throws {
+        try await LoaderRig.with { rig in
+            let clock = ManualClock()
+            let client = try client(rig, clock: clock)
+            let upserts = (0..<3).map { LoaderRig.account(9_200_000 + $0) }
+            let job = Task { try await client.bulkUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", records: upserts) }
+            func polls() -> Int { rig.emulator.calls.calls(client: "billsync-sandbox", kind: .bulkPoll) }
+            await clock.waitForSleeps(1)
+            #expect(polls() == 1)
+            clock.advance(by: .milliseconds(499))
+            #expect(polls() == 1)
+            clock.advance(by: .milliseconds(1))
+            await clock.waitForSleeps(2)
+            #expect(polls() == 2)
+            clock.advance(by: .milliseconds(999))
+            #expect(polls() == 2)
+            clock.advance(by: .milliseconds(1))
+            let outcome = try await job.value
+            #expect(outcome.outcomes.count == 3 && outcome.outcomes.values.allSatisfy { $0.success && $0.created })
+            let kinds = rig.emulator.calls.clients["billsync-sandbox"] ?? [:]
+            #expect(kinds == ["bulk-create": 1, "bulk-upload": 1, "bulk-state": 1, "bulk-poll": 3, "bulk-results": 2])
+            #expect(outcome.calls == 8)
+        }
+    }
+
+    @Test("a bulk job that fails part-way: the records it processed are loaded, the rest go back as transient with the job's errorMessage")
+    func failedBulkJob() async throws {
+        try await LoaderRig.with({ $0.bulkRecordsPerDay = 3 }) { rig in
+            let clock = ManualClock()
+            let alerts = Counter()
+            var sink = sink(rig, client: try client(rig, clock: clock), alerts: alerts)
+            sink.bulkThreshold = 5
+            let ticking = Task { await clock.advanceEverySleep(by: .seconds(30)) }
+            defer { ticking.cancel() }
+            let results = await sink.handle(batch(rig, (0..<5).map { LoaderRig.account(9_300_000 + $0) }))
+            let failures = Self.failures(results)
+            #expect(results.count - failures.count == 3)
+            #expect(failures.count == 2 && failures.allSatisfy { $0.errorClass == .transient && $0.code == "sf.bulk.Failed" })
+            #expect(failures.allSatisfy { $0.message.contains("ExceededQuota") }, "\(failures.map(\.message))")
+            #expect(try rig.store.count(object: "Account") == 3)
+            #expect(alerts.value == 0)
+        }
+    }
+
+    @Test("a bulk job aborted by someone else while it waits: its records go back as transient, none loaded")
+    func abortedBulkJob() async throws {
+        try await LoaderRig.with { rig in
+            let clock = ManualClock()
+            let client = try client(rig, clock: clock)
+            var sink = sink(rig, client: client, alerts: Counter())
+            sink.bulkThreshold = 5
+            let messages = batch(rig, (0..<5).map { LoaderRig.account(9_400_000 + $0) })
+            let handling = Task { await sink.handle(messages) }
+            await clock.waitForSleeps(1)
+            // An admin aborts the job from Setup (here: the API, with a session of the same org).
+            let job = try #require(rig.emulator.bulkJobs.first?.id)
+            let token = try await client.session.current()
+            var abort = URLRequest(url: rig.base.appendingPathComponent("services/data/v61.0/jobs/ingest/\(job)"))
+            abort.httpMethod = "PATCH"
+            abort.setValue("Bearer \(token.accessToken)", forHTTPHeaderField: "Authorization")
+            abort.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            abort.httpBody = Data(#"{"state":"Aborted"}"#.utf8)
+            let (_, response) = try await URLSession.shared.data(for: abort)
+            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            clock.advance(by: .seconds(1))
+            let results = await handling.value
+            let failures = Self.failures(results)
+            #expect(failures.count == 5 && failures.allSatisfy { $0.errorClass == .transient && $0.code == "sf.bulk.Aborted" })
+            #expect(try rig.store.count(object: "Account") == 0)
+        }
+    }
+}
+
+extension ManualClock {
+    /// Advances the clock by `step` each time the code under test goes to sleep, until cancelled:
+    /// for tests that care what happens after the waits, not how long they are.
+    func advanceEverySleep(by step: Duration) async {
+        var seen = sleepsStarted
+        while !Task.isCancelled {
+            await waitForSleeps(seen + 1)
+            seen = sleepsStarted
+            advance(by: step)
+        }
+    }
+}
