@@ -32,6 +32,16 @@ export BILLSYNC_TOPIC_PREFIX="${BILLSYNC_TOPIC_PREFIX:-billsync}"
 run="$BILLSYNC_RUN_DIR/sample-run"
 rm -rf "$run" && mkdir -p "$run/drop" "$run/logs"
 logs="$run/logs"
+# The emulated Salesforce org lives as long as the fleet's topics: what billsync remembers as
+# loaded (the compacted crm.loaded topic) must be what the org holds, or an unchanged record would
+# be suppressed against an org that never received it. A new broker (its topics live in memory)
+# or another prefix starts a new org; a second run on the same broker finds its records there
+# (and reports them unchanged).
+org="$BILLSYNC_RUN_DIR/salesforce-org"
+fleet="$KAFKA_BROKERS|$(cat "$BILLSYNC_RUN_DIR/tansu.pid" 2>/dev/null || echo external)|$BILLSYNC_TOPIC_PREFIX"
+if [ "$(cat "$org/fleet" 2>/dev/null)" != "$fleet" ]; then
+    rm -rf "$org" && mkdir -p "$org" && printf '%s' "$fleet" >"$org/fleet"
+fi
 log "workers' logs: $logs"
 
 "$bin/billsync" topics ensure --apply
@@ -58,7 +68,7 @@ sandbox="http://127.0.0.1:$sandbox_port"
 # the emulator's stand-in for its My Domain is this path (the loader refuses a generic login host).
 my_domain="$sandbox/billsync-sandbox.my.salesforce.com"
 BILLSYNC_SANDBOX_SF_CLIENT_SECRET=sandbox-secret BILLSYNC_SANDBOX_BILLING_TOKEN=sandbox-billing-token \
-    start sandbox "$bin/billsync-sandbox" serve --port "$sandbox_port" --data "$run/salesforce.sqlite" --billing-data "$run/billing.sqlite"
+    start sandbox "$bin/billsync-sandbox" serve --port "$sandbox_port" --data "$org/salesforce.sqlite" --billing-data "$run/billing.sqlite"
 for _ in $(seq 1 300); do curl -sf "$sandbox/sandbox/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "$sandbox/sandbox/healthz" >/dev/null || { log "the sandbox did not start; see $logs/sandbox.log"; exit 1; }
 
