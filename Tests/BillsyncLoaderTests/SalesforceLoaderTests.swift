@@ -183,6 +183,26 @@ struct SalesforceLoaderTests {
         }
     }
 
+    @Test("a load Salesforce accepted is remembered on the loaded-records topic with its fingerprint; a refused one is not")
+    func loadedTopicOnlyForSuccess() async throws {
+        try await LoaderRig.with { rig in
+            var sink = handler(rig, client: try rig.client())
+            sink.loadedTopic = "loaded"
+            let good = LoaderRig.account(8_500_000)
+            let tooLong = LoaderRig.account(8_500_001, name: String(repeating: "x", count: 300))
+            let results = await sink.handle(batch(rig, [good, tooLong]))
+            let outputs = try results[0].get()
+            let loaded = try #require(outputs.first { $0.topic == "loaded" })
+            let remembered = try TestRepository.contracts.decode(loaded.value, as: CRMLoadResult.self).payload
+            #expect(remembered.loadedFingerprint == good.fingerprint)
+            guard case let .failure(failure) = results[1] else { Issue.record("a 300-character Name was loaded"); return }
+            #expect(failure.code == "sf.STRING_TOO_LONG")
+            #expect(!failure.companions.contains { $0.topic == "loaded" })
+            #expect(sink.knownRecords.exists(object: "Account", externalId: good.externalId))
+            #expect(!sink.knownRecords.exists(object: "Account", externalId: tooLong.externalId))
+        }
+    }
+
     @Test("the daily limit reached mid-run pauses the loader with one alert; raised, it finishes with nothing lost")
     func dailyLimit() async throws {
         let records = 3_000
