@@ -25,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
     ],
     targets: [
         // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
@@ -51,7 +54,7 @@ let package = Package(
         .target(
             name: "BillsyncRuntime",
             dependencies: [
-                "BillsyncTopics",
+                "BillsyncTopics", "BillsyncHTTP",
                 "BillsyncKafka",
                 "BillsyncContracts",
                 "BillsyncJSON",
@@ -61,6 +64,16 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        // The process's one HTTP client (async-http-client: a connection pool per host, deadlines,
+        // TLS through NIO), run by the worker's service group and shut down with it.
+        .target(
+            name: "BillsyncHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // The topic catalog: every topic's name, partitions, retention and compaction, and which
@@ -86,7 +99,7 @@ let package = Package(
                 "BillsyncTransformer",
                 "BillsyncOperations",
                 "BillsyncSandbox",
-                "BillsyncExtractor",
+                "BillsyncExtractor", "BillsyncHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -94,7 +107,7 @@ let package = Package(
         .target(
             name: "BillsyncTestSupport",
             dependencies: [
-                "BillsyncKafka",
+                "BillsyncKafka", "BillsyncHTTP",
                 "BillsyncContracts",
                 "BillsyncSandbox",
                 .product(name: "Logging", package: "swift-log"),
@@ -151,7 +164,9 @@ let package = Package(
             name: "BillsyncExtractor",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "COpenSSL", "BillsyncMapping", "BillsyncBlocking",
+                "BillsyncContracts", "BillsyncJSON", "BillsyncCSV", "BillsyncPostgres", "BillsyncKafka", "BillsyncMapping", "BillsyncBlocking",
+                "BillsyncHTTP",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Logging", package: "swift-log"),
@@ -165,15 +180,16 @@ let package = Package(
         // SQLite's C API (Debian's libsqlite3-dev), for the emulators' storage and the transformer's state.
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "BillsyncSQLite", dependencies: ["CSQLite", "BillsyncBlocking"]),
-        // OpenSSL's libcrypto (already needed by librdkafka), to verify JWT bearer assertions.
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(
             name: "BillsyncSandbox",
             dependencies: [
                 "BillsyncContracts",
                 "BillsyncCSV",
                 "BillsyncSQLite",
-                "COpenSSL",
+                // RS256 verification of JWT bearer assertions, the key read from the connected app's certificate.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -193,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "billsync-extractor",
             dependencies: [
-                "BillsyncTopics",
+                "BillsyncTopics", "BillsyncHTTP",
                 "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -213,7 +229,10 @@ let package = Package(
         .target(
             name: "BillsyncLoader",
             dependencies: [
-                "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "COpenSSL",
+                "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "BillsyncHTTP",
+                // RS256 signing of the JWT bearer flow's assertions.
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
@@ -232,7 +251,7 @@ let package = Package(
             dependencies: [
                 "BillsyncTopics",
                 "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
-                "BillsyncTestSupport", "BillsyncOperations", "billsync-loader",
+                "BillsyncTestSupport", "BillsyncOperations", "billsync-loader", "BillsyncHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -243,7 +262,7 @@ let package = Package(
             name: "BillsyncAlerter",
             dependencies: [
                 "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
-                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer", "BillsyncBlocking",
+                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer", "BillsyncBlocking", "BillsyncHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -312,7 +331,7 @@ let package = Package(
         .testTarget(
             name: "BillsyncSandboxTests",
             dependencies: [
-                "BillsyncSandbox",
+                "BillsyncSandbox", "BillsyncHTTP",
                 "BillsyncContracts",
                 "BillsyncTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncHTTP
 import BillsyncKafka
 import BillsyncLoader
 import BillsyncOperations
@@ -29,14 +30,15 @@ public struct AlerterReporter: Sendable {
         self.logger = logger
     }
 
-    static func make(settings: AlerterSettings, catalog: TopicCatalog, environment: [String: String], logger: Logger) throws -> AlerterReporter? {
+    static func make(settings: AlerterSettings, catalog: TopicCatalog, environment: [String: String], http: HTTPTransport,
+                     logger: Logger) throws -> AlerterReporter? {
         let directory = URL(fileURLWithPath: settings.reportsDirectory ?? settings.rules.reports.directory, isDirectory: true)
         var reconciler: Reconciler?
         var dailyUsage: (@Sendable () async throws -> Int)?
         if settings.reconcileWithSalesforce, settings.rules.reports.reconciliationSample > 0 {
             let loader = try LoaderSettings(environment: environment)
             let session = try SalesforceSession(loginURL: loader.loginURL, credentials: try SalesforceCredentials.fromEnvironment(environment),
-                                                audience: loader.audience)
+                                                audience: loader.audience, http: http)
             let client = SalesforceClient(session: session, budget: APIBudget(share: loader.budgetShare))
             reconciler = Reconciler(readBack: client, sampleSize: settings.rules.reports.reconciliationSample)
             dailyUsage = { try await client.dailyUsage().used }

@@ -13,8 +13,12 @@ public enum AlerterWorker {
     public static func run(configuration: WorkerConfiguration, settings: AlerterSettings, catalog: TopicCatalog,
                            environment: [String: String], logger: Logger) async throws {
         let objects = try objectsByRecordType(mappingFile: settings.mappingFile)
-        let reporter = try AlerterReporter.make(settings: settings, catalog: catalog, environment: environment, logger: logger)
+        // Checked before the worker starts (a wrong login URL is a setup error); built again below
+        // on the worker's own HTTP client.
+        _ = try AlerterReporter.make(settings: settings, catalog: catalog, environment: environment, http: .shared, logger: logger)
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
+            let reporter = try AlerterReporter.make(settings: settings, catalog: catalog, environment: environment, http: context.http,
+                                                    logger: logger)
             let channels = makeChannels(settings: settings, context: context, catalog: catalog, logger: logger)
             // Short in-round retries: a channel still failing after them waits for the next round
             // (every evaluation interval), so one slow receiver never holds a round for minutes.
@@ -39,7 +43,7 @@ public enum AlerterWorker {
             LogChannel(logger: logger),
             AlertsTopicChannel(topic: catalog.alerts, producer: context.producer, contracts: context.contracts),
         ]
-        let poster = HTTPPoster(timeout: .seconds(10))
+        let poster = HTTPPoster(timeout: .seconds(10), http: context.http)
         if let url = settings.webhookURL { channels.append(WebhookChannel(url: url, poster: poster)) }
         if let url = settings.slackWebhookURL { channels.append(SlackChannel(webhookURL: url, poster: poster)) }
         if let key = settings.pagerDutyRoutingKey {

@@ -1,9 +1,7 @@
 import BillsyncKafka
 import BillsyncSandbox
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A billsync worker executable run as its own process for a benchmark: on the benchmark's
 /// broker under its topic prefix, its endpoints on a free port, logging errors only. Its metrics
@@ -36,7 +34,7 @@ final class BenchmarkWorker {
     /// Sums of each metric family on the worker's /metrics, by name; nil while it does not answer.
     func metrics() async -> [String: Double]? {
         guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
-              let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+              let data = try? await HTTPTransport.shared.send("GET", url, timeout: .seconds(5)).body else { return nil }
         var sums: [String: Double] = [:]
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")

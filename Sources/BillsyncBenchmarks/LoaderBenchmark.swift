@@ -5,9 +5,6 @@ import BillsyncOperations
 import BillsyncSandbox
 import Foundation
 import Logging
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The loader executable against the Salesforce emulator, on the Collections path and on the
 /// Bulk API path: records per second (from its first record loaded to its last), Salesforce API

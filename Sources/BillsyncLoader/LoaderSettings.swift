@@ -12,6 +12,10 @@ public struct LoaderSettings: Sendable {
     public var probeInterval: Duration = .seconds(60)
     /// Records of one object in one batch from which a Bulk API 2.0 job is used.
     public var bulkThreshold = 5_000
+    /// Salesforce calls in flight at once from this loader (BILLSYNC_LOADER_CALLS_IN_FLIGHT,
+    /// 1–20): well under the org's 25 concurrent long-running requests, which every
+    /// integration of the org shares.
+    public var callsInFlight = 4
     /// The billing engine's base URL, for the billing sink.
     public var billingURL: URL?
 
@@ -44,6 +48,12 @@ public struct LoaderSettings: Sendable {
                 throw SalesforceError.configuration("BILLSYNC_LOADER_BILLING_URL '\(text)' is not an http(s) URL")
             }
             billingURL = url
+        }
+        if let text = environment["BILLSYNC_LOADER_CALLS_IN_FLIGHT"] {
+            guard let calls = Int(text), (1...20).contains(calls) else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_CALLS_IN_FLIGHT '\(text)' is not a number of calls from 1 to 20")
+            }
+            callsInFlight = calls
         }
         if let text = environment["BILLSYNC_LOADER_BULK_THRESHOLD"] {
             guard let threshold = Int(text), threshold >= 200 else {

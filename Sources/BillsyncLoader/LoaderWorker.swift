@@ -24,7 +24,9 @@ public enum LoaderWorker {
                 throw SetupError(description: "the billing sink needs BILLSYNC_LOADER_BILLING_TOKEN or BILLSYNC_LOADER_BILLING_TOKEN_FILE")
             }
             try await StageWorker.run(configuration: configuration, logger: logger) { context in
-                BillingUploadSink(baseURL: url, token: token, resultsTopic: results, contracts: context.contracts)
+                var sink = BillingUploadSink(baseURL: url, token: token, resultsTopic: results, contracts: context.contracts)
+                sink.http = context.http
+                return sink
             }
         case .postgres:
             guard let url = try settings.postgresURL(environment) else {
@@ -37,8 +39,9 @@ public enum LoaderWorker {
             }
         case .salesforce:
             let credentials = try SalesforceCredentials.fromEnvironment(environment)
-            let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
-            let client = SalesforceClient(session: session, budget: APIBudget(share: settings.budgetShare))
+            // Checked before the worker starts: a wrong login URL for the flow is a setup error.
+            _ = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience)
+            let budget = APIBudget(share: settings.budgetShare)
             var configuration = configuration
             // Enough in flight for full 200-record calls per object, and for Bulk API jobs when
             // a backlog (a backfill, a replay) is waiting.
@@ -46,10 +49,13 @@ public enum LoaderWorker {
             configuration.runtime.chunkLinger = .milliseconds(200)
             // The alerter reads the daily API use from the heartbeat (as Salesforce last counted it).
             configuration.runtime.apiUsage = {
-                let usage = client.budget.usage
+                let usage = budget.usage
                 return usage.limit > 0 ? WorkerStatus.APIUsage(used: usage.used, limit: usage.limit) : nil
             }
             try await StageWorker.run(configuration: configuration, logger: logger, makeStage: { context in
+                let session = try SalesforceSession(loginURL: settings.loginURL, credentials: credentials, audience: settings.audience,
+                                                    http: context.http)
+                let client = SalesforceClient(session: session, budget: budget, maximumCallsInFlight: settings.callsInFlight)
                 var sink = SalesforceSink(client: client, resultsTopic: results, alertsTopic: catalog.alerts,
                                           contracts: context.contracts, logger: logger)
                 sink.probeInterval = settings.probeInterval

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncHTTP
 import BillsyncKafka
 import Foundation
 import Logging
@@ -6,12 +7,16 @@ import Metrics
 import Prometheus
 import ServiceLifecycle
 
-/// What every worker process has, whatever drives it: the contracts, a producer, the metrics
-/// registry behind `/metrics`, its configuration and logger. A driver is built from it.
+/// What every worker process has, whatever drives it: the contracts, a producer, the one HTTP
+/// client, the metrics registry behind `/metrics`, its configuration and logger. A driver is
+/// built from it.
 public struct WorkerContext: Sendable {
     public let configuration: WorkerConfiguration
     public let contracts: MessageContracts
     public let producer: KafkaProducer
+    /// Every HTTP call of the worker (Salesforce, the billing engine, alert channels) goes
+    /// through it; the service group shuts it down after the driver stopped.
+    public let http: HTTPTransport
     public let logger: Logger
 }
 
@@ -127,7 +132,15 @@ public enum StageWorker {
         var producerConfiguration = KafkaProducerConfiguration(connection: configuration.connection)
         producerConfiguration.properties = configuration.kafkaProperties
         let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        let driver = try await makeDriver(WorkerContext(configuration: configuration, contracts: contracts, producer: producer, logger: logger))
+        let http = HTTPTransport(configuration: configuration.http)
+        let driver: WorkerDriver
+        do {
+            driver = try await makeDriver(WorkerContext(configuration: configuration, contracts: contracts, producer: producer, http: http,
+                                                        logger: logger))
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
         let server = OperationsServer(host: configuration.httpHost, port: configuration.httpPort, registry: registry,
                                       isReady: driver.isReady, logger: logger)
         let runtimeConfiguration = configuration.runtime
@@ -135,11 +148,12 @@ public enum StageWorker {
             RuntimeLogKeys.stage: "\(runtimeConfiguration.stage)", "billsync.group": "\(runtimeConfiguration.group)",
             "billsync.http": "\(configuration.httpHost):\(configuration.httpPort)", "librdkafka": "\(Librdkafka.version)",
         ])
-        // Shut down in reverse: the endpoints, then the driver, then the producer (flush what
-        // the driver wrote).
+        // Shut down in reverse: the endpoints, then the driver, then the HTTP client (the
+        // driver's last calls are done) and the producer (flush what the driver wrote).
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: producer),
+                .init(service: http),
                 .init(service: driver.service, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: server),

@@ -1,3 +1,4 @@
+import BillsyncHTTP
 import BillsyncKafka
 import BillsyncTopics
 import Foundation
@@ -21,6 +22,9 @@ public struct WorkerConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(30)
     public var httpHost = "0.0.0.0"
     public var httpPort = 9464
+    /// The worker's HTTP client (`outbound.*`): timeouts and connections per host for every call
+    /// to Salesforce, the billing engine and the alert channels.
+    public var http = HTTPTransport.Configuration()
     public var logLevel: Logger.Level = .info
     public var logFormat: LogFormat = .auto
     /// Where the message schemas are; nil means `MessageContracts.defaultDirectory()`.
@@ -32,6 +36,7 @@ public struct WorkerConfiguration: Sendable {
         "kafka.brokers", "kafka.clientId", "stage.group", "stage.inputs", "stage.retryTopics", "stage.deadLetterTopic",
         "stage.maxInFlight", "retry.inProcessAttempts", "retry.initialBackoff", "retry.maximumBackoff", "retry.tiers",
         "heartbeat.interval", "heartbeat.topic", "shutdown.timeout", "http.host", "http.port", "log.level", "log.format", "schemas.directory",
+        "outbound.connectTimeout", "outbound.requestTimeout", "outbound.connectionsPerHost",
     ]
 
     /// The defaults for a stage, from the topic catalog: its inputs (unless given), its retry
@@ -105,6 +110,9 @@ public struct WorkerConfiguration: Sendable {
         if let text = try one("shutdown.timeout") { shutdownTimeout = try duration(text, key: "shutdown.timeout") }
         if let host = try one("http.host") { httpHost = host }
         if let port = try integer("http.port", 0...65535) { httpPort = port }
+        if let text = try one("outbound.connectTimeout") { http.connectTimeout = try duration(text, key: "outbound.connectTimeout") }
+        if let text = try one("outbound.requestTimeout") { http.requestTimeout = try duration(text, key: "outbound.requestTimeout") }
+        if let connections = try integer("outbound.connectionsPerHost", 1...256) { http.connectionsPerHost = connections }
         if let text = try one("log.level") {
             guard let level = Logger.Level(rawValue: text.lowercased()) else {
                 throw ConfigurationError(key: "log.level", reason: "'\(text)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -187,6 +195,10 @@ public struct WorkerConfiguration: Sendable {
             "http:",
             "  host: \(httpHost)",
             "  port: \(httpPort)",
+            "outbound:",
+            "  connectTimeout: \(seconds(http.connectTimeout))",
+            "  requestTimeout: \(seconds(http.requestTimeout))",
+            "  connectionsPerHost: \(http.connectionsPerHost)",
             "log:",
             "  level: \(logLevel.rawValue)",
             "  format: \(logFormat.rawValue)",

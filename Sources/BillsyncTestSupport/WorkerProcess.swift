@@ -1,7 +1,5 @@
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A billsync executable as a real process, for what only a process can show: SIGKILL, SIGTERM
 /// and its exit code, the HTTP endpoints.
@@ -58,8 +56,8 @@ public final class WorkerProcess: @unchecked Sendable {
 
     public func get(_ path: String) async throws -> (status: Int, body: String) {
         let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-        let (data, response) = try await URLSession.shared.data(from: url)
-        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+        let answer = try await HTTPTransport.shared.send("GET", url, timeout: .seconds(10))
+        return (answer.status, answer.text)
     }
 
     /// The value of a Prometheus counter summed over all its label sets.

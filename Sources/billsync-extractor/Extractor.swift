@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillsyncContracts
+import BillsyncHTTP
 import BillsyncExtractor
 import BillsyncKafka
 import BillsyncRuntime
@@ -74,7 +75,8 @@ struct Extractor: AsyncParsableCommand {
         let logger = Logger(label: "billsync.extractor")
         let runSchedule = backfill == nil ? parsedSchedule : .once
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
-            let sources = try makeSources(environment: environment, contracts: context.contracts, backfill: backfill, schedule: runSchedule, logger: logger)
+            let sources = try makeSources(environment: environment, contracts: context.contracts, http: context.http, backfill: backfill,
+                                          schedule: runSchedule, logger: logger)
             let checkpoints = try KafkaCheckpointStore(connection: configuration.connection, topic: catalog.checkpoints, logger: logger)
             let service = ExtractorService(sources: sources, schedule: runSchedule, producer: context.producer, checkpoints: checkpoints,
                                            reportsTopic: catalog.reports, contracts: context.contracts, logger: logger)
@@ -105,7 +107,7 @@ struct Extractor: AsyncParsableCommand {
         }
     }
 
-    func makeSources(environment: [String: String], contracts: MessageContracts, backfill: BackfillWindow?,
+    func makeSources(environment: [String: String], contracts: MessageContracts, http: HTTPTransport, backfill: BackfillWindow?,
                      schedule: ExtractionSchedule, logger: Logger) throws -> [any ExtractionSource] {
         var sources: [any ExtractionSource] = []
         let mappings = try loadMappings(environment: environment)
@@ -128,7 +130,9 @@ struct Extractor: AsyncParsableCommand {
             // A resource the source mapping declares is read, listed or not.
             for declared in mappings.sources.compactMap(\.api) where !entities.contains(declared) { entities.append(declared) }
             do {
-                var extraction = try BillingAPIExtraction(api: BillingAPISource(baseURL: url, token: token), entities: entities,
+                var api = BillingAPISource(baseURL: url, token: token)
+                api.http = http
+                var extraction = try BillingAPIExtraction(api: api, entities: entities,
                                                           sourceName: "\(source)-api", contracts: contracts, topicPrefix: topicPrefix,
                                                           sources: mappings)
                 extraction.backfill = backfill

@@ -5,9 +5,6 @@ import Foundation
 import Hummingbird
 import Logging
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 @Suite("The billing API source pages through the emulator and waits out its 429s")
 struct BillingAPISourceTests {

@@ -3,12 +3,10 @@ import BillsyncLoader
 import BillsyncRuntime
 import BillsyncSandbox
 import BillsyncTestSupport
+import BillsyncHTTP
 import Foundation
 import Synchronization
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 @Suite("The loader tells Salesforce's limits apart, logs in only where its flow works, and follows a Bulk job to whatever end it has", .serialized)
 struct SalesforceLimitsAndBulkTests {
@@ -144,13 +142,10 @@ struct SalesforceLimitsAndBulkTests {
             // An admin aborts the job from Setup (here: the API, with a session of the same org).
             let job = try #require(rig.emulator.bulkJobs.first?.id)
             let token = try await client.session.current()
-            var abort = URLRequest(url: rig.base.appendingPathComponent("services/data/v61.0/jobs/ingest/\(job)"))
-            abort.httpMethod = "PATCH"
-            abort.setValue("Bearer \(token.accessToken)", forHTTPHeaderField: "Authorization")
-            abort.setValue("application/json", forHTTPHeaderField: "Content-Type")
-            abort.httpBody = Data(#"{"state":"Aborted"}"#.utf8)
-            let (_, response) = try await URLSession.shared.data(for: abort)
-            #expect((response as? HTTPURLResponse)?.statusCode == 200)
+            let aborted = try await HTTPTransport.shared.send("PATCH", rig.base.appendingPathComponent("services/data/v61.0/jobs/ingest/\(job)"),
+                                                              headers: [("Authorization", "Bearer \(token.accessToken)"), ("Content-Type", "application/json")],
+                                                              body: Array(#"{"state":"Aborted"}"#.utf8))
+            #expect(aborted.status == 200)
             clock.advance(by: .seconds(1))
             let results = await handling.value
             let failures = Self.failures(results)

@@ -1,22 +1,13 @@
 import BillsyncSandbox
 import Foundation
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 @Suite("Bulk API 2.0 jobs, describe and the remaining limits of the Salesforce emulator", .serialized)
 struct SalesforceBulkAndDescribeTests {
     let jobs = "/services/data/v61.0/jobs/ingest"
 
     func csvRequest(_ sf: RunningEmulator, _ path: String, token: String, csv: String) async throws -> RunningEmulator.Reply {
-        var request = URLRequest(url: URL(string: sf.base + path)!)
-        request.httpMethod = "PUT"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("text/csv", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(csv.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return RunningEmulator.Reply(status: (response as! HTTPURLResponse).statusCode, headers: [:], body: data)
+        try await sf.request("PUT", path, token: token, csv: csv)
     }
 
     @Test("a job's rows are upserted with their outcomes: created, updated, failed with sf__Error, #N/A empties a field")

@@ -1,9 +1,6 @@
 import BillsyncSandbox
 import Foundation
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A Bulk API 2.0 ingest job driven over HTTP, as a client drives one.
 struct BulkJobDriver {
@@ -24,13 +21,7 @@ struct BulkJobDriver {
     }
 
     func upload(_ id: String, _ csv: String) async throws -> RunningEmulator.Reply {
-        var request = URLRequest(url: URL(string: sf.base + "\(jobs)/\(id)/batches")!)
-        request.httpMethod = "PUT"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("text/csv", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(csv.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
-        return RunningEmulator.Reply(status: (response as! HTTPURLResponse).statusCode, headers: [:], body: data)
+        try await sf.request("PUT", "\(jobs)/\(id)/batches", token: token, csv: csv)
     }
 
     func setState(_ id: String, _ state: String) async throws -> RunningEmulator.Reply {

@@ -1,12 +1,10 @@
 import BillsyncSandbox
 import BillsyncTestSupport
+import BillsyncHTTP
 import Foundation
 import Hummingbird
 import Logging
 import Testing
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// An emulator on a free local port for the length of one test, reached over real HTTP.
 struct RunningEmulator {
@@ -48,24 +46,27 @@ struct RunningEmulator {
     }
 
     func request(_ method: String, _ path: String, token: String? = nil, json: Any? = nil, form: String? = nil,
-                 headers: [String: String] = [:]) async throws -> Reply {
-        var request = URLRequest(url: URL(string: base + path)!)
-        request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+                 csv: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+        var fields: [(String, String)] = []
+        var body: [UInt8]?
+        if let token { fields.append(("Authorization", "Bearer \(token)")) }
         if let json {
-            request.httpBody = try JSONSerialization.data(withJSONObject: json)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            body = [UInt8](try JSONSerialization.data(withJSONObject: json))
+            fields.append(("Content-Type", "application/json"))
         }
         if let form {
-            request.httpBody = Data(form.utf8)
-            request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
+            body = Array(form.utf8)
+            fields.append(("Content-Type", "application/x-www-form-urlencoded"))
         }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await URLSession.shared.data(for: request)
-        let http = response as! HTTPURLResponse
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields { fields["\(name)".lowercased()] = "\(value)" }
-        return Reply(status: http.statusCode, headers: fields, body: data)
+        if let csv {
+            body = Array(csv.utf8)
+            fields.append(("Content-Type", "text/csv"))
+        }
+        for (name, value) in headers { fields.append((name, value)) }
+        let answer = try await HTTPTransport.shared.send(method, URL(string: base + path)!, headers: fields, body: body)
+        var received: [String: String] = [:]
+        for (name, value) in answer.headers { received[name.lowercased()] = value }
+        return Reply(status: answer.status, headers: received, body: answer.data)
     }
 
     /// The token endpoint of the org's My Domain (the only one granting client credentials).

@@ -1,12 +1,10 @@
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Posts a JSON document and classifies the answer the way every HTTP channel needs it: 2xx
 /// went through; 429, 5xx and a failed connection may pass later (with the receiver's
-/// `Retry-After`); any other answer needs a person. The only place the channels touch
-/// URLSession, so moving to another HTTP client changes this type alone.
+/// `Retry-After`); any other answer needs a person. The only place the channels touch HTTP,
+/// through the process's one client (`HTTPTransport`).
 ///
 /// A webhook URL is a secret (whoever has it can post to the channel), and so is a routing key:
 /// a failure's reason says what was answered, never where it was sent, and the part of the
@@ -14,11 +12,11 @@ import FoundationNetworking
 public struct HTTPPoster: Sendable {
     /// How long one request may take, connecting included.
     public let timeout: Duration
-    private let session: URLSession
+    private let http: HTTPTransport
 
-    public init(timeout: Duration = .seconds(30), session: URLSession = .shared) {
+    public init(timeout: Duration = .seconds(30), http: HTTPTransport = .shared) {
         self.timeout = timeout
-        self.session = session
+        self.http = http
     }
 
     /// Posts `body` (JSON) to `url`. Returns the status code of a 2xx answer; throws
@@ -26,31 +24,20 @@ public struct HTTPPoster: Sendable {
     /// a failure's reason (a routing key in the body).
     @discardableResult
     public func post(json body: Data, to url: URL, secrets: [String] = []) async throws(ChannelFailure) -> Int {
-        var request = URLRequest(url: url)
-        request.httpMethod = "POST"
-        request.setValue("application/json; charset=utf-8", forHTTPHeaderField: "Content-Type")
-        request.setValue("billsync-alerter", forHTTPHeaderField: "User-Agent")
-        request.httpBody = body
-        request.timeoutInterval = timeout.timeInterval
-        let data: Data
-        let response: URLResponse
+        let answer: HTTPAnswer
         do {
-            (data, response) = try await session.data(for: request)
-        } catch let error as URLError {
-            throw ChannelFailure(retryable: true, reason: Self.connectionFailure(error.code))
+            answer = try await http.send("POST", url, headers: [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "billsync-alerter")],
+                                         body: [UInt8](body), timeout: timeout)
         } catch {
-            // Cancellation, or an error URLSession does not classify: try again later.
-            throw ChannelFailure(retryable: true, reason: "the request failed (\(type(of: error)))")
+            // Its reason names neither the URL nor what was sent.
+            throw ChannelFailure(retryable: true, reason: error.reason)
         }
-        guard let http = response as? HTTPURLResponse else {
-            throw ChannelFailure(retryable: true, reason: "the answer was not HTTP")
-        }
-        let status = http.statusCode
+        let status = answer.status
         if (200..<300).contains(status) { return status }
-        let quoted = ChannelRedaction(url: url, secrets: secrets).quote(data)
+        let quoted = ChannelRedaction(url: url, secrets: secrets).quote(answer.data)
         let reason = "answered HTTP \(status)" + (quoted.isEmpty ? "" : ": \(quoted)")
         if status == 429 || status >= 500 {
-            throw ChannelFailure(retryable: true, retryAfter: Self.retryAfter(http.value(forHTTPHeaderField: "Retry-After")),
+            throw ChannelFailure(retryable: true, retryAfter: Self.retryAfter(answer.header("Retry-After")),
                                  reason: reason)
         }
         throw ChannelFailure(retryable: false, reason: reason)
@@ -61,21 +48,5 @@ public struct HTTPPoster: Sendable {
     static func retryAfter(_ value: String?) -> Duration? {
         guard let value, let seconds = Int(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else { return nil }
         return .seconds(seconds)
-    }
-
-    /// Words for a failed connection: `URLError`'s own description can name the URL.
-    static func connectionFailure(_ code: URLError.Code) -> String {
-        switch code {
-        case .timedOut: "the request timed out"
-        case .cannotConnectToHost: "could not connect to the receiver"
-        case .cannotFindHost, .dnsLookupFailed: "could not resolve the receiver's host"
-        case .networkConnectionLost: "the connection was lost"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-            "the TLS handshake failed"
-        case .notConnectedToInternet: "no network"
-        case .cancelled: "the request was cancelled"
-        default: "the request failed (URLError \(code.rawValue))"
-        }
     }
 }

@@ -1,8 +1,6 @@
 import BillsyncJSON
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Why the billing API could not be read.
 public struct BillingAPIError: Error, Sendable, CustomStringConvertible {
@@ -28,6 +26,9 @@ public struct BillingAPISource: Sendable {
     /// What a `Retry-After` is waited out on; tests pass a clock they advance.
     public var clock: any Clock<Duration> = ContinuousClock()
 
+    /// The process's HTTP client (the extractor worker's own; `.shared` for a command or a test).
+    public var http: HTTPTransport = .shared
+
     public init(baseURL: URL, token: String) {
         self.baseURL = baseURL
         self.token = token
@@ -46,21 +47,19 @@ public struct BillingAPISource: Sendable {
         components.queryItems = [URLQueryItem(name: "page_size", value: String(pageSize))]
             + (updatedSince.map { [URLQueryItem(name: "updated_since", value: $0)] } ?? [])
             + (cursor.map { [URLQueryItem(name: "cursor", value: $0)] } ?? [])
-        var request = URLRequest(url: components.url!)
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
+        let headers = [("Authorization", "Bearer \(token)"), ("Accept", "application/json")]
         var waits = 0
         while true {
-            let (data, response): (Data, URLResponse)
+            let answer: HTTPAnswer
             do {
-                (data, response) = try await URLSession.shared.data(for: request)
+                answer = try await http.send("GET", components.url!, headers: headers)
             } catch {
-                throw BillingAPIError(status: 0, message: "\(error.localizedDescription)")
+                throw BillingAPIError(status: 0, message: error.reason)
             }
-            let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            let (status, data) = (answer.status, answer.body)
             if status == 429, waits < maximumRateLimitWaits {
                 waits += 1
-                let seconds = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "Retry-After").flatMap(Double.init) ?? 1
+                let seconds = answer.header("Retry-After").flatMap(Double.init) ?? 1
                 try await clock.sleep(for: min(maximumRetryAfter, .milliseconds(Int(max(seconds, 0.05) * 1000))))
                 continue
             }

@@ -1,5 +1,5 @@
 import BillsyncCSV
-import COpenSSL
+import Crypto
 import Foundation
 
 /// A folder billing exports are dropped into. Each file is read once, recognised by the hash of
@@ -105,18 +105,13 @@ public struct CSVDropFolder: Sendable {
         return destination
     }
 
-    /// SHA-256 of a file's content in hex, read in chunks with libcrypto.
+    /// SHA-256 of a file's content in hex, read in chunks (swift-crypto).
     static func sha256(of url: URL) throws -> String {
-        guard let context = EVP_MD_CTX_new() else { throw CSVSourceError(offset: 0, reason: "libcrypto could not allocate a digest") }
-        defer { EVP_MD_CTX_free(context) }
-        EVP_DigestInit_ex(context, EVP_sha256(), nil)
+        var hash = SHA256()
         var source = try FileBytes(url: url, chunkSize: 1 << 20)
         while case let chunk = try source.nextChunk(), !chunk.isEmpty {
-            _ = chunk.withUnsafeBufferPointer { EVP_DigestUpdate(context, $0.baseAddress, $0.count) }
+            hash.update(data: chunk)
         }
-        var digest = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
-        var length: UInt32 = 0
-        EVP_DigestFinal_ex(context, &digest, &length)
-        return digest.prefix(Int(length)).map { String(format: "%02x", $0) }.joined()
+        return hash.finalize().map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -1,10 +1,8 @@
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncRuntime
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The way back to the billing engine (seed 001: meter readings into billing): raw records
 /// uploaded to the engine's upload API in batches, each with an idempotency key derived from the
@@ -27,6 +25,8 @@ public struct BillingUploadSink: Sink {
     public let resultsTopic: String
     public var recordsPerCall = 500
     let contracts: MessageContracts
+    /// The process's HTTP client (the loader worker's own; `.shared` for a test).
+    public var http: HTTPTransport = .shared
 
     public init(baseURL: URL, token: String, resultsTopic: String, contracts: MessageContracts) {
         self.baseURL = baseURL
@@ -74,19 +74,15 @@ public struct BillingUploadSink: Sink {
             fields = record
             records.append(.object(fields))
         }
-        var request = URLRequest(url: baseURL.appendingPathComponent("billing/v1/uploads/\(kind)"))
-        request.httpMethod = "POST"
-        request.httpBody = Data(JSONValue.array(records).serialized())
-        request.timeoutInterval = 60
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        let (data, response): (Data, URLResponse)
+        let answer: HTTPAnswer
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            answer = try await http.send("POST", baseURL.appendingPathComponent("billing/v1/uploads/\(kind)"),
+                                         headers: [("Authorization", "Bearer \(token)"), ("Content-Type", "application/json")],
+                                         body: JSONValue.array(records).serialized(), timeout: .seconds(60))
         } catch {
-            throw StageFailure.transient("billing.unreachable", error.localizedDescription)
+            throw StageFailure.transient("billing.unreachable", error.reason)
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let (status, data) = (answer.status, answer.body)
         guard status == 200 else {
             let reason = String(decoding: data.prefix(300), as: UTF8.self)
             if status == 429 || status >= 500 { throw StageFailure.transient("billing.http-\(status)", reason) }

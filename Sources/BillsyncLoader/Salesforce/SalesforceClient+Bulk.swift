@@ -38,7 +38,7 @@ extension SalesforceClient {
             "object": object, "externalIdFieldName": externalIdField, "operation": "upsert", "contentType": "CSV", "lineEnding": "LF",
         ])
         let created = try await call("POST", "jobs/ingest", body: create, contentType: "application/json")
-        guard created.status == 200, let job = ((try? JSONSerialization.jsonObject(with: created.body)) as? [String: Any])?["id"] as? String else {
+        guard created.status == 200, let job = ((try? JSONSerialization.jsonObject(with: created.data)) as? [String: Any])?["id"] as? String else {
             throw Self.failure(created)
         }
         let uploaded = try await call("PUT", "jobs/ingest/\(job)/batches", body: Data(csv.utf8), contentType: "text/csv")
@@ -78,7 +78,7 @@ extension SalesforceClient {
             let status = try await callOutlastingConcurrency("GET", "jobs/ingest/\(job)")
             calls += 1
             guard status.status == 200 else { throw Self.failure(status) }
-            let info = (try? JSONSerialization.jsonObject(with: status.body)) as? [String: Any]
+            let info = (try? JSONSerialization.jsonObject(with: status.data)) as? [String: Any]
             let state = info?["state"] as? String ?? ""
             if ["JobComplete", "Failed", "Aborted"].contains(state) { return (state, info?["errorMessage"] as? String) }
             guard clock.now < deadline else { throw SalesforceError.transient("bulk job \(job) did not finish in time") }

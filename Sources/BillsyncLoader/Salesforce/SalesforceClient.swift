@@ -1,9 +1,7 @@
 import BillsyncContracts
+import BillsyncHTTP
 import BillsyncRuntime
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// Salesforce's REST API as the loader uses it: sObject Collections upserts, Bulk API 2.0 ingest
 /// jobs, and the limits resource. Every answer's `Sforce-Limit-Info` goes to the budget; a
@@ -21,10 +19,15 @@ public struct SalesforceClient: Sendable {
     /// The first wait between bulk job polls (doubling up to `bulkPollMaximum`).
     public var bulkPollInterval: Duration = .milliseconds(500)
     public var bulkPollMaximum: Duration = .seconds(30)
+    /// Calls this client has in flight at most (every sink batch and read-back of the process
+    /// share it); well under Salesforce's 25 concurrent long-running requests per org, which
+    /// every integration of the org shares.
+    public let callsInFlight: CallLimiter
 
-    public init(session: SalesforceSession, budget: APIBudget) {
+    public init(session: SalesforceSession, budget: APIBudget, maximumCallsInFlight: Int = 4) {
         self.session = session
         self.budget = budget
+        callsInFlight = CallLimiter(maximum: maximumCallsInFlight)
     }
 
     /// One record's outcome in a Collections answer.
@@ -35,11 +38,7 @@ public struct SalesforceClient: Sendable {
         public var success: Bool { errors.isEmpty && id != nil }
     }
 
-    struct Answer {
-        let status: Int
-        let body: Data
-        let headers: [AnyHashable: Any]
-    }
+    typealias Answer = HTTPAnswer
 
     /// Upserts up to 200 records of one object by an external id field, `allOrNone: false`: each
     /// record succeeds or fails on its own, in the order sent.
@@ -54,7 +53,7 @@ public struct SalesforceClient: Sendable {
         let body = try JSONSerialization.data(withJSONObject: ["allOrNone": false, "records": list])
         let answer = try await call("PATCH", "composite/sobjects/\(Self.pathComponent(object))/\(Self.pathComponent(externalIdField))",
                                     body: body, contentType: "application/json")
-        guard answer.status == 200, let results = (try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]],
+        guard answer.status == 200, let results = (try? JSONSerialization.jsonObject(with: answer.data)) as? [[String: Any]],
               results.count == records.count else {
             throw Self.failure(answer)
         }
@@ -73,34 +72,31 @@ public struct SalesforceClient: Sendable {
     /// loader may resume; the answer's header updates the budget as well).
     public func dailyUsage() async throws -> (used: Int, limit: Int) {
         let answer = try await call("GET", "limits", body: nil, contentType: nil)
-        guard answer.status == 200, let limits = (try? JSONSerialization.jsonObject(with: answer.body)) as? [String: Any],
+        guard answer.status == 200, let limits = (try? JSONSerialization.jsonObject(with: answer.data)) as? [String: Any],
               let daily = limits["DailyApiRequests"] as? [String: Any], let maximum = daily["Max"] as? Int,
               let remaining = daily["Remaining"] as? Int else { throw Self.failure(answer) }
         return (maximum - remaining, maximum)
     }
 
-    /// One API call. A refused session is renewed and the call repeated once.
+    /// One API call, through the process's HTTP client, at most `callsInFlight` at once. A
+    /// refused session is renewed and the call repeated once.
     func call(_ method: String, _ path: String, body: Data?, contentType: String?, accept: String = "application/json") async throws -> Answer {
         var renewed = false
         while true {
             let token = try await session.current()
-            var request = URLRequest(url: Self.url(token.instanceURL, "services/data/\(apiVersion)/\(path)"))
-            request.httpMethod = method
-            request.httpBody = body
-            request.timeoutInterval = Double(timeout.components.seconds)
-            request.setValue("Bearer \(token.accessToken)", forHTTPHeaderField: "Authorization")
-            request.setValue(accept, forHTTPHeaderField: "Accept")
-            if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
-            let (data, response): (Data, URLResponse)
+            let headers = [("Authorization", "Bearer \(token.accessToken)"), ("Accept", accept)]
+                + (contentType.map { [("Content-Type", $0)] } ?? [])
+            let answer: Answer
             do {
-                (data, response) = try await URLSession.shared.data(for: request)
+                answer = try await callsInFlight.run {
+                    try await session.http.send(method, Self.url(token.instanceURL, "services/data/\(apiVersion)/\(path)"), headers: headers,
+                                                body: body.map { [UInt8]($0) }, timeout: timeout)
+                }
             } catch {
                 budget.record(limitInfo: nil)
-                throw SalesforceError.transient("\(method) \(path): \(error.localizedDescription)")
+                throw SalesforceError.transient("\(error)")
             }
-            let http = response as? HTTPURLResponse
-            budget.record(limitInfo: http?.value(forHTTPHeaderField: "Sforce-Limit-Info"))
-            let answer = Answer(status: http?.statusCode ?? 0, body: data, headers: http?.allHeaderFields ?? [:])
+            budget.record(limitInfo: answer.header("Sforce-Limit-Info"))
             if answer.status == 401, !renewed, Self.errorCodes(answer).contains("INVALID_SESSION_ID") {
                 await session.invalidate(token)
                 renewed = true
@@ -117,11 +113,11 @@ public struct SalesforceClient: Sendable {
     }
 
     static func errorCodes(_ answer: Answer) -> [String] {
-        ((try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]] ?? []).compactMap { $0["errorCode"] as? String }
+        ((try? JSONSerialization.jsonObject(with: answer.data)) as? [[String: Any]] ?? []).compactMap { $0["errorCode"] as? String }
     }
 
     static func firstMessage(_ answer: Answer) -> String? {
-        ((try? JSONSerialization.jsonObject(with: answer.body)) as? [[String: Any]])?.first?["message"] as? String
+        ((try? JSONSerialization.jsonObject(with: answer.data)) as? [[String: Any]])?.first?["message"] as? String
     }
 
     /// A whole call refused: Salesforce's first error code and message.

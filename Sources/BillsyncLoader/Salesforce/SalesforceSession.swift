@@ -1,7 +1,5 @@
+import BillsyncHTTP
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The OAuth session: logs in once, hands the same token to every call, and logs in again
 /// before the session's lifetime runs out or once a call is answered `INVALID_SESSION_ID`.
@@ -24,10 +22,14 @@ public actor SalesforceSession {
     private let signer: RS256Signer?
     private var token: Token?
     public private(set) var logins = 0
+    /// Every call of the session and its clients goes through it: a worker passes its service
+    /// group's (`WorkerContext.http`); a command or a test the process-wide `HTTPTransport.shared`.
+    public nonisolated let http: HTTPTransport
 
     public init(loginURL: URL, credentials: SalesforceCredentials, audience: String = "https://login.salesforce.com",
-                refreshAfter: Duration = .seconds(3_600)) throws {
+                refreshAfter: Duration = .seconds(3_600), http: HTTPTransport = .shared) throws {
         try SalesforceLoginDomain.check(loginURL, for: credentials)
+        self.http = http
         self.loginURL = loginURL
         self.audience = audience
         self.credentials = credentials
@@ -61,19 +63,17 @@ public actor SalesforceSession {
             form = [("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
                     ("assertion", try assertion(clientID: clientID, username: username))]
         }
-        var request = URLRequest(url: loginURL.appendingPathComponent("services/oauth2/token"))
-        request.httpMethod = "POST"
-        request.setValue("application/x-www-form-urlencoded", forHTTPHeaderField: "Content-Type")
-        request.httpBody = Data(form.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&").utf8)
-        request.timeoutInterval = 30
-        let (data, response): (Data, URLResponse)
+        let answer: HTTPAnswer
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            answer = try await http.send("POST", loginURL.appendingPathComponent("services/oauth2/token"),
+                                         headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                                         body: Array(form.map { "\($0.0)=\(Self.formEncode($0.1))" }.joined(separator: "&").utf8),
+                                         timeout: .seconds(30))
         } catch {
-            throw SalesforceError.transient("login: \(error.localizedDescription)")
+            throw SalesforceError.transient("login: \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let body = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        let status = answer.status
+        let body = (try? JSONSerialization.jsonObject(with: answer.data)) as? [String: Any]
         guard status == 200, let accessToken = body?["access_token"] as? String,
               let instance = (body?["instance_url"] as? String).flatMap(URL.init(string:)) else {
             if status >= 500 || status == 0 { throw SalesforceError.transient("login answered \(status)") }

@@ -53,6 +53,7 @@ public struct SalesforceSink: Sink {
     let contracts: MessageContracts
     let logger: Logger
     let requirements = CreateRequirements()
+    let pauses = SharedPause()
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
 
     public init(client: SalesforceClient, resultsTopic: String, alertsTopic: String, contracts: MessageContracts, logger: Logger) {
@@ -99,9 +100,8 @@ public struct SalesforceSink: Sink {
             if ready.count >= bulkThreshold {
                 answers = await loadInBulk(ready, alerts: &alerts)
             } else {
-                for start in stride(from: 0, to: ready.count, by: recordsPerCall) {
-                    answers += await load(Array(ready[start..<min(start + recordsPerCall, ready.count)]), alerts: &alerts)
-                }
+                let calls = stride(from: 0, to: ready.count, by: recordsPerCall).map { Array(ready[$0..<min($0 + recordsPerCall, ready.count)]) }
+                answers = await loadTogether(calls, alerts: &alerts)
             }
             for (record, answer) in zip(ready, answers) {
                 for (member, result) in outcome(of: record, answer, in: batch) { results[member] = result }
@@ -117,6 +117,30 @@ public struct SalesforceSink: Sink {
             }
         }
         return final
+    }
+
+    /// Several calls' worth of records of one object, sent side by side: as many at once as the
+    /// client allows (`SalesforceClient.callsInFlight`), over its pooled connections. They hold
+    /// distinct records (one upsert per record and batch), so their order does not matter.
+    func loadTogether(_ calls: [[MergedUpsert]], alerts: inout [OutgoingMessage]) async -> [Answer] {
+        if calls.count == 1 { return await load(calls[0], alerts: &alerts) }
+        var answered = [[Answer]](repeating: [], count: calls.count)
+        var raised: [OutgoingMessage] = []
+        await withTaskGroup(of: (Int, [Answer], [OutgoingMessage]).self) { group in
+            for (index, call) in calls.enumerated() {
+                group.addTask {
+                    var alerts: [OutgoingMessage] = []
+                    let answers = await load(call, alerts: &alerts)
+                    return (index, answers, alerts)
+                }
+            }
+            for await (index, answers, alerts) in group {
+                answered[index] = answers
+                raised += alerts
+            }
+        }
+        alerts += raised
+        return answered.flatMap { $0 }
     }
 
     /// One call's worth of records (one object, distinct external ids), sent once (a refusal
@@ -253,12 +277,23 @@ public struct SalesforceSink: Sink {
     }
 
     /// Waits until Salesforce accepts calls again and usage is under the share. Nothing is taken
-    /// from the consumer meanwhile; the group membership stays.
+    /// from the consumer meanwhile; the group membership stays. Calls sent together that reach
+    /// the limit share one pause: one alert, one probe loop.
     func pause(reason: String, alerts: inout [OutgoingMessage]) async {
+        if let alert = await pauses.join({ await self.pausing(reason: reason) }) { alerts.append(alert) }
+    }
+
+    /// The pause itself; returns its alert when there is no announcer to publish it at once.
+    func pausing(reason: String) async -> OutgoingMessage? {
         logger.error("loader paused: Salesforce API limit", metadata: ["billsync.reason": "\(reason)"])
         pausedGauge.record(1)
+        var unannounced: OutgoingMessage?
         if let alert = try? alert(reason: reason) {
-            if let announce { await announce(alert) } else { alerts.append(alert) }
+            if let announce { await announce(alert) } else { unannounced = alert }
+        }
+        defer {
+            pausedGauge.record(0)
+            logger.notice("loader resumed", metadata: ["billsync.usage": "\(client.budget.usage.used)/\(client.budget.usage.limit)"])
         }
         while !Task.isCancelled {
             do { try await clock.sleep(for: probeInterval) } catch { break }
@@ -269,8 +304,7 @@ public struct SalesforceSink: Sink {
                 continue
             }
         }
-        pausedGauge.record(0)
-        logger.notice("loader resumed", metadata: ["billsync.usage": "\(client.budget.usage.used)/\(client.budget.usage.limit)"])
+        return unannounced
     }
 
     func alert(reason: String) throws -> OutgoingMessage {
@@ -302,5 +336,28 @@ final class CreateRequirements: Sendable {
                            metadata: ["billsync.object": "\(object)", "billsync.error": "\(error)"])
             return []
         }
+    }
+}
+
+/// One pause at a time: the first caller runs it, the others wait for its end. Its alert goes
+/// to the caller that started it.
+final class SharedPause: Sendable {
+    private let current = Mutex<Task<OutgoingMessage?, Never>?>(nil)
+
+    func join(_ pause: @escaping @Sendable () async -> OutgoingMessage?) async -> OutgoingMessage? {
+        let (task, started) = current.withLock { current -> (Task<OutgoingMessage?, Never>, Bool) in
+            if let running = current { return (running, false) }
+            let task = Task { await pause() }
+            current = task
+            return (task, true)
+        }
+        let alert = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            if started { task.cancel() }
+        }
+        guard started else { return nil }
+        current.withLock { $0 = nil }
+        return alert
     }
 }

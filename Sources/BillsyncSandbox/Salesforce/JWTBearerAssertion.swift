@@ -1,5 +1,7 @@
-import COpenSSL
+import _CryptoExtras
+import Crypto
 import Foundation
+import X509
 
 /// Checks an OAuth 2.0 JWT bearer assertion as Salesforce does: RS256, signed by the key of
 /// the connected app's certificate, `iss` the client id, `sub` the user, `aud` the login URL,
@@ -40,43 +42,25 @@ enum JWTBearerAssertion {
         return Data(base64Encoded: base64)
     }
 
-    /// RSA-SHA256 verification with OpenSSL; `pem` is a public key or a certificate.
+    /// RSA-SHA256 (PKCS #1 v1.5) verification; `pem` is a public key or a certificate.
     static func signatureIsValid(_ signature: Data, over message: [UInt8], pem: String) throws -> Bool {
-        guard let key = PublicKey(pem: pem) else { throw Rejected(description: "the configured certificate cannot be read") }
-        guard let context = EVP_MD_CTX_new() else { return false }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, key.pointer) == 1 else { return false }
-        return signature.withUnsafeBytes { signatureBytes in
-            message.withUnsafeBufferPointer { messageBytes in
-                EVP_DigestVerify(context, signatureBytes.bindMemory(to: UInt8.self).baseAddress, signatureBytes.count,
-                                 messageBytes.baseAddress, messageBytes.count) == 1
-            }
-        }
-    }
-
-    /// An OpenSSL public key, owned by this object and freed with it.
-    final class PublicKey {
-        let pointer: OpaquePointer
-
-        init?(pem: String) {
-            let bytes = Array(pem.utf8)
-            let key: OpaquePointer? = bytes.withUnsafeBufferPointer { buffer in
-                guard let bio = BIO_new_mem_buf(buffer.baseAddress, Int32(buffer.count)) else { return nil }
-                defer { BIO_free(bio) }
-                if pem.contains("BEGIN CERTIFICATE") {
-                    guard let certificate = PEM_read_bio_X509(bio, nil, nil, nil) else { return nil }
-                    defer { X509_free(certificate) }
-                    return X509_get_pubkey(certificate)
+        let key: _RSA.Signing.PublicKey
+        do {
+            if pem.contains("BEGIN CERTIFICATE") {
+                guard let rsa = _RSA.Signing.PublicKey(try Certificate(pemEncoded: pem).publicKey) else {
+                    throw Rejected(description: "the configured certificate's key is not RSA")
                 }
-                return PEM_read_bio_PUBKEY(bio, nil, nil, nil)
+                key = rsa
+            } else {
+                key = try _RSA.Signing.PublicKey(pemRepresentation: pem)
             }
-            guard let key else { return nil }
-            pointer = key
+        } catch let rejected as Rejected {
+            throw rejected
+        } catch {
+            throw Rejected(description: "the configured certificate cannot be read")
         }
-
-        deinit {
-            EVP_PKEY_free(pointer)
-        }
+        return key.isValidSignature(_RSA.Signing.RSASignature(rawRepresentation: signature), for: SHA256.hash(data: message),
+                                    padding: .insecurePKCS1v1_5)
     }
 }
 
