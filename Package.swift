@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
@@ -90,11 +91,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Helpers for tests that talk to a real broker: its address, unique names, waiting for a condition.
+        // Helpers for tests that talk to a real broker or PostgreSQL: addresses, unique names, waiting for a condition.
         .target(
             name: "BillsyncTestSupport",
             dependencies: [
                 "BillsyncKafka",
+                "BillsyncPostgres",
                 "BillsyncContracts",
                 "BillsyncSandbox",
                 .product(name: "Logging", package: "swift-log"),
@@ -131,10 +133,16 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
-        // libpq, PostgreSQL's C client (Debian's libpq-dev).
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
-        .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
+        // PostgreSQL access for the extractor's SQL source and the loader's replica sink, over
+        // postgres-nio: connection strings, a pool run as a service, text rows, classified errors.
+        .target(
+            name: "BillsyncPostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The rule vocabulary both mapping files share (the sources' and the transformer's): one
         // implementation of trim, number and date formats, value maps, checks, and their YAML.
         .target(name: "BillsyncMapping", dependencies: ["BillsyncContracts", .product(name: "Yams", package: "Yams")]),
@@ -194,7 +202,7 @@ let package = Package(
             name: "billsync-extractor",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime",
+                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime", "BillsyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -319,6 +327,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "BillsyncPostgresTests", dependencies: ["BillsyncPostgres"]),
         .testTarget(
             name: "BillsyncContractsTests",
             dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncTestSupport"]
