@@ -14,6 +14,8 @@ public struct LoaderSettings: Sendable {
     public var bulkThreshold = 5_000
     /// The billing engine's base URL, for the billing sink.
     public var billingURL: URL?
+    /// Connections the PostgreSQL sink's pool may open (BILLSYNC_LOADER_POSTGRES_CONNECTIONS).
+    public var postgresConnections = 4
 
     public init() {}
 
@@ -44,6 +46,12 @@ public struct LoaderSettings: Sendable {
                 throw SalesforceError.configuration("BILLSYNC_LOADER_BILLING_URL '\(text)' is not an http(s) URL")
             }
             billingURL = url
+        }
+        if let text = environment["BILLSYNC_LOADER_POSTGRES_CONNECTIONS"] {
+            guard let connections = Int(text), (1...100).contains(connections) else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_POSTGRES_CONNECTIONS '\(text)' is not a number of connections from 1 to 100")
+            }
+            postgresConnections = connections
         }
         if let text = environment["BILLSYNC_LOADER_BULK_THRESHOLD"] {
             guard let threshold = Int(text), threshold >= 200 else {
