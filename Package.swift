@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // librdkafka's C API, found through pkg-config. scripts/setup.sh installs a version >= 2.2.
@@ -103,11 +104,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Helpers for tests that talk to a real broker: its address, unique names, waiting for a condition.
+        // Helpers for tests that talk to a real broker or PostgreSQL: addresses, unique names, waiting for a condition.
         .target(
             name: "BillsyncTestSupport",
             dependencies: [
                 "BillsyncKafka", "BillsyncHTTP",
+                "BillsyncPostgres",
                 "BillsyncContracts",
                 "BillsyncSandbox",
                 .product(name: "Logging", package: "swift-log"),
@@ -144,10 +146,16 @@ let package = Package(
             ]
         ),
         // Stand-ins for the systems that cannot run here (Salesforce, a billing engine) and their sample data.
-        // libpq, PostgreSQL's C client (Debian's libpq-dev).
-        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
-        // PostgreSQL access for the extractor's SQL source and the loader's replica sink.
-        .target(name: "BillsyncPostgres", dependencies: ["CLibPQ"]),
+        // PostgreSQL access for the extractor's SQL source and the loader's replica sink, over
+        // postgres-nio: connection strings, a pool run as a service, text rows, classified errors.
+        .target(
+            name: "BillsyncPostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // The rule vocabulary both mapping files share (the sources' and the transformer's): one
         // implementation of trim, number and date formats, value maps, checks, and their YAML.
         .target(name: "BillsyncMapping", dependencies: ["BillsyncContracts", .product(name: "Yams", package: "Yams")]),
@@ -210,7 +218,7 @@ let package = Package(
             name: "billsync-extractor",
             dependencies: [
                 "BillsyncTopics", "BillsyncHTTP",
-                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime",
+                "BillsyncExtractor", "BillsyncContracts", "BillsyncKafka", "BillsyncRuntime", "BillsyncPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -338,6 +346,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "BillsyncPostgresTests", dependencies: ["BillsyncPostgres"]),
         .testTarget(
             name: "BillsyncContractsTests",
             dependencies: ["BillsyncContracts", "BillsyncJSON", "BillsyncTestSupport"]

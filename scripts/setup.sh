@@ -7,9 +7,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # The tools the steps below use (a compiler and make for librdkafka, pip and venv for the broker's
 # wheel and the test tools, curl for the scripts' health checks, procps for ps), then libraries.
+# PostgreSQL is the server the tests run against; billsync's client is postgres-nio (Swift), so
+# no libpq.
 APT_PACKAGES=(build-essential pkg-config curl ca-certificates procps python3 python3-venv python3-pip
               libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
-              postgresql libpq-dev chromium)
+              postgresql chromium)
 
 # Swift is not a Debian package: say what to install instead of failing later in the build.
 require_swift() {

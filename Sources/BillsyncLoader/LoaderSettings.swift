@@ -18,6 +18,8 @@ public struct LoaderSettings: Sendable {
     public var callsInFlight = 4
     /// The billing engine's base URL, for the billing sink.
     public var billingURL: URL?
+    /// Connections the PostgreSQL sink's pool may open (BILLSYNC_LOADER_POSTGRES_CONNECTIONS).
+    public var postgresConnections = 4
 
     public init() {}
 
@@ -54,6 +56,12 @@ public struct LoaderSettings: Sendable {
                 throw SalesforceError.configuration("BILLSYNC_LOADER_CALLS_IN_FLIGHT '\(text)' is not a number of calls from 1 to 20")
             }
             callsInFlight = calls
+        }
+        if let text = environment["BILLSYNC_LOADER_POSTGRES_CONNECTIONS"] {
+            guard let connections = Int(text), (1...100).contains(connections) else {
+                throw SalesforceError.configuration("BILLSYNC_LOADER_POSTGRES_CONNECTIONS '\(text)' is not a number of connections from 1 to 100")
+            }
+            postgresConnections = connections
         }
         if let text = environment["BILLSYNC_LOADER_BULK_THRESHOLD"] {
             guard let threshold = Int(text), threshold >= 200 else {

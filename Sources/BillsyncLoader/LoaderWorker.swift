@@ -1,5 +1,6 @@
 import BillsyncContracts
 import BillsyncKafka
+import BillsyncPostgres
 import BillsyncRuntime
 import BillsyncTopics
 import Logging
@@ -32,10 +33,21 @@ public enum LoaderWorker {
             guard let url = try settings.postgresURL(environment) else {
                 throw SetupError(description: "the postgres sink needs BILLSYNC_LOADER_POSTGRES_URL or BILLSYNC_LOADER_POSTGRES_URL_FILE")
             }
+            var postgres: PostgresSettings
+            do {
+                postgres = try PostgresSettings(connectionString: url, environment: environment)
+            } catch {
+                throw SetupError(description: "the postgres sink's connection string: \(error)")
+            }
+            postgres.maximumConnections = settings.postgresConnections
             try await StageWorker.run(configuration: configuration, logger: logger) { context in
-                let sink = PostgresSink(url: url, resultsTopic: results, contracts: context.contracts)
+                let pool = try PostgresPool(settings: postgres, logger: logger)
+                let sink = PostgresSink(database: pool, resultsTopic: results, contracts: context.contracts)
+                // A wrong address, password or TLS mode stops the worker here, before it joins its group.
                 try await sink.prepare()
-                return sink
+                let runtime = try StageWorker.makeRuntime(handler: sink, context: context)
+                // The pool runs in the worker's service group and closes after the stage drained.
+                return WorkerDriver(service: runtime, isReady: { runtime.hasJoinedGroup }, services: [pool])
             }
         case .salesforce:
             let credentials = try SalesforceCredentials.fromEnvironment(environment)

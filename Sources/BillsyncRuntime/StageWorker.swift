@@ -29,11 +29,17 @@ public struct WorkerDriver: Sendable {
     /// Runs once the service group has stopped, before the process waits for its Kafka clients
     /// to close: where a driver releases what it holds beside the worker's producer.
     public let stopped: @Sendable () async -> Void
+    /// What the driver needs running while it runs (a database pool): started in the worker's
+    /// service group with it, shut down after it (the driver drains first), and a failure of
+    /// one stops the worker.
+    public let services: [any Service]
 
-    public init(service: any Service, isReady: @escaping @Sendable () async -> Bool, stopped: @escaping @Sendable () async -> Void = {}) {
+    public init(service: any Service, isReady: @escaping @Sendable () async -> Bool, stopped: @escaping @Sendable () async -> Void = {},
+                services: [any Service] = []) {
         self.service = service
         self.isReady = isReady
         self.stopped = stopped
+        self.services = services
     }
 }
 
@@ -148,12 +154,11 @@ public enum StageWorker {
             RuntimeLogKeys.stage: "\(runtimeConfiguration.stage)", "billsync.group": "\(runtimeConfiguration.group)",
             "billsync.http": "\(configuration.httpHost):\(configuration.httpPort)", "librdkafka": "\(Librdkafka.version)",
         ])
-        // Shut down in reverse: the endpoints, then the driver, then the HTTP client (the
-        // driver's last calls are done) and the producer (flush what the driver wrote).
+        // Shut down in reverse: the endpoints, then the driver, then the services it uses (the
+        // SQL sources' or the sink's pool), the HTTP client (the driver's last calls are done)
+        // and the producer (flush what the driver wrote).
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: producer),
-                .init(service: http),
+            services: [.init(service: producer), .init(service: http)] + driver.services.map { .init(service: $0) } + [
                 .init(service: driver.service, successTerminationBehavior: .gracefullyShutdownGroup,
                       failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: server),

@@ -3,6 +3,7 @@ import BillsyncContracts
 import BillsyncHTTP
 import BillsyncExtractor
 import BillsyncKafka
+import BillsyncPostgres
 import BillsyncRuntime
 import BillsyncTopics
 import Foundation
@@ -75,15 +76,17 @@ struct Extractor: AsyncParsableCommand {
         let logger = Logger(label: "billsync.extractor")
         let runSchedule = backfill == nil ? parsedSchedule : .once
         try await StageWorker.run(configuration: configuration, logger: logger) { context in
-            let sources = try makeSources(environment: environment, contracts: context.contracts, http: context.http, backfill: backfill,
-                                          schedule: runSchedule, logger: logger)
+            let (sources, database) = try makeSources(environment: environment, contracts: context.contracts, http: context.http,
+                                                      backfill: backfill, schedule: runSchedule, logger: logger)
             let checkpoints = try KafkaCheckpointStore(connection: configuration.connection, topic: catalog.checkpoints, logger: logger)
             let service = ExtractorService(sources: sources, schedule: runSchedule, producer: context.producer, checkpoints: checkpoints,
                                            reportsTopic: catalog.reports, contracts: context.contracts, logger: logger)
             logger.info("extractor starting", metadata: [
                 "billsync.sources": "\(sources.map { "\($0.kind):\($0.sourceName)" })", "billsync.schedule": "\(runSchedule)",
             ])
-            return WorkerDriver(service: service, isReady: { true }, stopped: { await checkpoints.close() })
+            // The SQL sources' pool runs in the worker's service group and closes after the run in progress.
+            return WorkerDriver(service: service, isReady: { true }, stopped: { await checkpoints.close() },
+                                services: database.map { [$0] } ?? [])
         }
     }
 
@@ -107,8 +110,9 @@ struct Extractor: AsyncParsableCommand {
         }
     }
 
+    /// The configured sources, and the pool the SQL sources share (nil without them).
     func makeSources(environment: [String: String], contracts: MessageContracts, http: HTTPTransport, backfill: BackfillWindow?,
-                     schedule: ExtractionSchedule, logger: Logger) throws -> [any ExtractionSource] {
+                     schedule: ExtractionSchedule, logger: Logger) throws -> ([any ExtractionSource], PostgresPool?) {
         var sources: [any ExtractionSource] = []
         let mappings = try loadMappings(environment: environment)
         if let folder = csvDir ?? environment["BILLSYNC_EXTRACTOR_CSV_DIR"] {
@@ -155,26 +159,40 @@ struct Extractor: AsyncParsableCommand {
                 }
                 logger.warning("the source mapping declares SQL queries, but no database is configured (BILLSYNC_EXTRACTOR_SQL_URL); they are not read",
                                metadata: ["billsync.sources": "\(declared.map(\.name))"])
-                return sources
+                return (sources, nil)
             }
+            var settings: PostgresSettings
+            do {
+                settings = try PostgresSettings(connectionString: url, environment: environment)
+            } catch {
+                throw ValidationError("BILLSYNC_EXTRACTOR_SQL_URL: \(error)")
+            }
+            if let text = environment["BILLSYNC_EXTRACTOR_SQL_CONNECTIONS"] {
+                guard let connections = Int(text), (1...100).contains(connections) else {
+                    throw ValidationError("BILLSYNC_EXTRACTOR_SQL_CONNECTIONS '\(text)' is not a number of connections from 1 to 100")
+                }
+                settings.maximumConnections = connections
+            }
+            let database = try PostgresPool(settings: settings, logger: logger)
             if let query = sqlQuery ?? environment["BILLSYNC_EXTRACTOR_SQL_QUERY"] {
                 guard let shape = RawRecordShape.billingAPI.values.first(where: { $0.entity == sqlEntity }) else {
                     throw ValidationError("--sql-entity \(sqlEntity) is not a raw entity")
                 }
                 var extraction = SQLExtraction(query: SQLWatermarkSource(query: query, watermarkColumn: sqlWatermark, tieBreakerColumn: sqlTieBreaker),
-                                               mapping: shape, databaseURL: url, sourceName: "\(source)-sql", contracts: contracts, topicPrefix: topicPrefix)
+                                               mapping: shape, database: database, sourceName: "\(source)-sql", contracts: contracts, topicPrefix: topicPrefix)
                 extraction.backfill = backfill
                 sources.append(extraction)
             }
             for declaration in declared {
                 guard let sql = declaration.sql else { continue }
                 var extraction = SQLExtraction(query: SQLWatermarkSource(query: sql.query, watermarkColumn: sql.watermark, tieBreakerColumn: sql.tieBreaker),
-                                               mapping: SourceRecordMapping(source: declaration), databaseURL: url,
+                                               mapping: SourceRecordMapping(source: declaration), database: database,
                                                sourceName: "\(source)-\(declaration.name)", contracts: contracts, topicPrefix: topicPrefix)
                 extraction.backfill = backfill
                 sources.append(extraction)
             }
+            return (sources, database)
         }
-        return sources
+        return (sources, nil)
     }
 }

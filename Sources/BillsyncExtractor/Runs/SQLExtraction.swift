@@ -17,17 +17,17 @@ public struct SQLExtraction: ExtractionSource {
     /// A source of the source mapping file (with `sql:`), or a built-in shape.
     public let mapping: any StructuredRecordMapping
     public let sourceName: String
-    /// Read from the environment or a file by the caller; never logged.
-    let databaseURL: String
+    /// The database's pool, shared by the worker's SQL sources and run in its service group.
+    let database: PostgresPool
     /// When set, re-reads this range of the watermark column and leaves the checkpoint alone.
     public var backfill: BackfillWindow?
     let publisher: RawPublisher
 
-    public init(query: SQLWatermarkSource, mapping: any StructuredRecordMapping, databaseURL: String, sourceName: String,
+    public init(query: SQLWatermarkSource, mapping: any StructuredRecordMapping, database: PostgresPool, sourceName: String,
                 contracts: MessageContracts, topicPrefix: String = "billsync") {
         self.query = query
         self.mapping = mapping
-        self.databaseURL = databaseURL
+        self.database = database
         self.sourceName = sourceName
         publisher = RawPublisher(contracts: contracts, system: .sql, sourceName: sourceName, topicPrefix: topicPrefix)
     }
@@ -36,11 +36,10 @@ public struct SQLExtraction: ExtractionSource {
 
     public func run(from checkpoint: SQLWatermark?, producer: KafkaProducer, logger: Logger,
                     progress: @Sendable (SQLWatermark) async throws -> Void) async throws -> ExtractionCounts {
-        let connection = try await PostgresConnection.connect(url: databaseURL)
         var counts = ExtractionCounts()
         var watermark = backfill == nil ? checkpoint : nil
         while true {
-            let page = try await query.page(after: watermark, within: backfill, on: connection)
+            let page = try await query.page(after: watermark, within: backfill, on: database)
             if page.rows.isEmpty { break }
             var messages: [KafkaProducerMessage] = []
             for row in page.rows {

@@ -33,23 +33,25 @@ public struct SQLWatermarkSource: Sendable {
 
     /// The next page after `watermark` (from the start when nil), and the watermark after it.
     /// `window` (from inclusive, until exclusive) limits a backfill to a range of the watermark column.
+    /// Values come back as PostgreSQL prints them, whatever their type; the watermark and the
+    /// window are bound as text of no declared type, so the server reads them as the columns'.
     public func page(after watermark: SQLWatermark?, within window: BackfillWindow? = nil,
-                     on connection: PostgresConnection) async throws -> (rows: [PostgresRow], next: SQLWatermark?) {
-        let watermarkExpression = "source.\(PostgresConnection.quoted(identifier: watermarkColumn))"
-        let tieExpression = "source.\(PostgresConnection.quoted(identifier: tieBreakerColumn))"
+                     on database: PostgresPool) async throws -> (rows: [PostgresTextRow], next: SQLWatermark?) {
+        let watermarkExpression = "source.\(PostgresSession.quoted(identifier: watermarkColumn))"
+        let tieExpression = "source.\(PostgresSession.quoted(identifier: tieBreakerColumn))"
         let settled = "\(watermarkExpression) < now() - make_interval(secs => \(Double(settleInterval.components.seconds)))"
-        var sql = "SELECT * FROM (\(query)) AS source WHERE \(settled)"
-        var parameters: [String?] = []
+        var sql = "(\(query)) AS source WHERE \(settled)"
+        var parameters: [PostgresValue] = []
         if let watermark {
             sql += " AND (\(watermarkExpression), \(tieExpression)) > ($1, $2)"
-            parameters = [watermark.value, watermark.tieBreaker]
+            parameters = [.untyped(watermark.value), .untyped(watermark.tieBreaker)]
         }
         if let window {
             sql += " AND \(watermarkExpression) >= $\(parameters.count + 1) AND \(watermarkExpression) < $\(parameters.count + 2)"
-            parameters += [window.from, window.until]
+            parameters += [.untyped(window.from), .untyped(window.until)]
         }
         sql += " ORDER BY \(watermarkExpression), \(tieExpression) LIMIT \(pageSize)"
-        let rows = try await connection.query(sql, parameters)
+        let rows = try await database.records(of: "source", from: sql, parameters)
         guard let last = rows.last, let value = last[watermarkColumn], let tie = last[tieBreakerColumn] else {
             return (rows, watermark)
         }
