@@ -87,6 +87,7 @@ let package = Package(
                 "BillsyncOperations",
                 "BillsyncSandbox",
                 "BillsyncExtractor",
+                "BillsyncBlocking",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -1,8 +1,9 @@
+import BillsyncBlocking
 import BillsyncKafka
 import BillsyncSandbox
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
 #endif
 
 /// A billsync worker executable run as its own process for a benchmark: on the benchmark's
@@ -35,16 +36,63 @@ final class BenchmarkWorker {
 
     /// Sums of each metric family on the worker's /metrics, by name; nil while it does not answer.
     func metrics() async -> [String: Double]? {
-        guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
-              let (data, _) = try? await URLSession.shared.data(from: url) else { return nil }
+        guard let samples = await metricSamples() else { return nil }
         var sums: [String: Double] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+        for sample in samples { sums[sample.name, default: 0] += sample.value }
+        return sums
+    }
+
+    /// One line of /metrics: the family's name, its labels as written (`stage="x",topic="y"`), the value.
+    struct MetricSample {
+        let name: String
+        let labels: String
+        let value: Double
+    }
+
+    /// Every sample on the worker's /metrics; nil while it does not answer.
+    func metricSamples() async -> [MetricSample]? {
+        let port = metricsPort
+        guard let text = try? await BlockingWork.run({ try Self.get(port: port, path: "/metrics") }) else { return nil }
+        var samples: [MetricSample] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
-            let name = parts[0].split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
-            sums[name, default: 0] += value
+            let series = parts[0].split(separator: "{", maxSplits: 1)
+            samples.append(MetricSample(name: String(series.first ?? ""), labels: series.count > 1 ? String(series[1].dropLast()) : "", value: value))
         }
-        return sums
+        return samples
+    }
+
+    struct NoAnswer: Error {}
+
+    /// One HTTP/1.0 GET on loopback, the body of a 200 answer. A plain socket rather than
+    /// URLSession: it is read every few milliseconds while a contender runs, and must cost the
+    /// machine (which the contender shares) next to nothing.
+    static func get(port: Int, path: String) throws -> String {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw NoAnswer() }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw NoAnswer() }
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
+        guard send(socket, request, request.count, 0) == request.count else { throw NoAnswer() }
+        var response: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = recv(socket, &buffer, buffer.count, 0)
+            if count < 0 { throw NoAnswer() }
+            if count == 0 { break }
+            response += buffer[0..<count]
+        }
+        let text = String(decoding: response, as: UTF8.self)
+        guard text.hasPrefix("HTTP/1.1 200") || text.hasPrefix("HTTP/1.0 200"), let end = text.range(of: "\r\n\r\n") else { throw NoAnswer() }
+        return String(text[end.upperBound...])
     }
 
     /// VmHWM: the most memory the process ever had resident.
@@ -55,8 +103,12 @@ final class BenchmarkWorker {
         return kilobytes / 1024
     }
 
-    func stop() {
+    /// SIGTERM, as an orchestrator stops it; SIGKILL if it has not exited within `grace`.
+    func stop(grace: Duration = .seconds(30)) {
         process.terminate()
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
