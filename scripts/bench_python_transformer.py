@@ -20,8 +20,8 @@ committed every 2 s (auto commit of manually stored offsets, as billsync's consu
 
 It runs until SIGTERM and serves /metrics (billsync_messages_consumed_total and
 billsync_messages_produced_total by topic) on BILLSYNC_HTTP_PORT, so the benchmark times it
-exactly as it times the Swift workers. Extra librdkafka properties come from
-BILLSYNC_KAFKA_PROPERTY_<NAME> as for the workers.
+exactly as it times the Swift workers. Extra librdkafka consumer properties come from
+BILLSYNC_KAFKA_PROPERTY_<NAME> as for the workers (the benchmark passes the workers' prefetch limits).
 
 Usage: bench_python_transformer.py BROKERS GROUP INPUT_TOPICS(comma separated) OUTPUT_TOPIC DLQ_TOPIC SCHEMAS_DIR MAPPING_FILE
 """
@@ -452,8 +452,7 @@ def main():
                          "enable.auto.offset.store": False, "enable.auto.commit": True, "auto.commit.interval.ms": 2000,
                          "enable.partition.eof": False, **extra})
     producer = Producer({"bootstrap.servers": brokers, "acks": "all", "enable.idempotence": True, "linger.ms": 5,
-                         "compression.codec": "lz4", "message.timeout.ms": 120000, "queue.buffering.max.messages": 100000,
-                         **{name: value for name, value in extra.items() if not name.startswith("session.")}})
+                         "compression.codec": "lz4", "message.timeout.ms": 120000, "queue.buffering.max.messages": 100000})
     consumer.subscribe(inputs.split(","))
     stopping = threading.Event()
     # A process started from a thread that blocks signals inherits the mask: take them back.

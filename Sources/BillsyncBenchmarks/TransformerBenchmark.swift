@@ -22,8 +22,11 @@ public struct TransformerBenchmark: Sendable {
     public var partitions: Int32 = 4
     public var setup: Setup
     public var logger: Logger
-    /// How often a running contender's /metrics is read; the timing's resolution.
-    public var pollInterval: Duration = .milliseconds(10)
+    /// How often a running contender's /metrics is read until its first message is consumed and
+    /// again once 90 % of its inputs are answered: the timing's resolution. In between, every
+    /// `coarsePollInterval`, so that serving /metrics costs the contender next to nothing.
+    public var pollInterval: Duration = .milliseconds(5)
+    public var coarsePollInterval: Duration = .milliseconds(200)
 
     /// The executables, scripts and files the contenders need.
     public struct Setup: Sendable {
@@ -140,7 +143,7 @@ public struct TransformerBenchmark: Sendable {
                 return ContenderRun(contender: contender, round: round, records: records, seconds: seconds, deadLetters: deadLetters,
                                     peakMegabytes: worker.peakResidentMegabytes)
             }
-            try await Task.sleep(for: pollInterval)
+            try await Task.sleep(for: first == nil || answered * 10 >= records * 9 ? pollInterval : coarsePollInterval)
         }
         throw BenchmarkFailure(description: "\(contender.title) answered \(answered) of \(records) inputs in round \(round)"
             + (worker.isRunning ? "" : " and exited"))

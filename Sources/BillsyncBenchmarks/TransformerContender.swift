@@ -1,4 +1,5 @@
 import BillsyncKafka
+import BillsyncRuntime
 import BillsyncTopics
 import Foundation
 
@@ -63,6 +64,10 @@ enum TransformerContender: String, CaseIterable, Sendable {
             environment["BILLSYNC_SCHEMAS"] = setup.schemas.path
             return Launch(executable: setup.executable("billsync-passthrough"), arguments: ["--raw"], environment: environment)
         case .python:
+            // The prefetch limits a billsync stage's consumer has (StageWorker.consumerDefaults).
+            for (name, value) in StageWorker.consumerDefaults {
+                environment["BILLSYNC_KAFKA_PROPERTY_" + name.uppercased().replacingOccurrences(of: ".", with: "_")] = value
+            }
             let topics = inputs + catalog.retryTopics(stage: .transformer)
             return Launch(executable: setup.python, arguments: [
                 setup.pythonScript, setup.brokers, group, topics.joined(separator: ","),
