@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmark command: builds in release mode, then
 #   scripts/bench.sh [kafka] [--json] [--messages N]   the Kafka binding against rdkafka_performance
-#   scripts/bench.sh transformer [--json] [--records N] the transformer against a raw pipe and Python
+#   scripts/bench.sh transformer [--json] [--records N] [--rounds N]  the transformer process against a raw pipe and a Python stage
 #   scripts/bench.sh loader [--json] [--records N]      the loader into the Salesforce emulator (Collections, Bulk)
 #   scripts/bench.sh extractor [--json] [--rows N]      a 1,000,000-row export through the extractor: rows/s, peak memory
 # on the local broker (or KAFKA_BROKERS).
@@ -13,7 +13,7 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 use_broker
 
 # One build per product: `swift build --product a --product b` builds only the last one named.
-for product in billsync-bench billsync-loader billsync-extractor; do
+for product in billsync-bench billsync-loader billsync-extractor billsync-transformer billsync-passthrough; do
     log "building $product (release; a first build takes several minutes)"
     swift build -c release --quiet --product "$product" >&2
 done

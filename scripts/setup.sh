@@ -131,8 +131,10 @@ PY
     rm -rf "$work"
 }
 
-# A virtual environment with the pinned Python tools the tests compare against (jsonschema,
-# check-jsonschema). Rebuilt only when scripts/python-requirements.txt changes.
+# A virtual environment with the pinned Python tools the tests and the transformer benchmark's
+# Python stage use (jsonschema, check-jsonschema, confluent-kafka, fastjsonschema). Brought up to
+# scripts/python-requirements.txt when that changes: pinned packages are installed in place, so
+# a process using the environment meanwhile is not left without it.
 install_python_tools() {
     local requirements="$BILLSYNC_ROOT/scripts/python-requirements.txt"
     local stamp="$BILLSYNC_PYTHON_ENV/.requirements.sha256"
@@ -142,8 +144,10 @@ install_python_tools() {
         return 0
     fi
     log "installing the pinned Python test tools into $BILLSYNC_PYTHON_ENV"
-    $SUDO rm -rf "$BILLSYNC_PYTHON_ENV"
-    $SUDO python3 -m venv "$BILLSYNC_PYTHON_ENV"
+    if ! [ -x "$BILLSYNC_PYTHON_ENV/bin/python" ]; then
+        $SUDO rm -rf "$BILLSYNC_PYTHON_ENV"
+        $SUDO python3 -m venv "$BILLSYNC_PYTHON_ENV"
+    fi
     $SUDO "$BILLSYNC_PYTHON_ENV/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
     echo "$wanted" | $SUDO tee "$stamp" >/dev/null
 }

@@ -2,6 +2,9 @@ import BillsyncKafka
 import BillsyncSandbox
 import BillsyncHTTP
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A billsync worker executable run as its own process for a benchmark: on the benchmark's
 /// broker under its topic prefix, its endpoints on a free port, logging errors only. Its metrics
@@ -33,16 +36,32 @@ final class BenchmarkWorker {
 
     /// Sums of each metric family on the worker's /metrics, by name; nil while it does not answer.
     func metrics() async -> [String: Double]? {
-        guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
-              let data = try? await HTTPTransport.shared.send("GET", url, timeout: .seconds(5)).body else { return nil }
+        guard let samples = await metricSamples() else { return nil }
         var sums: [String: Double] = [:]
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.hasPrefix("#") {
+        for sample in samples { sums[sample.name, default: 0] += sample.value }
+        return sums
+    }
+
+    /// One line of /metrics: the family's name, its labels as written (`stage="x",topic="y"`), the value.
+    struct MetricSample {
+        let name: String
+        let labels: String
+        let value: Double
+    }
+
+    /// Every sample on the worker's /metrics; nil while it does not answer.
+    func metricSamples() async -> [MetricSample]? {
+        guard let url = URL(string: "http://127.0.0.1:\(metricsPort)/metrics"),
+              let answer = try? await HTTPTransport.shared.send("GET", url, timeout: .seconds(5)), answer.status == 200 else { return nil }
+        let text = answer.text
+        var samples: [MetricSample] = []
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let value = Double(parts[parts.count - 1]) else { continue }
-            let name = parts[0].split(separator: "{", maxSplits: 1).first.map(String.init) ?? ""
-            sums[name, default: 0] += value
+            let series = parts[0].split(separator: "{", maxSplits: 1)
+            samples.append(MetricSample(name: String(series.first ?? ""), labels: series.count > 1 ? String(series[1].dropLast()) : "", value: value))
         }
-        return sums
+        return samples
     }
 
     /// VmHWM: the most memory the process ever had resident.
@@ -53,8 +72,12 @@ final class BenchmarkWorker {
         return kilobytes / 1024
     }
 
-    func stop() {
+    /// SIGTERM, as an orchestrator stops it; SIGKILL if it has not exited within `grace`.
+    func stop(grace: Duration = .seconds(30)) {
         process.terminate()
+        let deadline = ContinuousClock.now.advanced(by: grace)
+        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }

@@ -1,176 +1,191 @@
-import BillsyncContracts
 import BillsyncKafka
-import BillsyncRuntime
-import BillsyncTransformer
+import BillsyncSandbox
+import BillsyncTopics
 import Foundation
 import Logging
-import Synchronization
 
-/// The transformer's throughput on raw bills, against a raw consume→produce pipe on the same
-/// broker (the limit on this machine) and a small Python confluent-kafka stage doing the same
-/// mapping (what a user would otherwise write), in one run, one partition each.
+/// The transformer's throughput, measured fairly against the raw pipe (the limit on this machine)
+/// and a Python stage doing the same work.
+///
+/// The input is seeded once: the sample generator's accounts (with their bills and premises, in
+/// the sample's proportions, no deliberately bad rows) through the `billsync-extractor`
+/// executable, so the raw messages and their lineage headers are what production reads. Then, for
+/// each round, each contender is started as its own process (the order rotates from round to
+/// round), reads every raw message from the start in a new consumer group and is timed from its
+/// first message consumed to its last output acknowledged, read from its own /metrics every
+/// `pollInterval`; its peak resident memory (VmHWM) is read before it is stopped. The median and
+/// the best of the rounds are reported, with the ratios against their targets.
 public struct TransformerBenchmark: Sendable {
     public var connection: KafkaConnection
-    public var records = 50_000
-    public var python: String
-    public var pythonScript: String
-    public var schemas: URL
-    public var mappingFile: URL
+    public var records = 60_000
+    public var rounds = 3
+    public var partitions: Int32 = 4
+    public var setup: Setup
     public var logger: Logger
+    /// How often a running contender's /metrics is read until its first message is consumed and
+    /// again once 90 % of its inputs are answered: the timing's resolution. In between, every
+    /// `coarsePollInterval`, so that serving /metrics costs the contender next to nothing.
+    public var pollInterval: Duration = .milliseconds(5)
+    public var coarsePollInterval: Duration = .milliseconds(200)
 
-    public init(connection: KafkaConnection, python: String, pythonScript: String, schemas: URL, mappingFile: URL, logger: Logger) {
+    /// The executables, scripts and files the contenders need.
+    public struct Setup: Sendable {
+        public var binDirectory: URL
+        public var extractor: String
+        public var python: String
+        public var pythonScript: String
+        public var schemas: URL
+        public var mappingFile: URL
+        public var sourceMapping: URL
+        public var brokers: String
+
+        public init(binDirectory: URL, python: String, root: URL, brokers: String) {
+            self.binDirectory = binDirectory
+            extractor = binDirectory.appendingPathComponent("billsync-extractor").path
+            self.python = python
+            pythonScript = root.appendingPathComponent("scripts/bench_python_transformer.py").path
+            schemas = root.appendingPathComponent("Schemas")
+            mappingFile = root.appendingPathComponent("Deploy/transformer/mapping.yaml")
+            sourceMapping = root.appendingPathComponent("Deploy/extractor/sources.yaml")
+            self.brokers = brokers
+        }
+
+        func executable(_ name: String) -> String { binDirectory.appendingPathComponent(name).path }
+    }
+
+    public static let pipeTarget = 0.5
+    public static let pythonTarget = 3.0
+    public static let memoryTarget = 64.0
+
+    public init(connection: KafkaConnection, setup: Setup, logger: Logger) {
         self.connection = connection
-        self.python = python
-        self.pythonScript = pythonScript
-        self.schemas = schemas
-        self.mappingFile = mappingFile
+        self.setup = setup
         self.logger = logger
     }
 
     public func run() async throws -> BenchmarkReport {
-        let contracts = try MessageContracts(directory: schemas)
-        let admin = try KafkaAdmin(connection: connection, logger: logger)
         let tag = UUID().uuidString.prefix(6).lowercased()
-        let names = ["raw", "upserts", "pipe", "python", "retry1", "retry2", "dlq"].map { "bench-transformer-\(tag)-\($0)" }
-        try await admin.createTopics(names.map { KafkaTopicSpecification(name: $0, partitions: 1) })
-        try await seed(names[0], contracts: contracts)
-        let transformer = try await runTransformer(input: names[0], output: names[1], retry: [names[4], names[5]], dlq: names[6], contracts: contracts)
-        let pipe = try await runPipe(input: names[0], output: names[2])
-        let pythonFigure = try runPython(input: names[0], output: names[3])
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let catalog = TopicCatalog(partitions: partitions, prefix: "bench-transformer-\(tag)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bench-transformer-\(tag)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let admin = try KafkaAdmin(connection: connection, logger: logger)
+        try await admin.createTopics(catalog.specifications + TransformerContender.extraTopics(catalog))
+        let seeded = try await seed(catalog, scratch: scratch)
+        var runs: [ContenderRun] = []
+        let contenders = TransformerContender.allCases
+        for round in 1...rounds {
+            // Who goes first rotates, so no contender always meets a warm (or a busy) broker.
+            let order = (0..<contenders.count).map { contenders[($0 + round - 1) % contenders.count] }
+            for contender in order {
+                runs.append(try await measure(contender, round: round, records: seeded, catalog: catalog, scratch: scratch))
+            }
+        }
+        return report(runs, seeded: seeded)
+    }
+
+    /// Publishes the sample's accounts, bills and premises through the extractor executable;
+    /// answers how many raw messages it published.
+    func seed(_ catalog: TopicCatalog, scratch: URL) async throws -> Int {
+        var options = SampleDataGenerator.Options(accounts: max(1, records / 3))
+        options.readingsPerAccount = 0
+        options.badRowShare = 0
+        _ = try SampleDataGenerator(options: options).writeCSV(to: scratch.appendingPathComponent("generated"))
+        let drop = scratch.appendingPathComponent("drop")
+        try FileManager.default.createDirectory(at: drop, withIntermediateDirectories: true)
+        try FileManager.default.moveItem(at: scratch.appendingPathComponent("generated/billing_export.csv"),
+                                         to: drop.appendingPathComponent("billing_export.csv"))
+        let extractor = try BenchmarkWorker(executable: setup.extractor, arguments: [
+            "--csv-dir", drop.path, "--schedule", "every 24h", "--sources", setup.sourceMapping.path, "--settle-seconds", "0",
+        ], connection: connection, topicPrefix: catalog.prefix)
+        defer { extractor.stop() }
+        let deadline = ContinuousClock.now.advanced(by: .seconds(900))
+        while ContinuousClock.now < deadline, extractor.isRunning {
+            try await Task.sleep(for: .milliseconds(200))
+            guard let metrics = await extractor.metrics() else { continue }
+            if (metrics["billsync_extractor_runs_total"] ?? 0) >= 1 {
+                let published = Int(metrics["billsync_extractor_records_total"] ?? 0)
+                guard published == 3 * options.accounts else {
+                    throw BenchmarkFailure(description: "the extractor published \(published) raw messages for \(options.accounts) accounts, not \(3 * options.accounts)")
+                }
+                return published
+            }
+        }
+        throw BenchmarkFailure(description: "the extractor did not finish publishing the benchmark's input")
+    }
+
+    /// Starts the contender, times it from its first message consumed to its last output
+    /// acknowledged, reads its peak memory and stops it.
+    func measure(_ contender: TransformerContender, round: Int, records: Int, catalog: TopicCatalog, scratch: URL) async throws -> ContenderRun {
+        let group = "\(catalog.prefix)-\(contender.rawValue)-\(round)"
+        let launch = contender.launch(catalog: catalog, group: group, setup: setup, scratch: scratch, round: round)
+        let worker = try BenchmarkWorker(executable: launch.executable, arguments: launch.arguments, connection: connection,
+                                         topicPrefix: catalog.prefix, environment: launch.environment)
+        defer { worker.stop() }
+        let outputs = contender.outputTopics(catalog).map { "topic=\"\($0)\"" }
+        var first: ContinuousClock.Instant?
+        var answered = 0
+        var deadLetters = 0
+        let deadline = ContinuousClock.now.advanced(by: .seconds(600))
+        while ContinuousClock.now < deadline, worker.isRunning {
+            guard let samples = await worker.metricSamples() else {
+                try await Task.sleep(for: pollInterval)
+                continue
+            }
+            let now = ContinuousClock.now
+            let consumed = samples.filter { $0.name == "billsync_messages_consumed_total" }.reduce(0) { $0 + $1.value }
+            if first == nil, consumed > 0 { first = now }
+            let produced = samples.filter { $0.name == "billsync_messages_produced_total" }
+            answered = Int(produced.filter { sample in outputs.contains { sample.labels.contains($0) } }.reduce(0) { $0 + $1.value })
+            deadLetters = Int(produced.filter { $0.labels.contains(outputs[1]) }.reduce(0) { $0 + $1.value })
+            if answered >= records, let first {
+                let seconds = Self.seconds(now - first)
+                return ContenderRun(contender: contender, round: round, records: records, seconds: seconds, deadLetters: deadLetters,
+                                    peakMegabytes: worker.peakResidentMegabytes)
+            }
+            try await Task.sleep(for: first == nil || answered * 10 >= records * 9 ? pollInterval : coarsePollInterval)
+        }
+        throw BenchmarkFailure(description: "\(contender.title) answered \(answered) of \(records) inputs in round \(round)"
+            + (worker.isRunning ? "" : " and exited"))
+    }
+
+    func report(_ runs: [ContenderRun], seeded: Int) -> BenchmarkReport {
+        func rates(_ contender: TransformerContender) -> [Double] { runs.filter { $0.contender == contender }.map(\.recordsPerSecond).sorted() }
+        func median(_ values: [Double]) -> Double {
+            values.isEmpty ? 0 : values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
+        }
+        func figure(_ rate: Double) -> ThroughputFigure { ThroughputFigure(messages: seeded, bytes: 0, seconds: rate > 0 ? Double(seeded) / rate : 0) }
+        let median = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { ($0, median(rates($0))) })
+        let best = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { ($0, rates($0).last ?? 0) })
+        var figures: [BenchmarkFigure] = []
+        for contender in TransformerContender.allCases {
+            let peak = runs.filter { $0.contender == contender }.map(\.peakMegabytes).max() ?? 0
+            figures.append(BenchmarkFigure(name: "\(contender.rawValue): records/s, median", value: median[contender]!, unit: "records/s"))
+            figures.append(BenchmarkFigure(name: "\(contender.rawValue): records/s, best", value: best[contender]!, unit: "records/s"))
+            figures.append(BenchmarkFigure(name: "\(contender.rawValue): peak RSS (largest of the rounds)", value: peak, unit: "MB",
+                                           target: contender == .transformer ? Self.memoryTarget : nil, lowerIsBetter: true))
+        }
+        figures.append(BenchmarkFigure(name: "transformer / pipe, best", value: best[.pipe]! > 0 ? best[.transformer]! / best[.pipe]! : 0, unit: "×"))
+        figures.append(BenchmarkFigure(name: "transformer / Python, best", value: best[.python]! > 0 ? best[.transformer]! / best[.python]! : 0, unit: "×"))
+        for run in runs {
+            figures.append(BenchmarkFigure(name: "round \(run.round): \(run.contender.rawValue)", value: run.recordsPerSecond.rounded(), unit: "records/s"))
+        }
+        let deadLetters = runs.map(\.deadLetters).max() ?? 0
         return BenchmarkReport(
             benchmark: "transformer",
-            settings: ["records": String(records), "partitions": "1", "input": "billing-bill", "peak RSS MB": String(usage.ru_maxrss / 1024)],
+            settings: ["records": String(seeded), "input": "billing-account, billing-bill, billing-premise (1:1:1)", "partitions": String(partitions),
+                       "rounds": String(rounds), "timed": "first message consumed → last output acknowledged",
+                       "producer": "acks=all, idempotence, lz4, linger 5 ms", "chunk": "500", "dead letters": String(deadLetters)],
             comparisons: [
-                BenchmarkComparison(name: "vs raw pipe", measured: transformer, reference: pipe, referenceName: "consume→produce pipe", target: 0.5),
-                BenchmarkComparison(name: "vs Python", measured: transformer, reference: pythonFigure, referenceName: "confluent-kafka stage", target: 5),
-            ]
-        )
+                BenchmarkComparison(name: "transformer vs raw pipe (medians)", measured: figure(median[.transformer]!), reference: figure(median[.pipe]!),
+                                    referenceName: "billsync-passthrough --raw", target: Self.pipeTarget),
+                BenchmarkComparison(name: "transformer vs Python (medians)", measured: figure(median[.transformer]!), reference: figure(median[.python]!),
+                                    referenceName: "Python stage, same work", target: Self.pythonTarget),
+            ],
+            figures: figures)
     }
 
-    func seed(_ topic: String, contracts: MessageContracts) async throws {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
-        var batch: [KafkaProducerMessage] = []
-        for index in 0..<records {
-            let customer = String(format: "%010d", 1_000 + index)
-            let cents = 2_000 + index % 90_000
-            let bill = BillingBill(billId: "B-\(customer)", accountId: "ACC-\(customer)", customerId: customer,
-                                   amountDue: Money(parsing: String(format: "%d.%02d", cents / 100, cents % 100))!,
-                                   dueDate: LocalDate(year: 2026, month: 12, day: 1 + index % 28)!,
-                                   lastBillDate: LocalDate(year: 2026, month: 11, day: 1 + index % 28)!, status: .issued)
-            let envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "bench"), businessKey: customer, occurredAt: nil, payload: bill)
-            batch.append(KafkaProducerMessage(topic: topic, key: Array(customer.utf8), value: try contracts.encode(envelope)))
-            if batch.count == 10_000 {
-                _ = try await producer.sendAll(batch)
-                batch = []
-            }
-        }
-        _ = try await producer.sendAll(batch)
-        await producer.shutdown()
-    }
-
-    /// Counts handled records and notes when the first and the last were handled.
-    final class Progress: Sendable {
-        private let state = Mutex<(count: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
-        func add(_ count: Int) {
-            state.withLock { state in
-                if state.first == nil { state.first = .now }
-                state.count += count
-                state.last = .now
-            }
-        }
-        var count: Int { state.withLock { $0.count } }
-        var seconds: Double {
-            state.withLock { state in
-                guard let first = state.first, let last = state.last else { return 0 }
-                return (last - first).seconds
-            }
-        }
-    }
-
-    struct CountingHandler: StageHandler {
-        typealias Input = MessageEnvelope<AnyBillingRecord>
-        let inner: TransformerHandler
-        let progress: Progress
-        var batchSize: Int { inner.batchSize }
-
-        func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
-            await inner.handle(batch)
-        }
-
-        func acknowledged(_ outputs: [OutgoingMessage]) async throws {
-            progress.add(outputs.count)
-        }
-    }
-
-    func consumer(_ topic: String) throws -> KafkaConsumer {
-        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "bench-\(UUID().uuidString.prefix(6))",
-                                                       subscription: .partitions([KafkaTopicPartition(topic: topic, partition: 0): KafkaOffset.beginning]))
-        configuration.properties = ["queued.min.messages": "1000000"]
-        configuration.drainTimeout = .seconds(1)
-        return try KafkaConsumer(configuration: configuration, logger: logger)
-    }
-
-    func runTransformer(input: String, output: String, retry: [String], dlq: String, contracts: MessageContracts) async throws -> ThroughputFigure {
-        let document = try MappingDocument(yaml: String(contentsOf: mappingFile, encoding: .utf8))
-        let mapper = try RecordMapper(document: document, lookupDirectory: mappingFile.deletingLastPathComponent())
-        let progress = Progress()
-        let handler = CountingHandler(inner: TransformerHandler(mapper: mapper, loaded: nil, outputTopic: output, contracts: contracts),
-                                      progress: progress)
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
-        let consumer = try consumer(input)
-        let runtime = StageRuntime(configuration: StageRuntimeConfiguration(stage: "transformer", group: "bench", inputTopics: [input],
-                                                                            retryTopics: retry, deadLetterTopic: dlq),
-                                   handler: handler, contracts: contracts, consumer: consumer, producer: producer,
-                                   metrics: StageMetrics(stage: "bench"), logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await runtime.run() }
-            while progress.count < records { try await Task.sleep(for: .milliseconds(20)) }
-            consumer.triggerShutdown()
-            try await group.waitForAll()
-        }
-        await producer.shutdown()
-        return ThroughputFigure(messages: progress.count, bytes: 0, seconds: progress.seconds)
-    }
-
-    /// The same at-least-once loop with no decoding, validation or mapping: bytes in, bytes out.
-    func runPipe(input: String, output: String) async throws -> ThroughputFigure {
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(connection: connection), logger: logger)
-        let consumer = try consumer(input)
-        let progress = Progress()
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await consumer.run() }
-            group.addTask {
-                var iterator = consumer.messages.makeAsyncIterator()
-                while progress.count < records {
-                    let batch = try await iterator.next(upTo: 500)
-                    if batch.isEmpty { break }
-                    _ = try await producer.sendAll(batch.map { KafkaProducerMessage(topic: output, key: $0.key, value: $0.value) })
-                    consumer.markDone(batch)
-                    progress.add(batch.count)
-                }
-                consumer.triggerShutdown()
-            }
-            try await group.waitForAll()
-        }
-        await producer.shutdown()
-        return ThroughputFigure(messages: progress.count, bytes: 0, seconds: progress.seconds)
-    }
-
-    func runPython(input: String, output: String) throws -> ThroughputFigure {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [pythonScript, connection.bootstrapServers.joined(separator: ","), input, output, String(records)]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        let parts = text.split(whereSeparator: \.isWhitespace)
-        guard process.terminationStatus == 0, parts.count == 2, let count = Int(parts[0]), let seconds = Double(parts[1]) else {
-            throw BenchmarkError.unreadableOutput(text)
-        }
-        return ThroughputFigure(messages: count, bytes: 0, seconds: seconds)
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -121,8 +121,8 @@ extension CRMUpsert {
               let externalId = payload["externalId"]?.stringValue, case let .object(members)? = payload["fields"]
         else { throw UnreadableField(field: "object, externalIdField, externalId or fields") }
         var fields: [String: CRMFieldValue] = [:]
-        for name in members.keys {
-            switch members[name]! {
+        for (name, value) in members.members {
+            switch value {
             case let .string(text): fields[name] = .string(text)
             case let .bool(bool): fields[name] = .bool(bool)
             case let .number(number): fields[name] = .decimal(number.decimal)

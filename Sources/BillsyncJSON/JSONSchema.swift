@@ -64,7 +64,9 @@ public final class JSONSchema: Sendable {
     /// Every violation, ordered by location; empty when the document is valid.
     public func validate(_ document: JSONValue) -> [SchemaViolation] {
         var violations: [SchemaViolation] = []
-        node.validate(document, at: JSONPointer(), into: &violations)
+        var path: [String] = []
+        path.reserveCapacity(8)
+        node.validate(document, path: &path, into: &violations)
         return violations.sorted { ($0.pointer, $0.keyword) < ($1.pointer, $1.keyword) }
     }
 }
@@ -90,7 +92,7 @@ final class SchemaNode: @unchecked Sendable {
     var maxItems: Int?
     var minLength: Int?
     var maxLength: Int?
-    var pattern: (source: String, expression: NSRegularExpression)?
+    var pattern: SchemaPattern?
     var format: String?
     var minimum: Decimal?
     var maximum: Decimal?
@@ -104,19 +106,22 @@ final class SchemaNode: @unchecked Sendable {
 
     func isValid(_ value: JSONValue) -> Bool {
         var violations: [SchemaViolation] = []
-        validate(value, at: JSONPointer(), into: &violations)
+        var path: [String] = []
+        validate(value, path: &path, into: &violations)
         return violations.isEmpty
     }
 
-    func validate(_ value: JSONValue, at pointer: JSONPointer, into violations: inout [SchemaViolation]) {
+    /// `path` is where `value` is (the pointer's tokens), kept as a stack so that a valid
+    /// document builds no pointers at all.
+    func validate(_ value: JSONValue, path: inout [String], into violations: inout [SchemaViolation]) {
         func fail(_ keyword: String, _ message: String) {
-            violations.append(SchemaViolation(pointer: pointer, keyword: keyword, message: message))
+            violations.append(SchemaViolation(pointer: JSONPointer(path), keyword: keyword, message: message))
         }
         if let alwaysValid {
             if !alwaysValid { fail("false", "no value is allowed here") }
             return
         }
-        reference?.validate(value, at: pointer, into: &violations)
+        reference?.validate(value, path: &path, into: &violations)
         if let typeMask, let types, !typeMask.admits(value) {
             fail("type", "expected \(types.sorted().joined(separator: " or ")), found \(Self.typeName(of: value))")
             return
@@ -130,28 +135,30 @@ final class SchemaNode: @unchecked Sendable {
         switch value {
         case let .object(object):
             for name in required where object[name] == nil {
-                violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "required",
+                violations.append(SchemaViolation(pointer: JSONPointer(path + [name]), keyword: "required",
                                                   message: "required field is missing"))
             }
-            for (name, schema) in properties {
-                if let member = object[name] { schema.validate(member, at: pointer.appending(name), into: &violations) }
-            }
-            if let additionalProperties {
-                for name in object.keys where !declaredNames.contains(name) {
-                    if additionalProperties.alwaysValid == false {
-                        violations.append(SchemaViolation(pointer: pointer.appending(name), keyword: "additionalProperties",
-                                                          message: "unknown field"))
-                    } else {
-                        additionalProperties.validate(object[name]!, at: pointer.appending(name), into: &violations)
-                    }
+            // One pass over the members: each is checked by its declared schema, or else by
+            // additionalProperties (declared names are few, so they are compared, not hashed).
+            for member in object.members {
+                let declared = properties.first { $0.0 == member.key }?.1
+                guard let schema = declared ?? additionalProperties else { continue }
+                path.append(member.key)
+                if declared == nil, schema.alwaysValid == false {
+                    violations.append(SchemaViolation(pointer: JSONPointer(path), keyword: "additionalProperties", message: "unknown field"))
+                } else {
+                    schema.validate(member.value, path: &path, into: &violations)
                 }
+                path.removeLast()
             }
         case let .array(array):
             if let minItems, array.count < minItems { fail("minItems", "needs at least \(minItems) items, has \(array.count)") }
             if let maxItems, array.count > maxItems { fail("maxItems", "allows at most \(maxItems) items, has \(array.count)") }
             if let items {
                 for (index, element) in array.enumerated() {
-                    items.validate(element, at: pointer.appending(index), into: &violations)
+                    path.append(String(index))
+                    items.validate(element, path: &path, into: &violations)
+                    path.removeLast()
                 }
             }
         case let .string(string):
@@ -166,8 +173,7 @@ final class SchemaNode: @unchecked Sendable {
                 fail("maxLength", "must be at most \(maxLength) characters, is \(string.unicodeScalars.count)")
             }
             if let pattern {
-                let range = NSRange(string.startIndex..., in: string)
-                if pattern.expression.firstMatch(in: string, range: range) == nil {
+                if !pattern.matches(string) {
                     fail("pattern", "\(Self.preview(value)) does not match \(pattern.source)")
                 }
             }
@@ -183,7 +189,7 @@ final class SchemaNode: @unchecked Sendable {
         default:
             break
         }
-        for schema in allOf { schema.validate(value, at: pointer, into: &violations) }
+        for schema in allOf { schema.validate(value, path: &path, into: &violations) }
         if !anyOf.isEmpty, !anyOf.contains(where: { $0.isValid(value) }) {
             fail("anyOf", "matches none of the allowed shapes")
         }

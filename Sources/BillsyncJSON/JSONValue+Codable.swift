@@ -67,7 +67,17 @@ extension JSONValue: Hashable {
         case let .string(value): hasher.combine(value)
         case let .number(number): hasher.combine(number.decimal)
         case let .array(values): hasher.combine(values)
-        case let .object(object): hasher.combine(object.values)
+        case let .object(object):
+            // Order-free, as == is: the members' own hashes summed.
+            var sum = 0
+            for member in object.members {
+                var memberHasher = Hasher()
+                memberHasher.combine(member.key)
+                memberHasher.combine(member.value)
+                sum &+= memberHasher.finalize()
+            }
+            hasher.combine(object.count)
+            hasher.combine(sum)
         }
     }
 }

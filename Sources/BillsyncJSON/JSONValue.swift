@@ -42,9 +42,40 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
     private static let posix = Locale(identifier: "en_US_POSIX")
 
     public init?(text: String) {
+        if let decimal = Self.plainDecimal(text) {
+            self.text = text
+            self.decimal = decimal
+            return
+        }
         guard let decimal = Decimal(string: text, locale: Self.posix) else { return nil }
         self.text = text
         self.decimal = decimal
+    }
+
+    /// The value of a plain number (`-12`, `1234.50`: no exponent, at most 18 digits) without
+    /// Foundation's general reader, which costs more than the rest of reading a message.
+    static func plainDecimal(_ text: String) -> Decimal? {
+        var significand: UInt64 = 0
+        var digits = 0
+        var fraction = 0
+        var negative = false
+        var seenPoint = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "-") where digits == 0 && !negative && !seenPoint: negative = true
+            case UInt8(ascii: "."):
+                guard !seenPoint, digits > 0 else { return nil }
+                seenPoint = true
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard digits < 18 else { return nil }
+                significand = significand * 10 + UInt64(byte - UInt8(ascii: "0"))
+                digits += 1
+                if seenPoint { fraction += 1 }
+            default: return nil
+            }
+        }
+        guard digits > 0 else { return nil }
+        return Decimal(sign: negative ? .minus : .plus, exponent: -fraction, significand: Decimal(significand))
     }
 
     public init(_ decimal: Decimal) {
@@ -54,6 +85,7 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
 
     /// JSON Schema counts `1.0` and `1e2` as integers, like `1`.
     public var isInteger: Bool {
+        if !text.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") }) { return true }
         var value = decimal
         var rounded = Decimal()
         NSDecimalRound(&rounded, &value, 0, .plain)
@@ -66,28 +98,65 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A JSON object. A repeated key keeps its last value, as most JSON readers do.
+///
+/// Members are kept in order in an array and found by comparing keys: a message's objects have
+/// a handful to a few dozen members, for which that is cheaper than hashing every key on every
+/// lookup (and building a hash table per object). An object that grows past
+/// `indexedFromCount` members gets an index by key, so a huge one stays linear to read.
 public struct JSONObject: Sendable, Equatable {
-    public private(set) var keys: [String] = []
-    public private(set) var values: [String: JSONValue] = [:]
+    public private(set) var members: [(key: String, value: JSONValue)] = []
+    private var index: [String: Int]?
+    static let indexedFromCount = 32
 
     public init() {}
 
     public init(_ pairs: KeyValuePairs<String, JSONValue>) {
+        members.reserveCapacity(pairs.count)
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// The member names in their order.
+    public var keys: [String] { members.map(\.key) }
+
+    /// The members by name.
+    public var values: [String: JSONValue] {
+        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        for position in members.indices where members[position].key == key { return position }
+        return nil
+    }
+
     public subscript(key: String) -> JSONValue? {
-        get { values[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if values.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    members[position].value = newValue
+                } else {
+                    members.append((key, newValue))
+                    if index != nil {
+                        index![key] = members.count - 1
+                    } else if members.count > Self.indexedFromCount {
+                        index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
+                    }
+                }
+            } else if let position = position(of: key) {
+                members.remove(at: position)
+                if index != nil {
+                    index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
+                }
             }
         }
     }
 
-    public var count: Int { keys.count }
+    public var count: Int { members.count }
 
-    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool { lhs.values == rhs.values }
+    /// Equal when they have the same members, in any order.
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
 }

@@ -25,11 +25,11 @@ extension JSONValue {
             output.append(UInt8(ascii: "]"))
         case let .object(object):
             output.append(UInt8(ascii: "{"))
-            for (index, key) in object.keys.enumerated() {
+            for (index, member) in object.members.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(key, into: &output)
+                Self.writeString(member.key, into: &output)
                 output.append(UInt8(ascii: ":"))
-                object.values[key]!.write(into: &output)
+                member.value.write(into: &output)
             }
             output.append(UInt8(ascii: "}"))
         }

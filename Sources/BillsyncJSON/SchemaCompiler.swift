@@ -169,10 +169,10 @@ public struct SchemaCompiler {
         node.minLength = try integer("minLength")
         node.maxLength = try integer("maxLength")
         if let pattern = object["pattern"] {
-            guard case let .string(source) = pattern, let expression = try? NSRegularExpression(pattern: source) else {
+            guard case let .string(source) = pattern, let compiled = try? SchemaPattern(source) else {
                 throw failure("must be a valid regular expression", "pattern")
             }
-            node.pattern = (source, expression)
+            node.pattern = compiled
         }
         if let format = object["format"] {
             guard case let .string(name) = format, JSONSchema.supportedFormats.contains(name) else {

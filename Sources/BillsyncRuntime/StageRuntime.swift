@@ -267,9 +267,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         // followed it in the chunk (read again with it once it is due).
         var heldBack: [KafkaTopicPartition: (due: Date, messages: [KafkaConsumerMessage])] = [:]
         // Counted per topic and recorded once per chunk: a metric lookup per message costs more
-        // than the rest of the bookkeeping.
+        // than the rest of the bookkeeping. A message of an input topic counts as consumed when it
+        // is taken, before any work on it (a retry topic's only once it is due).
         var consumed: [String: Int] = [:]
         var processed: [String: Int] = [:]
+        for message in chunk where !configuration.retryTopics.contains(message.topic) { consumed[message.topic, default: 0] += 1 }
+        for (topic, count) in consumed { metrics.consumed(topic: topic, count: count) }
+        consumed = [:]
         let now = clock.now
         lagTracker.taken(chunk)
         let lag = lagTracker.snapshot(now: now)
@@ -282,9 +286,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 continue
             }
             let waitingSince = waiting.since[Waiting.id(message)]
-            if waitingSince == nil { consumed[message.topic, default: 0] += 1 }
+            let isRetry = configuration.retryTopics.contains(message.topic)
+            if isRetry, waitingSince == nil { consumed[message.topic, default: 0] += 1 }
             let history = FailureHistory(headers: message.headers)
-            if configuration.retryTopics.contains(message.topic), let dueAt = history.dueAt {
+            if isRetry, let dueAt = history.dueAt {
                 let due = Date(timeIntervalSince1970: Double(dueAt) / 1000)
                 if due > now {
                     // Not due yet: wait for it without holding up other partitions.

@@ -84,6 +84,11 @@ public enum StageWorker {
         }
     }
 
+    /// What a stage's consumer prefetches at most (the configuration's Kafka properties win):
+    /// librdkafka's defaults (64 MB queued, 50 MB per fetch) would let a stage that reads a
+    /// backlog hold far more than it works on, and a worker's memory target is 64 MB.
+    public static let consumerDefaults = ["queued.max.messages.kbytes": "4096", "fetch.max.bytes": "4194304"]
+
     /// The stage runtime of a worker around `handler`, with its own consumer in the stage's
     /// group: for a driver that runs a stage beside other work (the alerter).
     public static func makeRuntime<Handler: StageHandler>(
@@ -95,7 +100,8 @@ public enum StageWorker {
             connection: configuration.connection, groupID: runtimeConfiguration.group,
             subscription: .topics(runtimeConfiguration.inputTopics + runtimeConfiguration.retryTopics)
         )
-        consumerConfiguration.properties = configuration.kafkaProperties
+        consumerConfiguration.properties = consumerDefaults.merging(configuration.kafkaProperties) { _, configured in configured }
+        consumerConfiguration.bufferedMessages = 2 * runtimeConfiguration.maximumInFlight
         consumerConfiguration.drainTimeout = configuration.shutdownTimeout / 2
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: context.logger)
         return StageRuntime(configuration: runtimeConfiguration, handler: handler, contracts: context.contracts,

@@ -70,6 +70,8 @@ public struct RecordMapper: Sendable {
     }
 
     static func value(at path: String, in payload: JSONValue) -> JSONValue? {
+        // Most paths name a top-level field: found without splitting the path.
+        if !path.utf8.contains(UInt8(ascii: ".")) { return payload[path] }
         var current: JSONValue? = payload
         for part in path.split(separator: ".") { current = current?[String(part)] }
         return current

@@ -63,22 +63,24 @@ struct Kafka: AsyncParsableCommand {
 
 struct Transformer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Transformer throughput against a raw consume→produce pipe and a Python confluent-kafka stage."
+        abstract: "The billsync-transformer process against a raw pipe process and a Python stage doing the same work: records/s, ratios, peak memory."
     )
 
-    @Option(help: "Raw bills to transform.") var records = 50_000
-    @Option(help: "Python with confluent-kafka.") var python = ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
+    @Option(help: "Raw messages to seed (accounts, bills and premises, a third each).") var records = 60_000
+    @Option(help: "Rounds; each runs every contender once, the order rotating.") var rounds = 3
+    @Option(help: "Python with confluent-kafka, fastjsonschema and PyYAML.") var python = ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
+    @Option(help: "Where billsync-transformer, billsync-passthrough and billsync-extractor are (default: next to this one).") var binDirectory: String?
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
 
     func run() async throws {
         let (logger, connection) = try BenchSetup.start()
         let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        var benchmark = TransformerBenchmark(
-            connection: connection,
-            python: python, pythonScript: root.appendingPathComponent("scripts/bench_python_transformer.py").path,
-            schemas: root.appendingPathComponent("Schemas"), mappingFile: root.appendingPathComponent("Deploy/transformer/mapping.yaml"),
-            logger: logger)
+        let bin = binDirectory.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let setup = TransformerBenchmark.Setup(binDirectory: bin, python: python, root: root,
+                                               brokers: connection.bootstrapServers.joined(separator: ","))
+        var benchmark = TransformerBenchmark(connection: connection, setup: setup, logger: logger)
         benchmark.records = records
+        benchmark.rounds = max(1, rounds)
         try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }
