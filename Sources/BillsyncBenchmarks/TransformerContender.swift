@@ -26,8 +26,8 @@ enum TransformerContender: String, CaseIterable, Sendable {
     func outputTopics(_ catalog: TopicCatalog) -> [String] {
         switch self {
         case .transformer: [catalog.upsertCommands, catalog.deadLetterTopic(stage: .transformer)]
-        case .pipe: ["\(catalog.prefix).pipe.out", catalog.deadLetterTopic(stage: Stage("passthrough"))]
-        case .python: ["\(catalog.prefix).python.out", "\(catalog.prefix).python.dlq"]
+        case .pipe: [catalog.benchmarkOutput("pipe"), catalog.deadLetterTopic(stage: Stage("passthrough"))]
+        case .python: [catalog.benchmarkOutput("python"), catalog.benchmarkDeadLetters("python")]
         }
     }
 

@@ -80,6 +80,9 @@ public struct TopicCatalog: Sendable {
     public var alerterState: String { "\(prefix).alerter.state" }
     /// Where the sample stage (`billsync-passthrough`, the runtime's smallest worker) writes.
     public var passthroughOutput: String { "\(prefix).passthrough.out" }
+    /// Where a benchmark's contender (not a billsync stage) writes its outputs and dead letters.
+    public func benchmarkOutput(_ contender: String) -> String { "\(prefix).\(contender).out" }
+    public func benchmarkDeadLetters(_ contender: String) -> String { "\(prefix).\(contender).dlq" }
 
     /// Every topic with its settings. Dead letters are kept 30 days so a person can look at them;
     /// checkpoints are compacted so the latest watermark per source survives forever.
