@@ -8,8 +8,8 @@ import ServiceLifecycle
 /// The process's one HTTP client: every call a worker, the CLI or a test makes to Salesforce,
 /// the billing engine or an alert channel goes through it. async-http-client keeps a pool of
 /// connections per host (reused between calls, bounded by `connectionsPerHost`), enforces a
-/// deadline per request, and speaks TLS through NIO, so no second network stack (libcurl under
-/// URLSession) runs beside the workers' own.
+/// deadline per request, and speaks TLS through NIO, so no second network stack (Foundation's
+/// libcurl-based one) runs beside the workers' own.
 ///
 /// A `Service`: the worker's service group runs it and, once the stages have drained, shuts the
 /// client down (in-flight requests finish first).
