@@ -64,6 +64,8 @@ enum TransformerContender: String, CaseIterable, Sendable {
             environment["BILLSYNC_SCHEMAS"] = setup.schemas.path
             return Launch(executable: setup.executable("billsync-passthrough"), arguments: ["--raw"], environment: environment)
         case .python:
+            // The malloc arenas a billsync worker limits itself to (StageWorker.limitMallocArenas).
+            environment["MALLOC_ARENA_MAX"] = "2"
             // The prefetch limits a billsync stage's consumer has (StageWorker.consumerDefaults).
             for (name, value) in StageWorker.consumerDefaults {
                 environment["BILLSYNC_KAFKA_PROPERTY_" + name.uppercased().replacingOccurrences(of: ".", with: "_")] = value

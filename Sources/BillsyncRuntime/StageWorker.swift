@@ -134,6 +134,7 @@ public enum StageWorker {
         makeDriver: (WorkerContext) async throws -> WorkerDriver
     ) async throws {
         try Librdkafka.requireSupportedVersion()
+        limitMallocArenas()
         let directory = configuration.schemasDirectory.map { URL(fileURLWithPath: $0, isDirectory: true) }
             ?? MessageContracts.defaultDirectory()
         let contracts = try MessageContracts(directory: directory)
@@ -182,3 +183,23 @@ public enum StageWorker {
         await driver.stopped()
     }
 }
+
+extension StageWorker {
+    /// glibc gives threads that allocate at once arenas of their own, up to eight per core, and
+    /// keeps what each arena once held: a worker's threads (librdkafka's, NIO's, the cooperative
+    /// pool's) would each keep one. Two are plenty for a worker's allocation rate and keep its
+    /// resident memory near what it uses. `MALLOC_ARENA_MAX` in the environment wins.
+    static func limitMallocArenas() {
+        #if os(Linux)
+        if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil { _ = glibcMallopt(glibcArenaMaximum, 2) }
+        #endif
+    }
+}
+
+#if os(Linux)
+/// glibc's `mallopt` (`<malloc.h>`, which the Glibc module does not import) and its
+/// `M_ARENA_MAX` parameter.
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32
+private let glibcArenaMaximum: Int32 = -8
+#endif

@@ -30,10 +30,19 @@ public struct TransformerHandler: StageHandler {
     }
 
     func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
-        batch.map { message in
+        // Rows of one file carry the same columns header: parsed once per run of equal headers.
+        var lastColumns: (text: String, parsed: JSONObject?)?
+        return batch.map { message in
             var pending = UpsertWriter.Pending()
             let objects = objectsByType[message.envelope.type] ?? []
-            let columns = Self.columns(message.lineage)
+            let text = message.lineage.last(named: StageHeaders.originColumns)
+            let columns: JSONObject?
+            if let text, let last = lastColumns, last.text == text {
+                columns = last.parsed
+            } else {
+                columns = Self.columns(message.lineage)
+                if let text { lastColumns = (text, columns) }
+            }
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
                 switch result {
                 case let .failure(rejection):
