@@ -50,18 +50,20 @@ public final class AlerterService: Service, Sendable {
 
     public func run() async throws {
         try await restore()
-        let ends = try await readTables()
-        let tables = try tablesConsumer(from: ends)
+        let tables = self.tables
+        let groupID = "\(catalog.prefix)-alerter-tables"
+        let ends = try await tables.catchUp(connection: connection, groupID: groupID, logger: logger)
+        let follower = try tables.follower(from: ends, connection: connection, groupID: groupID, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await tables.run() }
-            group.addTask { try await self.follow(tables) }
+            group.addTask { try await follower.run() }
+            group.addTask { try await tables.follow(follower) }
             if runsRounds {
                 group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.round() } } }
                 group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.checkDueRuns() } } }
             }
             // The stage ends on SIGTERM after committing what it finished; the rest follows it.
             try await self.runtime.run()
-            tables.triggerShutdown()
+            follower.triggerShutdown()
             group.cancelAll()
             try await group.waitForAll()
         }
@@ -71,44 +73,22 @@ public final class AlerterService: Service, Sendable {
 
     /// The latest record per key of the state topic (a tombstone deletes), read to its end.
     func restore() async throws {
-        let snapshot = try await KafkaTopicSnapshot.read(
-            [KafkaTopicPartition(topic: catalog.alerterState, partition: 0)], connection: connection,
-            groupID: "\(catalog.prefix)-alerter-restore", logger: logger)
-        let records = snapshot.messages.compactMap { message -> (key: String, state: AlertState?)? in
-            guard let key = message.keyString else { return nil }
-            guard let value = message.value else { return (key, nil) }
-            return (key, try? contracts.decode(value, as: AlertState.self).payload)
+        let state = CompactedTable(topic: catalog.alerterState, follows: false) { [contracts, engine] messages in
+            let records = messages.compactMap { message -> (key: String, state: AlertState?)? in
+                guard let key = message.keyString else { return nil }
+                guard let value = message.value else { return (key, nil) }
+                return (key, try? contracts.decode(value, as: AlertState.self).payload)
+            }
+            await engine.restore(records)
         }
-        await engine.restore(records)
+        _ = try await state.catchUp(connection: connection, groupID: "\(catalog.prefix)-alerter-restore", logger: logger)
     }
 
-    var tablePartitions: [KafkaTopicPartition] {
-        [catalog.workers, catalog.silences, catalog.operatorActivity].map { KafkaTopicPartition(topic: $0, partition: 0) }
-    }
-
-    /// Heartbeats, silences and activities as they are now, before the first round.
-    func readTables() async throws -> [KafkaTopicPartition: Int64] {
-        let snapshot = try await KafkaTopicSnapshot.read(tablePartitions, connection: connection,
-                                                         groupID: "\(catalog.prefix)-alerter-tables", logger: logger)
-        for message in snapshot.messages { await take(message) }
-        return snapshot.ends
-    }
-
-    func tablesConsumer(from ends: [KafkaTopicPartition: Int64]) throws -> KafkaConsumer {
-        var offsets: [KafkaTopicPartition: Int64] = [:]
-        for partition in tablePartitions { offsets[partition] = ends[partition] ?? KafkaOffset.beginning }
-        var configuration = KafkaConsumerConfiguration(connection: connection, groupID: "\(catalog.prefix)-alerter-tables",
-                                                       subscription: .partitions(offsets))
-        configuration.drainTimeout = .milliseconds(100)
-        configuration.commitsOffsets = false
-        return try KafkaConsumer(configuration: configuration, logger: logger)
-    }
-
-    /// Keeps the compacted tables current: every heartbeat, silence and activity as it comes.
-    func follow(_ consumer: KafkaConsumer) async throws {
-        for try await message in consumer.messages {
-            await take(message)
-            consumer.markDone([message])
+    /// Heartbeats, silences and activities: read to their ends before the first round, then
+    /// followed, every record as it comes.
+    var tables: CompactedTable {
+        CompactedTable(topics: [catalog.workers, catalog.silences, catalog.operatorActivity], follows: true) { [self] messages in
+            for message in messages { await take(message) }
         }
     }
 
