@@ -75,9 +75,11 @@ final class BenchmarkWorker {
     /// SIGTERM, as an orchestrator stops it; SIGKILL if it has not exited within `grace`.
     func stop(grace: Duration = .seconds(30)) {
         process.terminate()
-        let deadline = ContinuousClock.now.advanced(by: grace)
-        while process.isRunning, ContinuousClock.now < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        // The kill is scheduled, not polled for: the wait below ends with the process either way.
+        let process = self.process
+        DispatchQueue.global().asyncAfter(deadline: .now() + grace.timeInterval) {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
         process.waitUntilExit()
     }
 }

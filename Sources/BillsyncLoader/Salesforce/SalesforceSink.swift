@@ -231,9 +231,10 @@ public struct SalesforceSink: Sink {
         if answer.success {
             let result = try result(for: message, outcome: answer.created ? .created : .updated, recordId: answer.id, errors: [])
             let upsert = message.envelope.payload
-            knownRecords.loaded(upsert.fingerprint)
+            let fingerprint = upsert.fingerprint
+            knownRecords.loaded(fingerprint)
             guard let loadedTopic else { return .success([result]) }
-            let key = "\(upsert.object)/\(upsert.externalId.lowercased())/\(String(upsert.fingerprint.key, radix: 16))"
+            let key = "\(upsert.object)/\(upsert.externalId.lowercased())/\(String(fingerprint.key, radix: 16))"
             return .success([result, OutgoingMessage(topic: loadedTopic, key: key, value: result.value, headers: result.headers)])
         }
         let codes = answer.errors.map(\.code)
