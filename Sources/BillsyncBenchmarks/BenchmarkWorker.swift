@@ -72,6 +72,17 @@ final class BenchmarkWorker {
         return kilobytes / 1024
     }
 
+    /// The CPU time the process has used so far, user and system, all its threads (utime and
+    /// stime of /proc/PID/stat, in clock ticks of 1/100 s).
+    var cpuSeconds: Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let afterName = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name, which may itself hold spaces: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / 100
+    }
+
     /// SIGTERM, as an orchestrator stops it; SIGKILL if it has not exited within `grace`.
     func stop(grace: Duration = .seconds(30)) {
         process.terminate()

@@ -124,6 +124,7 @@ public struct TransformerBenchmark: Sendable {
         defer { worker.stop() }
         let outputs = contender.outputTopics(catalog).map { "topic=\"\($0)\"" }
         var first: ContinuousClock.Instant?
+        var cpuAtFirst = 0.0
         var answered = 0
         var deadLetters = 0
         let deadline = ContinuousClock.now.advanced(by: .seconds(600))
@@ -134,14 +135,17 @@ public struct TransformerBenchmark: Sendable {
             }
             let now = ContinuousClock.now
             let consumed = samples.filter { $0.name == "billsync_messages_consumed_total" }.reduce(0) { $0 + $1.value }
-            if first == nil, consumed > 0 { first = now }
+            if first == nil, consumed > 0 {
+                first = now
+                cpuAtFirst = worker.cpuSeconds
+            }
             let produced = samples.filter { $0.name == "billsync_messages_produced_total" }
             answered = Int(produced.filter { sample in outputs.contains { sample.labels.contains($0) } }.reduce(0) { $0 + $1.value })
             deadLetters = Int(produced.filter { $0.labels.contains(outputs[1]) }.reduce(0) { $0 + $1.value })
             if answered >= records, let first {
                 let seconds = Self.seconds(now - first)
                 return ContenderRun(contender: contender, round: round, records: records, seconds: seconds, deadLetters: deadLetters,
-                                    peakMegabytes: worker.peakResidentMegabytes)
+                                    peakMegabytes: worker.peakResidentMegabytes, cpuSeconds: worker.cpuSeconds - cpuAtFirst)
             }
             try await Task.sleep(for: first == nil || answered * 10 >= records * 9 ? pollInterval : coarsePollInterval)
         }
@@ -151,11 +155,11 @@ public struct TransformerBenchmark: Sendable {
 
     func report(_ runs: [ContenderRun], seeded: Int) -> BenchmarkReport {
         func rates(_ contender: TransformerContender) -> [Double] { runs.filter { $0.contender == contender }.map(\.recordsPerSecond).sorted() }
-        func median(_ values: [Double]) -> Double {
+        func medianOf(_ values: [Double]) -> Double {
             values.isEmpty ? 0 : values.count % 2 == 1 ? values[values.count / 2] : (values[values.count / 2 - 1] + values[values.count / 2]) / 2
         }
         func figure(_ rate: Double) -> ThroughputFigure { ThroughputFigure(messages: seeded, bytes: 0, seconds: rate > 0 ? Double(seeded) / rate : 0) }
-        let median = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { ($0, median(rates($0))) })
+        let median = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { ($0, medianOf(rates($0))) })
         let best = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { ($0, rates($0).last ?? 0) })
         var figures: [BenchmarkFigure] = []
         for contender in TransformerContender.allCases {
@@ -164,9 +168,19 @@ public struct TransformerBenchmark: Sendable {
             figures.append(BenchmarkFigure(name: "\(contender.rawValue): records/s, best", value: best[contender]!, unit: "records/s"))
             figures.append(BenchmarkFigure(name: "\(contender.rawValue): peak RSS (largest of the rounds)", value: peak, unit: "MB",
                                            target: contender == .transformer ? Self.memoryTarget : nil, lowerIsBetter: true))
+            // What the machine pays per record whatever else shares it (the broker, the others):
+            // the process's own CPU time, all threads, over the timed span.
+            let cpu = medianOf(runs.filter { $0.contender == contender }.map { $0.cpuSeconds * 1e6 / Double($0.records) }.sorted())
+            figures.append(BenchmarkFigure(name: "\(contender.rawValue): CPU µs per record, median", value: cpu, unit: "µs", lowerIsBetter: true))
         }
         figures.append(BenchmarkFigure(name: "transformer / pipe, best", value: best[.pipe]! > 0 ? best[.transformer]! / best[.pipe]! : 0, unit: "×"))
         figures.append(BenchmarkFigure(name: "transformer / Python, best", value: best[.python]! > 0 ? best[.transformer]! / best[.python]! : 0, unit: "×"))
+        let cpuPerRecord = Dictionary(uniqueKeysWithValues: TransformerContender.allCases.map { contender in
+            (contender, medianOf(runs.filter { $0.contender == contender }.map { $0.cpuSeconds / Double($0.records) }.sorted()))
+        })
+        if cpuPerRecord[.transformer]! > 0 {
+            figures.append(BenchmarkFigure(name: "Python CPU per record / transformer's", value: cpuPerRecord[.python]! / cpuPerRecord[.transformer]!, unit: "×"))
+        }
         for run in runs {
             figures.append(BenchmarkFigure(name: "round \(run.round): \(run.contender.rawValue)", value: run.recordsPerSecond.rounded(), unit: "records/s"))
         }

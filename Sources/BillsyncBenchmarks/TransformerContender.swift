@@ -87,6 +87,8 @@ struct ContenderRun: Sendable {
     let seconds: Double
     let deadLetters: Int
     let peakMegabytes: Double
+    /// The process's CPU time over the timed span.
+    let cpuSeconds: Double
 
     var recordsPerSecond: Double { seconds > 0 ? Double(records) / seconds : 0 }
 }

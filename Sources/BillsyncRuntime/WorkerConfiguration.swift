@@ -100,6 +100,7 @@ public struct WorkerConfiguration: Sendable {
         if let retryTopics = try list("stage.retryTopics") { runtime.retryTopics = retryTopics }
         if let deadLetterTopic = try one("stage.deadLetterTopic") { runtime.deadLetterTopic = deadLetterTopic }
         if let maxInFlight = try integer("stage.maxInFlight", 1...100_000) { runtime.maximumInFlight = maxInFlight }
+        if let parallelism = try integer("stage.parallelism", 1...64) { runtime.parallelism = parallelism }
         if let attempts = try integer("retry.inProcessAttempts", 1...100) { runtime.retry.inProcessAttempts = attempts }
         if let text = try one("retry.initialBackoff") { runtime.retry.initialBackoff = try duration(text, key: "retry.initialBackoff") }
         if let text = try one("retry.maximumBackoff") { runtime.retry.maximumBackoff = try duration(text, key: "retry.maximumBackoff") }
@@ -182,6 +183,7 @@ public struct WorkerConfiguration: Sendable {
             "  retryTopics: [\(runtime.retryTopics.joined(separator: ", "))]",
             "  deadLetterTopic: \(runtime.deadLetterTopic)",
             "  maxInFlight: \(runtime.maximumInFlight)",
+            "  parallelism: \(runtime.parallelism)",
             "retry:",
             "  inProcessAttempts: \(runtime.retry.inProcessAttempts)",
             "  initialBackoff: \(seconds(runtime.retry.initialBackoff))",

@@ -80,7 +80,7 @@ public struct HierarchyRollupHandler: StageHandler {
                 try writer.add(upsert(totals), index: Self.lineageIndexBase + index, businessKey: totals.customerId, from: last.envelope,
                                replayed: replayed, to: &pending)
             }
-            outputs[batch.count - 1] += writer.commit(pending)
+            outputs[batch.count - 1] += try writer.commit(pending)
             return outputs.map { .success($0) }
         } catch {
             // The store is local; a failure here is the disk or SQLite, worth retrying.

@@ -16,20 +16,28 @@ public struct TransformerHandler: StageHandler {
     /// Each record type's object mappings, in the order `RecordMapper.map` answers for them.
     let objectsByType: [MessageType: [MappingDocument.ObjectMapping]]
 
+    /// How many cores a batch is transformed on (`stage.parallelism`).
+    let parallelism: Int
+
     /// `loaded` is change suppression's memory of what Salesforce holds; nil sends every upsert.
-    public init(mapper: RecordMapper, loaded: LoadedRecords?, outputTopic: String, contracts: MessageContracts) {
+    public init(mapper: RecordMapper, loaded: LoadedRecords?, outputTopic: String, contracts: MessageContracts,
+                parallelism: Int = StageRuntimeConfiguration.defaultParallelism) {
         self.mapper = mapper
         objectsByType = Dictionary(grouping: mapper.document.objects, by: \.source)
         self.writer = UpsertWriter(loaded: loaded, outputTopic: outputTopic, contracts: contracts)
+        self.parallelism = parallelism
     }
 
-    public var batchSize: Int { 200 }
+    /// A whole chunk at once: it is cut into one slice per core, not into calls.
+    public var batchSize: Int { 10_000 }
 
     public func handle(_ batch: [ContractMessage<AnyBillingRecord>]) async -> [Result<[OutgoingMessage], StageFailure>] {
-        transform(batch)
+        let transformed = await batch.mapSideBySide(parts: parallelism) { [self] slice in transform(slice) }
+        return commit(transformed)
     }
 
-    func transform(_ batch: [ContractMessage<AnyBillingRecord>]) -> [Result<[OutgoingMessage], StageFailure>] {
+    /// Maps and encodes each input's upserts; nothing is decided about sending yet.
+    func transform(_ batch: ArraySlice<ContractMessage<AnyBillingRecord>>) -> [Result<UpsertWriter.Pending, StageFailure>] {
         // Rows of one file carry the same columns header: parsed once per run of equal headers.
         var lastColumns: (text: String, parsed: JSONObject?)?
         return batch.map { message in
@@ -56,7 +64,20 @@ public struct TransformerHandler: StageHandler {
                     }
                 }
             }
-            return .success(writer.commit(pending))
+            return .success(pending)
+        }
+    }
+
+    /// What is sent of each input's upserts, decided in the inputs' order.
+    func commit(_ transformed: [Result<UpsertWriter.Pending, StageFailure>]) -> [Result<[OutgoingMessage], StageFailure>] {
+        transformed.map { result in
+            result.flatMap { pending in
+                do {
+                    return .success(try writer.commit(pending))
+                } catch {
+                    return .failure(StageFailure(unexpected: error))
+                }
+            }
         }
     }
 

@@ -5,9 +5,13 @@ import Synchronization
 
 /// Turns upserts into outgoing messages, leaving out what need not be sent: an upsert whose
 /// values Salesforce already holds by billsync's own load (`LoadedRecords`: change suppression
-/// from load results, shared by every replica), or one identical to an upsert written and not
-/// yet acknowledged (the runtime handles the next chunk while the broker acknowledges the
-/// previous one).
+/// from load results, shared by every replica), or one whose values are those of the latest
+/// upsert written for its record's fields and not yet acknowledged (the runtime handles the next
+/// chunk while the broker acknowledges the previous one).
+///
+/// Two steps, so that a chunk's inputs can be transformed side by side: `add` maps and encodes
+/// (any thread, any order), `commit` decides what is sent, in the inputs' order. Deciding in
+/// order is what keeps A→B→A right: the last A differs from the latest written (B), so it goes.
 public final class UpsertWriter: Sendable {
     /// Nil turns change suppression off: every upsert is sent.
     public let loaded: LoadedRecords?
@@ -16,7 +20,9 @@ public final class UpsertWriter: Sendable {
     private let inFlight = Mutex(InFlight())
 
     struct InFlight {
-        var fingerprints: Set<UpsertFingerprint> = []
+        /// Per record and field set (`UpsertFingerprint.key`): the values of the latest upsert
+        /// written and how many written for it are not acknowledged yet.
+        var latest: [UInt64: (value: UInt64, unacknowledged: Int)] = [:]
         /// Each unacknowledged output (by a hash of its bytes, which carry a unique message id)
         /// and the upsert it carries, so an acknowledgement needs no second parse.
         var byOutput: [UInt64: UpsertFingerprint] = [:]
@@ -28,51 +34,81 @@ public final class UpsertWriter: Sendable {
         self.contracts = contracts
     }
 
-    /// What one input yields, to be kept back from sending again once the input is written as a whole.
-    public struct Pending {
-        public var outputs: [OutgoingMessage] = []
-        var fingerprints: [UpsertFingerprint] = []
+    /// What one input yields, to be decided on and kept back from sending again by `commit`.
+    public struct Pending: Sendable {
+        var candidates: [Candidate] = []
 
         public init() {}
     }
 
-    /// Adds an upsert derived from `envelope` to `pending`, unless it need not be sent. A
-    /// `replayed` input (a backfill, a redrive) is sent even when unchanged: re-sending it is the point.
+    struct Candidate: Sendable {
+        let fingerprint: UpsertFingerprint
+        let replayed: Bool
+        let message: MessageEnvelope<CRMUpsert>
+        let headers: [KafkaHeader]
+        /// Encoded ahead, unless Salesforce held these values when it was added (then it is
+        /// encoded only if `commit` finds a newer value on its way).
+        var output: (message: OutgoingMessage, hash: UInt64)?
+    }
+
+    /// Adds an upsert derived from `envelope` to `pending`. A `replayed` input (a backfill, a
+    /// redrive) is sent even when unchanged: re-sending it is the point. Safe from any thread.
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
                                            from envelope: MessageEnvelope<Input>, replayed: Bool = false, headers: [KafkaHeader] = [],
                                            to pending: inout Pending) throws {
         let fingerprint = upsert.fingerprint
-        if !replayed, let loaded, loaded.isUnchanged(fingerprint) { return }
-        guard !pending.fingerprints.contains(fingerprint), !inFlight.withLock({ $0.fingerprints.contains(fingerprint) }) else { return }
-        pending.fingerprints.append(fingerprint)
-        let derived = envelope.derived(businessKey: businessKey, index: index, payload: upsert)
-        var output = try OutgoingMessage(topic: outputTopic, message: derived, contracts: contracts)
-        output.headers += headers
-        pending.outputs.append(output)
+        guard !pending.candidates.contains(where: { $0.fingerprint == fingerprint }) else { return }
+        var candidate = Candidate(fingerprint: fingerprint, replayed: replayed,
+                                  message: envelope.derived(businessKey: businessKey, index: index, payload: upsert), headers: headers)
+        if replayed || !(loaded?.isUnchanged(fingerprint) ?? false) { candidate.output = try encode(candidate) }
+        pending.candidates.append(candidate)
     }
 
-    /// The input's outputs are final: hold them back from being sent again until acknowledged.
-    public func commit(_ pending: Pending) -> [OutgoingMessage] {
+    /// The input's outputs, final: what is sent of its upserts, held back from being sent again
+    /// until acknowledged. Call in the inputs' order.
+    public func commit(_ pending: Pending) throws -> [OutgoingMessage] {
+        var chosen: [(message: OutgoingMessage, hash: UInt64, fingerprint: UpsertFingerprint)] = []
+        for candidate in pending.candidates {
+            let latest = inFlight.withLock { $0.latest[candidate.fingerprint.key]?.value }
+            if !candidate.replayed {
+                if let latest {
+                    if latest == candidate.fingerprint.value { continue }
+                } else if loaded?.isUnchanged(candidate.fingerprint) ?? false {
+                    continue
+                }
+            }
+            let output = try candidate.output ?? encode(candidate)
+            chosen.append((output.message, output.hash, candidate.fingerprint))
+        }
         inFlight.withLock { inFlight in
-            for (output, fingerprint) in zip(pending.outputs, pending.fingerprints) {
-                inFlight.fingerprints.insert(fingerprint)
-                inFlight.byOutput[StableHash.of(output.value)] = fingerprint
+            for (_, hash, fingerprint) in chosen {
+                let unacknowledged = inFlight.latest[fingerprint.key]?.unacknowledged ?? 0
+                inFlight.latest[fingerprint.key] = (fingerprint.value, unacknowledged + 1)
+                inFlight.byOutput[hash] = fingerprint
             }
         }
-        return pending.outputs
+        return chosen.map(\.message)
     }
 
     /// The broker has these outputs: they are on their way to Salesforce, so the values loaded
     /// before them no longer count as what Salesforce holds.
     public func acknowledged(_ outputs: [OutgoingMessage]) {
+        let hashes = outputs.filter { $0.topic == outputTopic }.map { StableHash.of($0.value) }
         let written = inFlight.withLock { inFlight in
-            outputs.compactMap { output -> UpsertFingerprint? in
-                guard output.topic == outputTopic, let fingerprint = inFlight.byOutput.removeValue(forKey: StableHash.of(output.value))
-                else { return nil }
-                inFlight.fingerprints.remove(fingerprint)
+            hashes.compactMap { hash -> UpsertFingerprint? in
+                guard let fingerprint = inFlight.byOutput.removeValue(forKey: hash) else { return nil }
+                if let latest = inFlight.latest[fingerprint.key] {
+                    inFlight.latest[fingerprint.key] = latest.unacknowledged > 1 ? (latest.value, latest.unacknowledged - 1) : nil
+                }
                 return fingerprint
             }
         }
         loaded?.sent(written)
+    }
+
+    private func encode(_ candidate: Candidate) throws -> (message: OutgoingMessage, hash: UInt64) {
+        var output = try OutgoingMessage(topic: outputTopic, message: candidate.message, contracts: contracts)
+        output.headers += candidate.headers
+        return (output, StableHash.of(output.value))
     }
 }

@@ -77,7 +77,7 @@ struct Transformer: AsyncParsableCommand {
             let loaded = LoadedRecords(use: .suppression)
             let handler = TransformerHandler(
                 mapper: try RecordMapper(document: document, lookupDirectory: URL(fileURLWithPath: mappingPath).deletingLastPathComponent()),
-                loaded: loaded, outputTopic: output, contracts: context.contracts)
+                loaded: loaded, outputTopic: output, contracts: context.contracts, parallelism: context.configuration.runtime.parallelism)
             return (handler, [loaded.table(topic: catalog.loadedRecords, contracts: context.contracts)])
         })
     }

@@ -21,7 +21,7 @@ struct ChangeSuppressionTests {
                                        payload: upsert)
         var pending = UpsertWriter.Pending()
         try writer.add(upsert, index: 0, from: envelope, to: &pending)
-        let outputs = writer.commit(pending)
+        let outputs = try writer.commit(pending)
         writer.acknowledged(outputs)
         return outputs.count
     }
@@ -64,6 +64,24 @@ struct ChangeSuppressionTests {
         #expect(try Self.send(Self.changed, through: writer) == 1)
         loaded.loaded(Self.changed.fingerprint)
         #expect(try Self.send(Self.first, through: writer) == 1)
+    }
+
+    @Test("A loaded, then B and A again before the broker acknowledged B: both are sent, so Salesforce ends with A")
+    func backAndForthInFlight() throws {
+        let loaded = LoadedRecords(use: .suppression)
+        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
+        #expect(try Self.send(Self.first, through: writer) == 1)
+        loaded.loaded(Self.first.fingerprint)
+        let envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: "k", occurredAt: nil, payload: Self.first)
+        // Both transformed (as side by side), then committed in their order, none acknowledged yet.
+        var changed = UpsertWriter.Pending(), back = UpsertWriter.Pending(), again = UpsertWriter.Pending()
+        try writer.add(Self.changed, index: 0, from: envelope, to: &changed)
+        try writer.add(Self.first, index: 1, from: envelope, to: &back)
+        try writer.add(Self.first, index: 2, from: envelope, to: &again)
+        let sent = try [changed, back, again].map { try writer.commit($0) }
+        #expect(sent.map(\.count) == [1, 1, 0], "the change, the value back (what Salesforce must end with), not the same value twice in flight")
+        writer.acknowledged(sent.flatMap { $0 })
+        #expect(try Self.send(Self.first, through: writer) == 0, "both acknowledged, A last: Salesforce will hold A, which it had")
     }
 
     @Test("the loader's fingerprint of an upsert read off the topic is the transformer's, whatever the external id's case")

@@ -190,12 +190,7 @@ public struct CSVDropExtraction: Sendable {
 
     /// FNV-1a, 64 bits, in hex: a row's fingerprint within its file and line.
     static func fingerprint(_ bytes: [UInt8]) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x0000_0100_0000_01b3
-        }
-        return String(hash, radix: 16)
+        String(bytes.withUnsafeBytes { StableHash.fnv1a($0) }, radix: 16)
     }
 }
 
