@@ -17,7 +17,7 @@ extension MessageEnvelope {
             return value
         }
         func uuid(_ key: String) throws -> UUID {
-            guard let value = UUID(uuidString: try text(key)) else { throw Unreadable(field: key) }
+            guard let value = UUID(text: try text(key)) else { throw Unreadable(field: key) }
             return value
         }
         func timestamp(_ key: String) throws -> Timestamp {
@@ -49,10 +49,10 @@ extension MessageEnvelope {
     func jsonValue() throws -> JSONValue {
         var object = JSONObject()
         object["businessKey"] = .string(businessKey)
-        if let causationId { object["causationId"] = .string(causationId.uuidString) }
-        object["correlationId"] = .string(correlationId.uuidString)
+        if let causationId { object["causationId"] = .string(causationId.text) }
+        object["correlationId"] = .string(correlationId.text)
         object["extractedAt"] = .string(extractedAt.text)
-        object["id"] = .string(id.uuidString)
+        object["id"] = .string(id.text)
         object["occurredAt"] = occurredAt.map { .string($0.text) } ?? .null
         object["payload"] = try payload.jsonValue()
         object["schemaVersion"] = .string(schemaVersion)

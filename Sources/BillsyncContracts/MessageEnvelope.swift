@@ -47,7 +47,7 @@ public struct MessageEnvelope<Payload: MessagePayload>: Codable, Sendable, Hasha
     /// yields the same id and a sink can recognise the repeat. `index` tells apart several
     /// messages derived from one input.
     public func derived<Other: MessagePayload>(businessKey: String? = nil, index: Int = 0, payload: Other) -> MessageEnvelope<Other> {
-        MessageEnvelope<Other>(id: UUID(derivedFrom: "\(id.uuidString)|\(Other.messageType.rawValue)|\(index)"),
+        MessageEnvelope<Other>(id: UUID(derivedFrom: "\(id.text)|\(Other.messageType.rawValue)|\(index)"),
                                source: MessageSource(system: .billsync, name: source.name), businessKey: businessKey ?? self.businessKey,
                                correlationId: correlationId, causationId: id, occurredAt: occurredAt,
                                extractedAt: extractedAt, payload: payload)
@@ -78,16 +78,8 @@ public struct MessageSource: Codable, Sendable, Hashable {
 extension UUID {
     /// A stable UUID for a name (two FNV-1a hashes), marked as a version 8 (custom) UUID.
     public init(derivedFrom name: String) {
-        func fnv1a(_ seed: UInt64) -> UInt64 {
-            var hash = seed
-            for byte in name.utf8 {
-                hash ^= UInt64(byte)
-                hash &*= 0x100_0000_01B3
-            }
-            return hash
-        }
-        var bytes = withUnsafeBytes(of: fnv1a(0xCBF2_9CE4_8422_2325).bigEndian) { Array($0) }
-            + withUnsafeBytes(of: fnv1a(0x6C62_272E_07BB_0142).bigEndian) { Array($0) }
+        var bytes = withUnsafeBytes(of: StableHash.fnv1a(name).bigEndian) { Array($0) }
+            + withUnsafeBytes(of: StableHash.fnv1a(name, seed: 0x6C62_272E_07BB_0142).bigEndian) { Array($0) }
         bytes[6] = (bytes[6] & 0x0F) | 0x80
         bytes[8] = (bytes[8] & 0x3F) | 0x80
         self.init(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],

@@ -83,9 +83,9 @@ public struct StableHash: Sendable {
     }
 
     @inlinable
-    public static func fnv1a(_ text: String) -> UInt64 {
+    public static func fnv1a(_ text: String, seed: UInt64 = 0xcbf2_9ce4_8422_2325) -> UInt64 {
         var text = text
-        return text.withUTF8 { fnv1a(UnsafeRawBufferPointer($0)) }
+        return text.withUTF8 { fnv1a(UnsafeRawBufferPointer($0), seed: seed) }
     }
 
     /// 16 lowercase hex digits.

@@ -118,7 +118,7 @@ public struct DatePattern: Sendable, Equatable {
     /// The ISO date (`2026-12-31`) the text names, or nil.
     public func date(from text: String) -> String? {
         guard let fields = fields(of: text) else { return nil }
-        return String(format: "%04d-%02d-%02d", fields.year, fields.month, fields.day)
+        return Self.padded(fields.year, 4) + "-" + Self.padded(fields.month, 2) + "-" + Self.padded(fields.day, 2)
     }
 
     /// The RFC 3339 timestamp the text names, read in `timeZone` when it has no offset of its
@@ -140,7 +140,14 @@ public struct DatePattern: Sendable, Equatable {
             offset = zone.secondsFromGMT(for: instant)
         }
         let sign = offset < 0 ? "-" : "+"
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d", fields.year, fields.month, fields.day, fields.hour, fields.minute, fields.second)
-            + sign + String(format: "%02d:%02d", abs(offset) / 3600, abs(offset) % 3600 / 60)
+        return Self.padded(fields.year, 4) + "-" + Self.padded(fields.month, 2) + "-" + Self.padded(fields.day, 2)
+            + "T" + Self.padded(fields.hour, 2) + ":" + Self.padded(fields.minute, 2) + ":" + Self.padded(fields.second, 2)
+            + sign + Self.padded(abs(offset) / 3600, 2) + ":" + Self.padded(abs(offset) % 3600 / 60, 2)
+    }
+
+    /// `value` with leading zeros to `width` digits (`String(format:)` goes through sprintf, per field of every record).
+    static func padded(_ value: Int, _ width: Int) -> String {
+        let digits = String(value)
+        return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
 }

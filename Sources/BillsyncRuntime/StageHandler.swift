@@ -106,7 +106,7 @@ public struct OutgoingMessage: Sendable {
     /// A contract message, validated as it is encoded and keyed by its business key.
     public init<Payload: MessagePayload>(topic: String, message: MessageEnvelope<Payload>, contracts: MessageContracts) throws {
         self.init(topic: topic, key: message.businessKey, value: try contracts.encode(message),
-                  headers: [KafkaHeader(name: StageHeaders.correlationID, value: Array(message.correlationId.uuidString.utf8))])
+                  headers: [KafkaHeader(name: StageHeaders.correlationID, value: Array(message.correlationId.text.utf8))])
     }
 }
 
