@@ -135,20 +135,21 @@ extension CRMUpsert {
 
     /// Members and fields in sorted order, so one upsert is always written the same way.
     public func jsonValue() -> JSONValue {
-        var members = JSONObject()
-        for name in fields.keys.sorted() {
-            switch fields[name]! {
-            case let .string(text): members[name] = .string(text)
-            case let .bool(bool): members[name] = .bool(bool)
-            case let .decimal(decimal): members[name] = .number(JSONNumber(decimal))
-            case .null: members[name] = .null
+        .object(JSONObject(uniqueKeysWithValues: [
+            ("externalId", .string(externalId)), ("externalIdField", .string(externalIdField)),
+            ("fields", fieldsJSONValue()), ("object", .string(self.object)),
+        ]))
+    }
+
+    /// The fields alone, sorted by name: what the upsert's fingerprint hashes.
+    public func fieldsJSONValue() -> JSONValue {
+        .object(JSONObject(uniqueKeysWithValues: fields.sorted { $0.key < $1.key }.map { name, value in
+            switch value {
+            case let .string(text): (name, .string(text))
+            case let .bool(bool): (name, .bool(bool))
+            case let .decimal(decimal): (name, .number(JSONNumber(decimal)))
+            case .null: (name, .null)
             }
-        }
-        var object = JSONObject()
-        object["externalId"] = .string(externalId)
-        object["externalIdField"] = .string(externalIdField)
-        object["fields"] = .object(members)
-        object["object"] = .string(self.object)
-        return .object(object)
+        }))
     }
 }

@@ -47,17 +47,16 @@ extension MessageEnvelope {
 
     /// The envelope as a tree, members in sorted order (as the bytes were always written).
     func jsonValue() throws -> JSONValue {
-        var object = JSONObject()
-        object["businessKey"] = .string(businessKey)
-        if let causationId { object["causationId"] = .string(causationId.text) }
-        object["correlationId"] = .string(correlationId.text)
-        object["extractedAt"] = .string(extractedAt.text)
-        object["id"] = .string(id.text)
-        object["occurredAt"] = occurredAt.map { .string($0.text) } ?? .null
-        object["payload"] = try payload.jsonValue()
-        object["schemaVersion"] = .string(schemaVersion)
-        object["source"] = .object(JSONObject(["name": .string(source.name), "system": .string(source.system.rawValue)]))
-        object["type"] = .string(type.rawValue)
-        return .object(object)
+        var members: [(key: String, value: JSONValue)] = [("businessKey", .string(businessKey))]
+        members.reserveCapacity(10)
+        if let causationId { members.append(("causationId", .string(causationId.text))) }
+        members += [
+            ("correlationId", .string(correlationId.text)), ("extractedAt", .string(extractedAt.text)), ("id", .string(id.text)),
+            ("occurredAt", occurredAt.map { .string($0.text) } ?? .null), ("payload", try payload.jsonValue()),
+            ("schemaVersion", .string(schemaVersion)),
+            ("source", .object(JSONObject(uniqueKeysWithValues: [("name", .string(source.name)), ("system", .string(source.system.rawValue))]))),
+            ("type", .string(type.rawValue)),
+        ]
+        return .object(JSONObject(uniqueKeysWithValues: members))
     }
 }

@@ -20,7 +20,7 @@ public struct UpsertFingerprint: Hashable, Sendable {
 
     public init(_ upsert: CRMUpsert) {
         self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: upsert.fieldSet,
-                  value: Self.valueHash(externalIdField: upsert.externalIdField, fields: upsert.jsonValue()["fields"] ?? .null))
+                  value: Self.valueHash(externalIdField: upsert.externalIdField, fields: upsert.fieldsJSONValue()))
     }
 
     public init(object: String, externalId: String, fieldSet: String, value: UInt64) {

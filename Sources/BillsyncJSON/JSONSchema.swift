@@ -139,9 +139,19 @@ final class SchemaNode: @unchecked Sendable {
                                                   message: "required field is missing"))
             }
             // One pass over the members: each is checked by its declared schema, or else by
-            // additionalProperties (declared names are few, so they are compared, not hashed).
+            // additionalProperties. Declared names are few, so they are compared, not hashed,
+            // starting after the last one found: members written in name order (billsync's own,
+            // `properties` is sorted) then cost one comparison each.
+            var next = 0
             for member in object.members {
-                let declared = properties.first { $0.0 == member.key }?.1
+                var declared: SchemaNode?
+                if next < properties.count, properties[next].0 == member.key {
+                    declared = properties[next].1
+                    next += 1
+                } else if let found = properties.firstIndex(where: { $0.0 == member.key }) {
+                    declared = properties[found].1
+                    next = found + 1
+                }
                 guard let schema = declared ?? additionalProperties else { continue }
                 path.append(member.key)
                 if declared == nil, schema.alwaysValid == false {

@@ -115,6 +115,16 @@ public struct JSONObject: Sendable, Equatable {
         for (key, value) in pairs { self[key] = value }
     }
 
+    /// Members whose keys are known to differ (written by code, not read): appended as they
+    /// are, without looking each key up among those before it.
+    public init(uniqueKeysWithValues members: [(key: String, value: JSONValue)]) {
+        assert(Set(members.map(\.key)).count == members.count, "repeated keys")
+        self.members = members
+        if members.count > Self.indexedFromCount {
+            index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
+        }
+    }
+
     /// The member names in their order.
     public var keys: [String] { members.map(\.key) }
 

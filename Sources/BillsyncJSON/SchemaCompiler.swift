@@ -147,7 +147,8 @@ public struct SchemaCompiler {
         node.constValue = object["const"]
         if let properties = object["properties"] {
             guard case let .object(members) = properties else { throw failure("must be an object", "properties") }
-            for name in members.keys {
+            // In name order, the order billsync writes members in: validation walks both together.
+            for name in members.keys.sorted() {
                 node.properties.append((name, try self.compile(members[name]!, document: document,
                                                             at: location.appending("properties").appending(name))))
             }

@@ -48,8 +48,16 @@ public struct StageMessage<Input: StageInput>: Sendable {
     public let attempt: Int
     /// How far behind the stage was on every partition it reads when this message was taken.
     public let lag: StageLag
-    /// Carries the message's correlation id.
-    public let logger: Logger
+    /// Carries the message's topic, partition and offset and its correlation id. Built when
+    /// asked for (a failure, a warning): per message it cost more than the rest of taking it.
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: RuntimeLogKeys.topic] = "\(topic)"
+        logger[metadataKey: RuntimeLogKeys.offset] = "\(partition):\(offset)"
+        if let correlationID = input.correlationID { logger[metadataKey: RuntimeLogKeys.correlationID] = "\(correlationID)" }
+        return logger
+    }
+    private let baseLogger: Logger
     /// Set when an operator replayed or redrove the message (`billsync.replay-id`): what it
     /// produces carries the same id, and the transformer does not suppress it as unchanged.
     public let replayID: String?
@@ -71,7 +79,7 @@ public struct StageMessage<Input: StageInput>: Sendable {
         self.offset = offset
         self.attempt = attempt
         self.lag = lag
-        self.logger = logger
+        baseLogger = logger
     }
 }
 

@@ -310,17 +310,11 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     continue
                 }
             }
-            var messageLogger = logger
-            messageLogger[metadataKey: RuntimeLogKeys.topic] = "\(message.topic)"
-            messageLogger[metadataKey: RuntimeLogKeys.offset] = "\(message.partition):\(message.offset)"
             do throws(ContractViolation) {
                 let input = try decoding.get()
-                if let correlationID = input.correlationID {
-                    messageLogger[metadataKey: RuntimeLogKeys.correlationID] = "\(correlationID)"
-                }
                 decoded.append(Decoded(message: message, input: StageMessage(
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
-                    attempt: history.attempts + 1, lag: lag, logger: messageLogger,
+                    attempt: history.attempts + 1, lag: lag, logger: logger,
                     replayID: message.headers.last(named: StageHeaders.replayID),
                     lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) },
                     mayWait: waitingSince.map { now.timeIntervalSince($0) < configuration.maximumWait.timeInterval } ?? true)))
@@ -328,6 +322,9 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
                 // and the messages behind it carry on.
                 let failure = StageFailure(error)
+                var messageLogger = logger
+                messageLogger[metadataKey: RuntimeLogKeys.topic] = "\(message.topic)"
+                messageLogger[metadataKey: RuntimeLogKeys.offset] = "\(message.partition):\(message.offset)"
                 messageLogger.warning("message refused", metadata: [RuntimeLogKeys.errorCode: "\(failure.code)",
                                                                     RuntimeLogKeys.errorMessage: "\(failure.message)"])
                 metrics.failed(topic: message.topic, failure: failure)

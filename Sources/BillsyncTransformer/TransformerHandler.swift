@@ -38,8 +38,10 @@ public struct TransformerHandler: StageHandler {
 
     /// Maps and encodes each input's upserts; nothing is decided about sending yet.
     func transform(_ batch: ArraySlice<ContractMessage<AnyBillingRecord>>) -> [Result<UpsertWriter.Pending, StageFailure>] {
-        // Rows of one file carry the same columns header: parsed once per run of equal headers.
+        // Rows of one file carry the same columns header: it is parsed, and each object's renamed
+        // columns written, once per run of equal headers.
         var lastColumns: (text: String, parsed: JSONObject?)?
+        var renamedColumns: [RenamedColumnsKey: KafkaHeader?] = [:]
         return batch.map { message in
             var pending = UpsertWriter.Pending()
             let objects = objectsByType[message.envelope.type] ?? []
@@ -49,16 +51,31 @@ public struct TransformerHandler: StageHandler {
                 columns = last.parsed
             } else {
                 columns = Self.columns(message.lineage)
-                if let text { lastColumns = (text, columns) }
+                renamedColumns = [:]
+                lastColumns = text.map { ($0, columns) }
             }
+            let kept = message.lineage.filter { $0.name != StageHeaders.originColumns }
             for (index, result) in mapper.map(message.envelope.payload.fields, type: message.envelope.type).enumerated() {
                 switch result {
                 case let .failure(rejection):
                     return .failure(.permanent("rule.\(rejection.rule)", rejection.description, pointer: rejection.pointer))
                 case let .success(upsert):
+                    var headers: [KafkaHeader] = []
+                    if index < objects.count {
+                        headers = kept
+                        let key = RenamedColumnsKey(type: message.envelope.type, object: index)
+                        let renamed: KafkaHeader?
+                        if let known = renamedColumns[key] {
+                            renamed = known
+                        } else {
+                            renamed = Self.renamedColumns(columns, for: objects[index])
+                            renamedColumns[key] = .some(renamed)
+                        }
+                        if let renamed { headers.append(renamed) }
+                    }
                     do {
                         try writer.add(upsert, index: index, from: message.envelope, replayed: message.replayID != nil,
-                                       headers: index < objects.count ? Self.lineage(message.lineage, columns: columns, for: objects[index]) : [], to: &pending)
+                                       headers: headers, to: &pending)
                     } catch {
                         return .failure(StageFailure(unexpected: error))
                     }
@@ -85,19 +102,23 @@ public struct TransformerHandler: StageHandler {
         writer.acknowledged(outputs)
     }
 
-    /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row,
-    /// and its columns are renamed to the upsert's fields, so a refusal at the loader still names
-    /// the column the refused field came from.
-    static func lineage(_ headers: [KafkaHeader], columns: JSONObject?, for mapping: MappingDocument.ObjectMapping) -> [KafkaHeader] {
-        var lineage = headers.filter { $0.name != StageHeaders.originColumns }
-        guard let columns else { return lineage }
+    /// One record type's object mapping: the rows of a file yield several types under one header.
+    struct RenamedColumnsKey: Hashable {
+        let type: MessageType
+        let object: Int
+    }
+
+    /// An upsert is its raw record in the CRM's shape: it keeps the record's file, line and row
+    /// (the input's lineage headers), and its columns are renamed to the upsert's fields (this
+    /// header), so a refusal at the loader still names the column the refused field came from.
+    static func renamedColumns(_ columns: JSONObject?, for mapping: MappingDocument.ObjectMapping) -> KafkaHeader? {
+        guard let columns else { return nil }
         var renamed = JSONObject()
         for field in mapping.fields {
             if let target = field.to, let column = columns[field.from] { renamed["fields.\(target)"] = column }
         }
         if mapping.externalIdFrom.count == 1, let column = columns[mapping.externalIdFrom[0]] { renamed["externalId"] = column }
-        if renamed.count > 0 { lineage.append(KafkaHeader(name: StageHeaders.originColumns, value: JSONValue.object(renamed).serialized())) }
-        return lineage
+        return renamed.count > 0 ? KafkaHeader(name: StageHeaders.originColumns, value: JSONValue.object(renamed).serialized()) : nil
     }
 
     /// The input's columns (parsed once per input, however many upserts it yields).
