@@ -56,7 +56,8 @@ public final class MessageContracts: Sendable {
     public static let writtenVersion = "1.0"
 
     private let envelope: JSONSchema
-    private let payloads: [String: JSONSchema]
+    /// Each type's payload schema by major version, found without building a name per message.
+    private let payloads: [MessageType: [Int: JSONSchema]]
     public let directory: URL
 
     /// Loads and compiles every `*.schema.json` in `directory`. Fails (at startup) when a schema
@@ -86,10 +87,10 @@ public final class MessageContracts: Sendable {
             return schema
         }
         envelope = try schema("envelope.v1.schema.json")
-        var payloads: [String: JSONSchema] = [:]
+        var payloads: [MessageType: [Int: JSONSchema]] = [:]
         for type in MessageType.allCases {
             for major in Self.knownMinorVersions.keys {
-                payloads["\(type.rawValue).v\(major)"] = try schema("\(type.rawValue).v\(major).schema.json")
+                payloads[type, default: [:]][major] = try schema("\(type.rawValue).v\(major).schema.json")
             }
         }
         self.payloads = payloads
@@ -135,7 +136,7 @@ public final class MessageContracts: Sendable {
         }
         let parts = version.split(separator: ".").compactMap { Int($0) }
         guard parts.count == 2, let knownMinor = Self.knownMinorVersions[parts[0]], parts[1] <= knownMinor,
-              let schema = payloads["\(type.rawValue).v\(parts[0])"]
+              let schema = payloads[type]?[parts[0]]
         else {
             let known = Self.knownMinorVersions.sorted { $0.key < $1.key }.map { "\($0.key).0–\($0.key).\($0.value)" }
             return .failure(ContractViolation(

@@ -1,74 +1,82 @@
 /// The `format` values billsync asserts, checked exactly as RFC 3339 and RFC 4122 define them,
 /// without locale or lenient parsing (`2024-02-30`, `2024-1-5` and a timestamp without an
-/// offset are all invalid).
+/// offset are all invalid). Read over the UTF-8 bytes in place: every message carries a few
+/// timestamps and ids, and going through `Character`s and arrays cost a visible share of
+/// validating it.
 enum Formats {
-    static func check(_ format: String, _ value: String) -> Bool {
-        switch format {
-        case "date": isDate(Substring(value))
-        case "date-time": isDateTime(value)
-        case "uuid": isUUID(value)
-        default: false
+    enum Kind: String, Sendable {
+        case date
+        case dateTime = "date-time"
+        case uuid
+    }
+
+    static func check(_ format: Kind, _ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { bytes in
+            switch format {
+            case .date: bytes.count == 10 && isDate(bytes, at: 0)
+            case .dateTime: isDateTime(bytes)
+            case .uuid: isUUID(bytes)
+            }
         }
     }
 
-    private static func digits(_ text: Substring) -> Int? {
-        guard !text.isEmpty, text.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
-        return Int(text)
+    /// The decimal number of `count` digits at `start`, or nil if any is not a digit.
+    private static func number(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, count: Int) -> Int? {
+        var value = 0
+        for index in start..<(start + count) {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int(digit)
+        }
+        return value
     }
 
-    /// `full-date`: YYYY-MM-DD, a real calendar day.
-    static func isDate(_ text: Substring) -> Bool {
-        let bytes = Array(text.utf8)
-        guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"),
-              let year = digits(text.prefix(4)),
-              let month = digits(text.dropFirst(5).prefix(2)),
-              let day = digits(text.dropFirst(8).prefix(2)),
-              (1...12).contains(month), day >= 1
+    /// `full-date` at `start`: YYYY-MM-DD, a real calendar day (the caller checked there are 10 bytes).
+    private static func isDate(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Bool {
+        guard bytes[start + 4] == UInt8(ascii: "-"), bytes[start + 7] == UInt8(ascii: "-"),
+              let year = number(bytes, at: start, count: 4), let month = number(bytes, at: start + 5, count: 2),
+              let day = number(bytes, at: start + 8, count: 2), (1...12).contains(month), day >= 1
         else { return false }
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= lengths[month - 1]
+        let length = switch month {
+        case 2: leap ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+        return day <= length
     }
 
     /// `date-time`: full-date "T" HH:MM:SS[.fraction] and "Z" or ±HH:MM (T and Z in either case).
-    static func isDateTime(_ value: String) -> Bool {
-        let text = Substring(value)
-        guard text.utf8.count >= 20, isDate(text.prefix(10)) else { return false }
-        let rest = text.dropFirst(10)
-        guard let separator = rest.first, separator == "T" || separator == "t" else { return false }
-        let time = rest.dropFirst()
-        let bytes = Array(time.utf8)
-        guard bytes.count >= 9, bytes[2] == UInt8(ascii: ":"), bytes[5] == UInt8(ascii: ":"),
-              let hour = digits(time.prefix(2)), let minute = digits(time.dropFirst(3).prefix(2)),
-              let second = digits(time.dropFirst(6).prefix(2)),
-              hour <= 23, minute <= 59, second <= 60
+    private static func isDateTime(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 20, isDate(bytes, at: 0), bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t"),
+              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"),
+              let hour = number(bytes, at: 11, count: 2), let minute = number(bytes, at: 14, count: 2),
+              let second = number(bytes, at: 17, count: 2), hour <= 23, minute <= 59, second <= 60
         else { return false }
-        var zone = time.dropFirst(8)
-        if zone.first == "." {
-            let fraction = zone.dropFirst().prefix { $0.isASCII && $0.isNumber }
-            guard !fraction.isEmpty else { return false }
-            zone = zone.dropFirst(1 + fraction.count)
+        var zone = 19
+        if bytes[zone] == UInt8(ascii: ".") {
+            var end = zone + 1
+            while end < bytes.count, bytes[end] &- UInt8(ascii: "0") < 10 { end += 1 }
+            guard end > zone + 1 else { return false }
+            zone = end
         }
-        if zone == "Z" || zone == "z" { return true }
-        let zoneBytes = Array(zone.utf8)
-        guard zoneBytes.count == 6, zoneBytes[0] == UInt8(ascii: "+") || zoneBytes[0] == UInt8(ascii: "-"),
-              zoneBytes[3] == UInt8(ascii: ":"),
-              let offsetHour = digits(zone.dropFirst().prefix(2)), let offsetMinute = digits(zone.dropFirst(4).prefix(2))
+        let rest = bytes.count - zone
+        if rest == 1 { return bytes[zone] == UInt8(ascii: "Z") || bytes[zone] == UInt8(ascii: "z") }
+        guard rest == 6, bytes[zone] == UInt8(ascii: "+") || bytes[zone] == UInt8(ascii: "-"), bytes[zone + 3] == UInt8(ascii: ":"),
+              let offsetHour = number(bytes, at: zone + 1, count: 2), let offsetMinute = number(bytes, at: zone + 4, count: 2)
         else { return false }
         return offsetHour <= 23 && offsetMinute <= 59
     }
 
     /// 8-4-4-4-12 hexadecimal digits.
-    static func isUUID(_ value: String) -> Bool {
-        let bytes = Array(value.utf8)
+    private static func isUUID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == 36 else { return false }
         for (index, byte) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(index) {
+            if index == 8 || index == 13 || index == 18 || index == 23 {
                 guard byte == UInt8(ascii: "-") else { return false }
             } else {
-                guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
-                    || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) else { return false }
+                guard byte &- UInt8(ascii: "0") < 10 || (byte | 0x20) &- UInt8(ascii: "a") < 6 else { return false }
             }
         }
         return true

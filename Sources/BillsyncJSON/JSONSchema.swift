@@ -82,10 +82,15 @@ final class SchemaNode: @unchecked Sendable {
     var enumValues: [JSONValue]?
     var constValue: JSONValue?
     var properties: [(String, SchemaNode)] = [] {
-        didSet { declaredNames = Set(properties.map(\.0)) }
+        didSet { indexRequired() }
     }
-    private(set) var declaredNames = Set<String>()
-    var required: [String] = []
+    var required: [String] = [] {
+        didSet { indexRequired() }
+    }
+    /// `required` split by whether `properties` declares the name: a declared one is checked
+    /// off during the walk over the members (by its position), the others looked up.
+    private(set) var requiredDeclared: [Int] = []
+    private(set) var requiredUndeclared: [String] = []
     var additionalProperties: SchemaNode?
     var items: SchemaNode?
     var minItems: Int?
@@ -93,7 +98,7 @@ final class SchemaNode: @unchecked Sendable {
     var minLength: Int?
     var maxLength: Int?
     var pattern: SchemaPattern?
-    var format: String?
+    var format: Formats.Kind?
     var minimum: Decimal?
     var maximum: Decimal?
     var exclusiveMinimum: Decimal?
@@ -103,6 +108,18 @@ final class SchemaNode: @unchecked Sendable {
     var oneOf: [SchemaNode] = []
     var not: SchemaNode?
     var reference: SchemaNode?
+
+    private func indexRequired() {
+        requiredDeclared = []
+        requiredUndeclared = []
+        for name in required {
+            if let position = properties.firstIndex(where: { $0.0 == name }) {
+                requiredDeclared.append(position)
+            } else {
+                requiredUndeclared.append(name)
+            }
+        }
+    }
 
     func isValid(_ value: JSONValue) -> Bool {
         var violations: [SchemaViolation] = []
@@ -122,8 +139,10 @@ final class SchemaNode: @unchecked Sendable {
             return
         }
         reference?.validate(value, path: &path, into: &violations)
-        if let typeMask, let types, !typeMask.admits(value) {
-            fail("type", "expected \(types.sorted().joined(separator: " or ")), found \(Self.typeName(of: value))")
+        // Checked before anything is bound: binding an optional array or string costs a retain
+        // and a release, on every node of every message.
+        if let typeMask, !typeMask.admits(value) {
+            fail("type", "expected \((types ?? []).sorted().joined(separator: " or ")), found \(Self.typeName(of: value))")
             return
         }
         if let enumValues, !enumValues.contains(value) {
@@ -134,32 +153,41 @@ final class SchemaNode: @unchecked Sendable {
         }
         switch value {
         case let .object(object):
-            for name in required where object[name] == nil {
-                violations.append(SchemaViolation(pointer: JSONPointer(path + [name]), keyword: "required",
-                                                  message: "required field is missing"))
-            }
             // One pass over the members: each is checked by its declared schema, or else by
             // additionalProperties. Declared names are few, so they are compared, not hashed,
             // starting after the last one found: members written in name order (billsync's own,
-            // `properties` is sorted) then cost one comparison each.
+            // `properties` is sorted) then cost one comparison each. Required names declared
+            // here are checked off by position on the way.
+            let properties = self.properties
+            var seen = PositionSet()
             var next = 0
             for member in object.members {
-                var declared: SchemaNode?
+                var position: Int?
                 if next < properties.count, properties[next].0 == member.key {
-                    declared = properties[next].1
-                    next += 1
-                } else if let found = properties.firstIndex(where: { $0.0 == member.key }) {
-                    declared = properties[found].1
-                    next = found + 1
+                    position = next
+                } else {
+                    position = properties.firstIndex { $0.0 == member.key }
                 }
-                guard let schema = declared ?? additionalProperties else { continue }
+                if let position {
+                    next = position + 1
+                    seen.insert(position)
+                }
+                guard let schema = position.map({ properties[$0].1 }) ?? additionalProperties else { continue }
                 path.append(member.key)
-                if declared == nil, schema.alwaysValid == false {
+                if position == nil, schema.alwaysValid == false {
                     violations.append(SchemaViolation(pointer: JSONPointer(path), keyword: "additionalProperties", message: "unknown field"))
                 } else {
                     schema.validate(member.value, path: &path, into: &violations)
                 }
                 path.removeLast()
+            }
+            for position in requiredDeclared where !seen.contains(position) {
+                violations.append(SchemaViolation(pointer: JSONPointer(path + [properties[position].0]), keyword: "required",
+                                                  message: "required field is missing"))
+            }
+            for name in requiredUndeclared where object[name] == nil {
+                violations.append(SchemaViolation(pointer: JSONPointer(path + [name]), keyword: "required",
+                                                  message: "required field is missing"))
             }
         case let .array(array):
             if let minItems, array.count < minItems { fail("minItems", "needs at least \(minItems) items, has \(array.count)") }
@@ -188,7 +216,7 @@ final class SchemaNode: @unchecked Sendable {
                 }
             }
             if let format, !Formats.check(format, string) {
-                fail("format", "\(Self.preview(value)) is not a valid \(format)")
+                fail("format", "\(Self.preview(value)) is not a valid \(format.rawValue)")
             }
         case let .number(number):
             let decimal = number.decimal
@@ -199,7 +227,9 @@ final class SchemaNode: @unchecked Sendable {
         default:
             break
         }
-        for schema in allOf { schema.validate(value, path: &path, into: &violations) }
+        if !allOf.isEmpty {
+            for schema in allOf { schema.validate(value, path: &path, into: &violations) }
+        }
         if !anyOf.isEmpty, !anyOf.contains(where: { $0.isValid(value) }) {
             fail("anyOf", "matches none of the allowed shapes")
         }
@@ -237,6 +267,20 @@ final class SchemaNode: @unchecked Sendable {
 }
 
 /// The JSON Schema type names as bits.
+/// Positions among at most a few dozen declared properties: bits, with no allocation up to 64.
+struct PositionSet {
+    private var low: UInt64 = 0
+    private var high: Set<Int> = []
+
+    mutating func insert(_ position: Int) {
+        if position < 64 { low |= 1 << UInt64(position) } else { high.insert(position) }
+    }
+
+    func contains(_ position: Int) -> Bool {
+        position < 64 ? low & (1 << UInt64(position)) != 0 : high.contains(position)
+    }
+}
+
 struct JSONTypeMask: OptionSet, Sendable {
     let rawValue: UInt8
     static let null = JSONTypeMask(rawValue: 1)

@@ -176,10 +176,10 @@ public struct SchemaCompiler {
             node.pattern = compiled
         }
         if let format = object["format"] {
-            guard case let .string(name) = format, JSONSchema.supportedFormats.contains(name) else {
+            guard case let .string(name) = format, JSONSchema.supportedFormats.contains(name), let kind = Formats.Kind(rawValue: name) else {
                 throw failure("format must be one of \(JSONSchema.supportedFormats.sorted().joined(separator: ", "))", "format")
             }
-            node.format = name
+            node.format = kind
         }
         node.minimum = try decimal("minimum")
         node.maximum = try decimal("maximum")
