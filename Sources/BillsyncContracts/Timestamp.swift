@@ -1,3 +1,4 @@
+import BillsyncJSON
 import Foundation
 
 /// An RFC 3339 instant with its offset, kept as written so a message re-encodes byte for byte.
@@ -43,9 +44,10 @@ public struct Timestamp: Codable, Sendable, Hashable, CustomStringConvertible {
 
     private static let writer = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
 
+    /// Read by hand, not by `Date.ISO8601FormatStyle` (two parses and an upper-cased copy per
+    /// timestamp, and every message carries two or three).
     private static func reader(_ text: String) -> Date? {
-        let withFraction = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
-        let plain = Date.ISO8601FormatStyle()
-        return (try? withFraction.parse(text.uppercased())) ?? (try? plain.parse(text.uppercased()))
+        guard let parts = Formats.dateTime(text) else { return nil }
+        return Date(timeIntervalSince1970: (parts.secondsSince1970 * 1000).rounded() / 1000)
     }
 }
