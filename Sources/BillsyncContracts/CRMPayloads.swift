@@ -21,6 +21,16 @@ public enum CRMFieldValue: Codable, Sendable, Hashable {
         }
     }
 
+    /// The value as JSON: a decimal is a number written digit for digit.
+    public var jsonValue: JSONValue {
+        switch self {
+        case let .string(text): .string(text)
+        case let .bool(bool): .bool(bool)
+        case let .decimal(decimal): .number(JSONNumber(decimal))
+        case .null: .null
+        }
+    }
+
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -143,13 +153,6 @@ extension CRMUpsert {
 
     /// The fields alone, sorted by name: what the upsert's fingerprint hashes.
     public func fieldsJSONValue() -> JSONValue {
-        .object(JSONObject(uniqueKeysWithValues: fields.sorted { $0.key < $1.key }.map { name, value in
-            switch value {
-            case let .string(text): (name, .string(text))
-            case let .bool(bool): (name, .bool(bool))
-            case let .decimal(decimal): (name, .number(JSONNumber(decimal)))
-            case .null: (name, .null)
-            }
-        }))
+        .object(JSONObject(uniqueKeysWithValues: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value.jsonValue) }))
     }
 }

@@ -19,8 +19,23 @@ public struct UpsertFingerprint: Hashable, Sendable {
     public let value: UInt64
 
     public init(_ upsert: CRMUpsert) {
-        self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: upsert.fieldSet,
-                  value: Self.valueHash(externalIdField: upsert.externalIdField, fields: upsert.fieldsJSONValue()))
+        // The fields sorted once, their JSON (`fieldsJSONValue()`'s bytes) written without a tree:
+        // every upsert the transformer makes is fingerprinted.
+        let sorted = upsert.fields.sorted { $0.key < $1.key }
+        var fields: [UInt8] = [UInt8(ascii: "{")]
+        fields.reserveCapacity(512)
+        for (index, field) in sorted.enumerated() {
+            if index > 0 { fields.append(UInt8(ascii: ",")) }
+            JSONValue.writeString(field.key, into: &fields)
+            fields.append(UInt8(ascii: ":"))
+            field.value.jsonValue.write(into: &fields)
+        }
+        fields.append(UInt8(ascii: "}"))
+        var value = StableHash()
+        value.add(upsert.externalIdField)
+        value.add(fields)
+        self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: sorted.map(\.key).joined(separator: ","),
+                  value: value.value)
     }
 
     public init(object: String, externalId: String, fieldSet: String, value: UInt64) {
@@ -46,12 +61,6 @@ public struct UpsertFingerprint: Hashable, Sendable {
         return hash.value
     }
 
-    static func valueHash(externalIdField: String, fields: JSONValue) -> UInt64 {
-        var hash = StableHash()
-        hash.add(externalIdField)
-        hash.add(fields.serialized())
-        return hash.value
-    }
 }
 
 extension CRMUpsert {
