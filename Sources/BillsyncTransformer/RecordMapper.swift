@@ -9,6 +9,8 @@ import Foundation
 public struct RecordMapper: Sendable {
     public let document: MappingDocument
     let lookups: [String: [String: String]]
+    /// Each record type's object mappings, in the document's order.
+    public let objectsByType: [MessageType: [MappingDocument.ObjectMapping]]
 
     /// Loads the lookup tables the document names, from CSV files in `lookupDirectory`.
     public init(document: MappingDocument, lookupDirectory: URL) throws {
@@ -30,11 +32,12 @@ public struct RecordMapper: Sendable {
         }
         self.document = document
         self.lookups = lookups
+        objectsByType = Dictionary(grouping: document.objects, by: \.source)
     }
 
     /// The upserts for one raw record (one per object mapping of its type).
     public func map(_ payload: JSONValue, type: MessageType) -> [Result<CRMUpsert, MappingRejection>] {
-        document.objects.filter { $0.source == type }.map { mapping in
+        (objectsByType[type] ?? []).map { mapping in
             do throws(MappingRejection) {
                 return .success(try apply(mapping, to: payload))
             } catch {

@@ -13,8 +13,6 @@ public struct TransformerHandler: StageHandler {
     public let mapper: RecordMapper
     public let writer: UpsertWriter
 
-    /// Each record type's object mappings, in the order `RecordMapper.map` answers for them.
-    let objectsByType: [MessageType: [MappingDocument.ObjectMapping]]
 
     /// How many cores a batch is transformed on (`stage.parallelism`).
     let parallelism: Int
@@ -23,7 +21,6 @@ public struct TransformerHandler: StageHandler {
     public init(mapper: RecordMapper, loaded: LoadedRecords?, outputTopic: String, contracts: MessageContracts,
                 parallelism: Int = StageRuntimeConfiguration.defaultParallelism) {
         self.mapper = mapper
-        objectsByType = Dictionary(grouping: mapper.document.objects, by: \.source)
         self.writer = UpsertWriter(loaded: loaded, outputTopic: outputTopic, contracts: contracts)
         self.parallelism = parallelism
     }
@@ -44,7 +41,8 @@ public struct TransformerHandler: StageHandler {
         var renamedColumns: [RenamedColumnsKey: KafkaHeader?] = [:]
         return batch.map { message in
             var pending = UpsertWriter.Pending()
-            let objects = objectsByType[message.envelope.type] ?? []
+            // In the order `RecordMapper.map` answers for them.
+            let objects = mapper.objectsByType[message.envelope.type] ?? []
             let text = message.lineage.last(named: StageHeaders.originColumns)
             let columns: JSONObject?
             if let text, let last = lastColumns, last.text == text {

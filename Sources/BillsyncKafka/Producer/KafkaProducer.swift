@@ -66,7 +66,7 @@ public final class KafkaProducer: Sendable {
                 try await enqueue(message, opaque: id)
             } catch {
                 pending.cancel(id)
-                for earlier in ids { _ = await pending.report(for: earlier) }
+                _ = await pending.reports(for: ids)
                 throw error
             }
             ids.append(id)
@@ -165,9 +165,7 @@ public struct KafkaPendingDeliveries: Sendable {
     /// Waits for every acknowledgement; returns the reports in order, or throws the first failed
     /// report's error once all are in (so nothing is left unaccounted for).
     public func reports() async throws(KafkaError) -> [KafkaDeliveryReport] {
-        var reports: [KafkaDeliveryReport] = []
-        reports.reserveCapacity(ids.count)
-        for id in ids { reports.append(await pending.report(for: id)) }
+        let reports = await pending.reports(for: ids)
         if let failure = reports.first(where: { $0.error != nil })?.error { throw failure }
         return reports
     }

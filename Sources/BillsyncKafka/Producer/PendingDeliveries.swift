@@ -12,11 +12,21 @@ final class PendingDeliveries: Sendable {
         case finished(KafkaDeliveryReport)
         case awaiting(CheckedContinuation<KafkaDeliveryReport, Never>)
         case callback(@Sendable (KafkaDeliveryReport) -> Void)
+        /// Part of a group awaited as a whole (`reports(for:)`).
+        case grouped(UInt)
+    }
+
+    /// Reports awaited together: resumed once, when the last one is in.
+    private struct Group {
+        var remaining: Int
+        var reports: [UInt: KafkaDeliveryReport]
+        let continuation: CheckedContinuation<[UInt: KafkaDeliveryReport], Never>
     }
 
     private struct State {
         var nextID: UInt = 1
         var slots: [UInt: Slot] = [:]
+        var groups: [UInt: Group] = [:]
         var lastFailure: KafkaError?
     }
 
@@ -70,6 +80,35 @@ final class PendingDeliveries: Sendable {
         }
     }
 
+    /// Waits for the reports of registered messages, in their order, with one suspension for
+    /// all of them: a chunk's hundreds of acknowledgements each resuming a task cost more than
+    /// handling them.
+    func reports(for ids: [UInt]) async -> [KafkaDeliveryReport] {
+        let collected: [UInt: KafkaDeliveryReport] = await withCheckedContinuation { continuation in
+            let ready: [UInt: KafkaDeliveryReport]? = state.withLock { state in
+                var reports: [UInt: KafkaDeliveryReport] = [:]
+                reports.reserveCapacity(ids.count)
+                var waiting: [UInt] = []
+                for id in ids {
+                    if case .finished(let report) = state.slots[id] {
+                        state.slots[id] = nil
+                        reports[id] = report
+                    } else {
+                        waiting.append(id)
+                    }
+                }
+                if waiting.isEmpty { return reports }
+                let group = state.nextID
+                state.nextID &+= 1
+                for id in waiting { state.slots[id] = .grouped(group) }
+                state.groups[group] = Group(remaining: waiting.count, reports: reports, continuation: continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+        return ids.map { collected[$0]! }
+    }
+
     /// Called from librdkafka's delivery callback.
     func deliver(_ message: UnsafePointer<rd_kafka_message_t>) {
         let id = UInt(bitPattern: message.pointee._private)
@@ -80,15 +119,24 @@ final class PendingDeliveries: Sendable {
             return
         }
         let report = Self.report(from: message)
+        var completedGroup: Group?
         let slot: Slot? = state.withLock { state in
             if let error = report.error { state.lastFailure = error }
             guard id != 0, let slot = state.slots[id] else { return nil }
-            if case .enqueued = slot {
+            switch slot {
+            case .enqueued:
                 state.slots[id] = .finished(report)
                 return nil
+            case .grouped(let group):
+                state.slots[id] = nil
+                state.groups[group]!.reports[id] = report
+                state.groups[group]!.remaining -= 1
+                if state.groups[group]!.remaining == 0 { completedGroup = state.groups.removeValue(forKey: group) }
+                return nil
+            default:
+                state.slots[id] = nil
+                return slot
             }
-            state.slots[id] = nil
-            return slot
         }
         // Counted after the slot is settled, so a reader that sees the count sees the report too.
         if succeeded {
@@ -99,8 +147,9 @@ final class PendingDeliveries: Sendable {
         switch slot {
         case .awaiting(let continuation): continuation.resume(returning: report)
         case .callback(let callback): callback(report)
-        case .enqueued, .finished, nil: break
+        case .enqueued, .finished, .grouped, nil: break
         }
+        if let completedGroup { completedGroup.continuation.resume(returning: completedGroup.reports) }
     }
 
     private static func report(from message: UnsafePointer<rd_kafka_message_t>) -> KafkaDeliveryReport {
