@@ -53,4 +53,6 @@ public enum StageHeaders {
     public static let originColumns = "billsync.origin.columns"
     /// Where a record came from: carried from a raw record onto what the transformer makes of it.
     public static let lineage: Set<String> = [originFile, originLine, originRow, originColumns, source]
+    /// The same names as an array: a handful, compared faster than hashed on every message.
+    public static let lineageNames: [String] = Array(lineage).sorted()
 }

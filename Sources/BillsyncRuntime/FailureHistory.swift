@@ -13,6 +13,11 @@ struct FailureHistory: Sendable {
     var dueAt: Int64?
 
     init(headers: [KafkaHeader]) {
+        // A message that never failed (almost all) has no attempts header: one scan, not six.
+        guard headers.contains(where: { $0.name == StageHeaders.attempts }) else {
+            attempts = 0
+            return
+        }
         func value(_ name: String) -> String? {
             headers.last { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
         }

@@ -292,12 +292,12 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             slice.map { message in Result { () throws(ContractViolation) in try Handler.Input.decode(message, contracts: contracts) } }
         }
         for (message, decoding) in zip(taken, decodings) {
-            let partition = message.topicPartition
-            if heldBack[partition] != nil {
-                heldBack[partition]!.messages.append(message)
+            // Per message, so the common case (nothing held back, nothing waiting) hashes nothing.
+            if !heldBack.isEmpty, heldBack[message.topicPartition] != nil {
+                heldBack[message.topicPartition]!.messages.append(message)
                 continue
             }
-            let waitingSince = waiting.since[Waiting.id(message)]
+            let waitingSince = waiting.since.isEmpty ? nil : waiting.since[Waiting.id(message)]
             let isRetry = configuration.retryTopics.contains(message.topic)
             if isRetry, waitingSince == nil { consumed[message.topic, default: 0] += 1 }
             let history = FailureHistory(headers: message.headers)
@@ -305,7 +305,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 let due = Date(timeIntervalSince1970: Double(dueAt) / 1000)
                 if due > now {
                     // Not due yet: wait for it without holding up other partitions.
-                    heldBack[partition] = (due, [message])
+                    heldBack[message.topicPartition] = (due, [message])
                     consumed[message.topic, default: 0] -= 1
                     continue
                 }
@@ -316,7 +316,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
                     attempt: history.attempts + 1, lag: lag, logger: logger,
                     replayID: message.headers.last(named: StageHeaders.replayID),
-                    lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) },
+                    lineage: message.headers.filter { StageHeaders.lineageNames.contains($0.name) },
                     mayWait: waitingSince.map { now.timeIntervalSince($0) < configuration.maximumWait.timeInterval } ?? true)))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic
@@ -343,10 +343,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                 case let .success(messages):
                     produced += messages
                     // A replayed input's outputs carry its replay id on, for the alerter and lineage.
-                    let replayed = item.input.replayID.map { [KafkaHeader(name: StageHeaders.replayID, string: $0)] } ?? []
-                    outputs.append(contentsOf: messages.map {
-                        KafkaProducerMessage(topic: $0.topic, key: Array($0.key.utf8), value: $0.value,
-                                             headers: $0.headers.filter { $0.name != StageHeaders.replayID } + replayed + [writtenBy])
+                    let replayed = item.input.replayID.map { KafkaHeader(name: StageHeaders.replayID, string: $0) }
+                    outputs.append(contentsOf: messages.map { output in
+                        var headers = output.headers
+                        if headers.contains(where: { $0.name == StageHeaders.replayID }) { headers.removeAll { $0.name == StageHeaders.replayID } }
+                        if let replayed { headers.append(replayed) }
+                        headers.append(writtenBy)
+                        return KafkaProducerMessage(topic: output.topic, key: Array(output.key.utf8), value: output.value, headers: headers)
                     })
                     processed[item.message.topic, default: 0] += 1
                 case let .failure(failed) where failed.failure.waits && item.input.mayWait:
@@ -368,7 +371,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                         })
                     }
                 }
-                waiting.since[Waiting.id(item.message)] = nil
+                if !waiting.since.isEmpty { waiting.since[Waiting.id(item.message)] = nil }
                 done.append(item.message)
             }
         }
