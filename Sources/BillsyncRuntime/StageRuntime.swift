@@ -20,11 +20,11 @@ public struct StageRuntimeConfiguration: Sendable {
     public var maximumInFlight = 500
     /// How many cores a chunk's CPU work may use at once: its inputs are decoded and validated
     /// side by side, and a handler that splits its batch (the transformer) transforms it side by
-    /// side. One (the default) keeps it on one task: on two cores shared with the broker, two
-    /// made the transformer no faster and cost it more CPU per record (shared objects' reference
-    /// counts and malloc's arenas contended). Raise it where a worker has cores to itself.
+    /// side. One keeps it on one task. By default the cores this process may use, at most four
+    /// (beyond that a stage scales by replicas): on two cores shared with the broker, two made
+    /// the transformer about a tenth faster.
     public var parallelism = StageRuntimeConfiguration.defaultParallelism
-    public static let defaultParallelism = 1
+    public static var defaultParallelism: Int { max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4)) }
     /// How long to wait (on the runtime's clock) for a chunk to fill up to `maximumInFlight` once
     /// its first messages are there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
