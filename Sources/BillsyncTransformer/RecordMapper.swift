@@ -47,6 +47,7 @@ public struct RecordMapper: Sendable {
     }
 
     func apply(_ mapping: MappingDocument.ObjectMapping, to payload: JSONValue) throws(MappingRejection) -> CRMUpsert {
+        let payload: JSONObject = if case let .object(object) = payload { object } else { JSONObject() }
         var parts: [String] = []
         for path in mapping.externalIdFrom {
             guard let part = MappedValue(Self.value(at: path, in: payload)).text, !part.isEmpty else {
@@ -56,6 +57,7 @@ public struct RecordMapper: Sendable {
         }
         let externalId = parts.joined(separator: "|")
         var fields: [String: CRMFieldValue] = [:]
+        fields.reserveCapacity(mapping.fields.count)
         for field in mapping.fields {
             var value = MappedValue(Self.value(at: field.from, in: payload))
             for rule in field.rules {
@@ -73,9 +75,15 @@ public struct RecordMapper: Sendable {
     }
 
     static func value(at path: String, in payload: JSONValue) -> JSONValue? {
-        // Most paths name a top-level field: found without splitting the path.
-        if !path.utf8.contains(UInt8(ascii: ".")) { return payload[path] }
-        var current: JSONValue? = payload
+        guard case let .object(object) = payload else { return nil }
+        return value(at: path, in: object)
+    }
+
+    /// Most paths name a top-level field: found without splitting the path, in the payload's
+    /// object taken out of its `JSONValue` once per record rather than once per field.
+    static func value(at path: String, in object: JSONObject) -> JSONValue? {
+        if !path.utf8.contains(UInt8(ascii: ".")) { return object[path] }
+        var current: JSONValue? = .object(object)
         for part in path.split(separator: ".") { current = current?[String(part)] }
         return current
     }
