@@ -27,6 +27,15 @@ struct ChangeSuppressionTests {
         return outputs.count
     }
 
+    /// A writer over an empty loaded-records table that has sent `first`, which was then loaded.
+    static func writerAfterFirstLoaded() throws -> (LoadedRecords, UpsertWriter) {
+        let loaded = LoadedRecords(use: .suppression)
+        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
+        #expect(try send(first, through: writer) == 1)
+        loaded.loaded(first.fingerprint)
+        return (loaded, writer)
+    }
+
     @Test("sent, loaded, then suppressed; a change is sent; a field set written by another mapping does not interfere")
     func loadedIsSuppressed() throws {
         let loaded = LoadedRecords(use: .suppression)
@@ -45,10 +54,7 @@ struct ChangeSuppressionTests {
 
     @Test("a change the loader failed to load is sent again when it comes again")
     func failedLoadIsSentAgain() throws {
-        let loaded = LoadedRecords(use: .suppression)
-        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
-        #expect(try Self.send(Self.first, through: writer) == 1)
-        loaded.loaded(Self.first.fingerprint)
+        let (_, writer) = try Self.writerAfterFirstLoaded()
         // The change is sent and dead-lettered by the loader: no successful load result comes back.
         #expect(try Self.send(Self.changed, through: writer) == 1)
         #expect(try Self.send(Self.changed, through: writer) == 1, "a value Salesforce never accepted was suppressed")
@@ -58,10 +64,7 @@ struct ChangeSuppressionTests {
 
     @Test("A, then B, then A again: the last A is sent")
     func backAndForth() throws {
-        let loaded = LoadedRecords(use: .suppression)
-        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
-        #expect(try Self.send(Self.first, through: writer) == 1)
-        loaded.loaded(Self.first.fingerprint)
+        let (loaded, writer) = try Self.writerAfterFirstLoaded()
         #expect(try Self.send(Self.changed, through: writer) == 1)
         loaded.loaded(Self.changed.fingerprint)
         #expect(try Self.send(Self.first, through: writer) == 1)
@@ -69,10 +72,7 @@ struct ChangeSuppressionTests {
 
     @Test("A loaded, then B and A again before the broker acknowledged B: both are sent, so Salesforce ends with A")
     func backAndForthInFlight() throws {
-        let loaded = LoadedRecords(use: .suppression)
-        let writer = UpsertWriter(loaded: loaded, outputTopic: "upserts", contracts: TestRepository.contracts)
-        #expect(try Self.send(Self.first, through: writer) == 1)
-        loaded.loaded(Self.first.fingerprint)
+        let (_, writer) = try Self.writerAfterFirstLoaded()
         let envelope = MessageEnvelope(source: MessageSource(system: .csvDrop, name: "test"), businessKey: "k", occurredAt: nil, payload: Self.first)
         // Both transformed (as side by side), then committed in their order, none acknowledged yet.
         var changed = UpsertWriter.Pending(), back = UpsertWriter.Pending(), again = UpsertWriter.Pending()
