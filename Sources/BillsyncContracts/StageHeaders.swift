@@ -52,7 +52,6 @@ public enum StageHeaders {
     /// of the field it was refused for from it.
     public static let originColumns = "billsync.origin.columns"
     /// Where a record came from: carried from a raw record onto what the transformer makes of it.
-    public static let lineage: Set<String> = [originFile, originLine, originRow, originColumns, source]
-    /// The same names as an array: a handful, compared faster than hashed on every message.
-    public static let lineageNames: [String] = Array(lineage).sorted()
+    /// A handful of names, compared on every message: an array, which is cheaper than hashing them.
+    public static let lineage: [String] = [originFile, originLine, originRow, originColumns, source]
 }

@@ -316,7 +316,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     input: input, topic: message.topic, partition: message.partition, offset: message.offset,
                     attempt: history.attempts + 1, lag: lag, logger: logger,
                     replayID: message.headers.last(named: StageHeaders.replayID),
-                    lineage: message.headers.filter { StageHeaders.lineageNames.contains($0.name) },
+                    lineage: message.headers.filter { StageHeaders.lineage.contains($0.name) },
                     mayWait: waitingSince.map { now.timeIntervalSince($0) < configuration.maximumWait.timeInterval } ?? true)))
             } catch {
                 // Poison: it will never decode, so it goes straight to the dead-letter topic

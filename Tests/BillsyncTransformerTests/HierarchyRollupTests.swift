@@ -69,6 +69,13 @@ struct HierarchyRollupTests {
         /// the loader would (unless `loading` is false), and returns the totals written per
         /// customer id. `acknowledged: false` is a crash after the facts were written and before
         /// the rest was: the facts are kept, nothing else is.
+        /// Every account of the hierarchy, and November's bills of ACC-4 and ACC-5.
+        func hierarchyWithFirstBills() -> [ContractMessage<AnyBillingRecord>] {
+            HierarchyRollupTests.accounts.map(account) + [
+                bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"), bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
+            ]
+        }
+
         func run(_ batch: [ContractMessage<AnyBillingRecord>], acknowledged: Bool = true) async throws -> [String: [String: CRMFieldValue]] {
             let results = await handler.handle(batch)
             #expect(results.count == batch.count)
@@ -133,10 +140,7 @@ struct HierarchyRollupTests {
     @Test("a role rescheduled with an empty disk computes its totals from every fact it wrote before")
     func restartWithEmptyDisk() async throws {
         let first = try Rig()
-        _ = try await first.run(Self.accounts.map(first.account) + [
-            first.bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"), first.bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
-            first.premise("6102000001", "ACC-4", active: true),
-        ])
+        _ = try await first.run(first.hierarchyWithFirstBills() + [first.premise("6102000001", "ACC-4", active: true)])
         let rescheduled = try Rig(restoring: first.facts, loaded: first.loadedFingerprints)
         let change = [("ACC-4", "200.25")]
         let before = try await first.run(change.map { first.bill($0.0, $0.1, revenue: "1300.00", date: "2026-12-01") })
@@ -148,9 +152,7 @@ struct HierarchyRollupTests {
     @Test("an account moved to another parent corrects both parents, also when the move is handled again after a crash")
     func moveOnReplay() async throws {
         let rig = try Rig()
-        _ = try await rig.run(Self.accounts.map(rig.account) + [
-            rig.bill("ACC-4", "100.25", revenue: "1200.00", date: "2026-11-01"), rig.bill("ACC-5", "7.10", revenue: "70.10", date: "2026-11-01"),
-        ])
+        _ = try await rig.run(rig.hierarchyWithFirstBills())
         // The move's facts reach the broker; its totals do not (the process dies): nothing is committed.
         let move = (id: "ACC-5", customer: "0000000005", parent: Optional("ACC-2"), level: Optional("C3"))
         _ = try await rig.run([rig.account(move)], acknowledged: false)
