@@ -64,6 +64,32 @@ public struct TransformerBenchmark: Sendable {
     }
 
     public func run() async throws -> BenchmarkReport {
+        try await withSeededInput { catalog, scratch, seeded in
+            var runs: [ContenderRun] = []
+            let contenders = TransformerContender.allCases
+            for round in 1...rounds {
+                // Who goes first rotates, so no contender always meets a warm (or a busy) broker.
+                let order = (0..<contenders.count).map { contenders[($0 + round - 1) % contenders.count] }
+                for contender in order {
+                    runs.append(try await measure(contender, round: round, records: seeded, catalog: catalog, scratch: scratch))
+                }
+            }
+            return report(runs, seeded: seeded)
+        }
+    }
+
+    /// Runs only the transformer, once, under `command` (a profiler: `valgrind --tool=callgrind
+    /// ...`) over the same seeded input, and stops it once every input is answered, so that the
+    /// profiler sees start-up and steady state: how `scripts/link-order.sh` records the functions
+    /// a worker runs. No figures: they would be the profiler's.
+    public func profile(under command: [String]) async throws {
+        try await withSeededInput { catalog, scratch, seeded in
+            _ = try await measure(.transformer, round: 1, records: seeded, catalog: catalog, scratch: scratch, under: command)
+        }
+    }
+
+    /// Creates the topics under a prefix of their own, seeds them and runs `body` over them.
+    private func withSeededInput<T>(_ body: (TopicCatalog, URL, Int) async throws -> T) async throws -> T {
         let tag = UUID().uuidString.prefix(6).lowercased()
         let catalog = TopicCatalog(partitions: partitions, prefix: "bench-transformer-\(tag)")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bench-transformer-\(tag)")
@@ -71,17 +97,7 @@ public struct TransformerBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let admin = try KafkaAdmin(connection: connection, logger: logger)
         try await admin.createTopics(catalog.specifications + TransformerContender.extraTopics(catalog))
-        let seeded = try await seed(catalog, scratch: scratch)
-        var runs: [ContenderRun] = []
-        let contenders = TransformerContender.allCases
-        for round in 1...rounds {
-            // Who goes first rotates, so no contender always meets a warm (or a busy) broker.
-            let order = (0..<contenders.count).map { contenders[($0 + round - 1) % contenders.count] }
-            for contender in order {
-                runs.append(try await measure(contender, round: round, records: seeded, catalog: catalog, scratch: scratch))
-            }
-        }
-        return report(runs, seeded: seeded)
+        return try await body(catalog, scratch, try await seed(catalog, scratch: scratch))
     }
 
     /// Publishes the sample's accounts, bills and premises through the extractor executable;
@@ -114,14 +130,17 @@ public struct TransformerBenchmark: Sendable {
         throw BenchmarkFailure(description: "the extractor did not finish publishing the benchmark's input")
     }
 
-    /// Starts the contender, times it from its first message consumed to its last output
-    /// acknowledged, reads its peak memory and stops it.
-    func measure(_ contender: TransformerContender, round: Int, records: Int, catalog: TopicCatalog, scratch: URL) async throws -> ContenderRun {
+    /// Starts the contender (under `command` if one is named), times it from its first message
+    /// consumed to its last output acknowledged, reads its peak memory and stops it.
+    func measure(_ contender: TransformerContender, round: Int, records: Int, catalog: TopicCatalog, scratch: URL,
+                 under command: [String] = []) async throws -> ContenderRun {
         let group = "\(catalog.prefix)-\(contender.rawValue)-\(round)"
         let launch = contender.launch(catalog: catalog, group: group, setup: setup, scratch: scratch, round: round)
-        let worker = try BenchmarkWorker(executable: launch.executable, arguments: launch.arguments, connection: connection,
-                                         topicPrefix: catalog.prefix, environment: launch.environment)
-        defer { worker.stop() }
+        let worker = try BenchmarkWorker(executable: command.first ?? launch.executable,
+                                         arguments: command.dropFirst() + (command.isEmpty ? [] : [launch.executable]) + launch.arguments,
+                                         connection: connection, topicPrefix: catalog.prefix, environment: launch.environment)
+        // A profiler writes what it recorded as the process exits, which takes it a while.
+        defer { worker.stop(grace: command.isEmpty ? .seconds(30) : .seconds(600)) }
         let outputs = contender.outputTopics(catalog).map { "topic=\"\($0)\"" }
         var first: ContinuousClock.Instant?
         var cpuAtFirst = 0.0

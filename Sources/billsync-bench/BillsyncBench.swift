@@ -71,6 +71,7 @@ struct Transformer: AsyncParsableCommand {
     @Option(help: "Python with confluent-kafka, fastjsonschema and PyYAML.") var python = ProcessInfo.processInfo.environment["BILLSYNC_PYTHON"] ?? "/usr/local/lib/billsync/python/bin/python"
     @Option(help: "Where billsync-transformer, billsync-passthrough and billsync-extractor are (default: next to this one).") var binDirectory: String?
     @Flag(help: "Print JSON (with the targets) instead of a table.") var json = false
+    @Option(help: "Run only billsync-transformer, once, under this command (a profiler), and print no figures.") var profileUnder: String?
 
     func run() async throws {
         let (logger, connection) = try BenchSetup.start()
@@ -81,6 +82,10 @@ struct Transformer: AsyncParsableCommand {
         var benchmark = TransformerBenchmark(connection: connection, setup: setup, logger: logger)
         benchmark.records = records
         benchmark.rounds = max(1, rounds)
+        if let profileUnder {
+            try await benchmark.profile(under: profileUnder.split(separator: " ").map(String.init))
+            return await KafkaClients.waitUntilClosed()
+        }
         try await BenchSetup.finish(try await benchmark.run(), json: json)
     }
 }

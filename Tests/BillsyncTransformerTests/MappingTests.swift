@@ -49,6 +49,22 @@ struct MappingRuleTests {
     }
 }
 
+@Suite("The email rule accepts exactly what its regular expression describes")
+struct EmailRuleTests {
+    static let addresses = [
+        "mei@example.com", "a@b.c", "mei@example", "@example.com", "mei@", "mei@.com", "mei@example.", "mei@@example.com",
+        "mei@exa@mple.com", "mei @example.com", "mei@example.com ", "mei\u{A0}x@example.com", "mei@ex\u{2003}ample.com",
+        "mei.lin@mail.example.com.au", "mei@a.b.", "mei@.b.c", "Ωμέγα@παράδειγμα.ελ", "", "@", "a@b", "a@.", "a@b..",
+    ]
+
+    @Test("the hand-written check and the regular expression agree", arguments: addresses)
+    func agreesWithTheRegularExpression(address: String) throws {
+        let expression = try NSRegularExpression(pattern: #"^(?:[^@\s]+@[^@\s]+\.[^@\s]+)$"#)
+        let matched = expression.firstMatch(in: address, range: NSRange(address.startIndex..., in: address)) != nil
+        #expect(MappingRule.isEmailAddress(address) == matched, "\(address)")
+    }
+}
+
 extension String: @retroactive Error {}
 
 @Suite("The mapping file turns raw records into upserts and names the line of any mistake")
