@@ -52,3 +52,6 @@ with open(output, "w") as out:
     out.write("\n".join(listed) + "\n")
 print(f"[billsync] {len(listed)} of the executable's {len(functions)} functions ran; listed in {output}", file=sys.stderr)
 PY
+# SwiftPM does not know the list is an input of the link: removing the executables makes the
+# next build link them again with it.
+rm -f "$bin"/billsync "$bin"/billsync-*
