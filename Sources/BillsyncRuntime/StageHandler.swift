@@ -103,6 +103,9 @@ public struct OutgoingMessage: Sendable {
     public var key: String
     public var value: [UInt8]
     public var headers: [KafkaHeader]
+    /// The handler's own mark, never sent: handed back unchanged to its `acknowledged`, so that
+    /// it can tell which of its outputs the broker now holds without comparing their bytes.
+    public var tag: UInt64 = 0
 
     public init(topic: String, key: String, value: [UInt8], headers: [KafkaHeader] = []) {
         self.topic = topic

@@ -18,13 +18,16 @@ public final class UpsertWriter: Sendable {
     public let outputTopic: String
     let contracts: MessageContracts
     private let inFlight = Mutex(InFlight())
+    /// The tag of the latest output encoded: each output gets the next one.
+    private let lastTag = Atomic<UInt64>(0)
 
     struct InFlight {
         /// Per record and field set (`UpsertFingerprint.key`): the values of the latest upsert
         /// written and how many written for it are not acknowledged yet.
         var latest: [UInt64: (value: UInt64, unacknowledged: Int)] = [:]
-        /// Each unacknowledged output (by a hash of its bytes, which carry a unique message id)
-        /// and the upsert it carries, so an acknowledgement needs no second parse.
+        /// Each unacknowledged output (by its `OutgoingMessage.tag`) and the upsert it carries, so
+        /// an acknowledgement needs no second parse (and no hash of its bytes: that cost 3 % of
+        /// the transformer's time).
         var byOutput: [UInt64: UpsertFingerprint] = [:]
     }
 
@@ -48,7 +51,7 @@ public final class UpsertWriter: Sendable {
         let headers: [KafkaHeader]
         /// Encoded ahead, unless Salesforce held these values when it was added (then it is
         /// encoded only if `commit` finds a newer value on its way).
-        var output: (message: OutgoingMessage, hash: UInt64)?
+        var output: OutgoingMessage?
     }
 
     /// Adds an upsert derived from `envelope` to `pending`. A `replayed` input (a backfill, a
@@ -67,7 +70,7 @@ public final class UpsertWriter: Sendable {
     /// The input's outputs, final: what is sent of its upserts, held back from being sent again
     /// until acknowledged. Call in the inputs' order.
     public func commit(_ pending: Pending) throws -> [OutgoingMessage] {
-        var chosen: [(message: OutgoingMessage, hash: UInt64, fingerprint: UpsertFingerprint)] = []
+        var chosen: [(message: OutgoingMessage, fingerprint: UpsertFingerprint)] = []
         for candidate in pending.candidates {
             let latest = inFlight.withLock { $0.latest[candidate.fingerprint.key]?.value }
             if !candidate.replayed {
@@ -78,13 +81,13 @@ public final class UpsertWriter: Sendable {
                 }
             }
             let output = try candidate.output ?? encode(candidate)
-            chosen.append((output.message, output.hash, candidate.fingerprint))
+            chosen.append((output, candidate.fingerprint))
         }
         inFlight.withLock { inFlight in
-            for (_, hash, fingerprint) in chosen {
+            for (output, fingerprint) in chosen {
                 let unacknowledged = inFlight.latest[fingerprint.key]?.unacknowledged ?? 0
                 inFlight.latest[fingerprint.key] = (fingerprint.value, unacknowledged + 1)
-                inFlight.byOutput[hash] = fingerprint
+                inFlight.byOutput[output.tag] = fingerprint
             }
         }
         return chosen.map(\.message)
@@ -93,10 +96,10 @@ public final class UpsertWriter: Sendable {
     /// The broker has these outputs: they are on their way to Salesforce, so the values loaded
     /// before them no longer count as what Salesforce holds.
     public func acknowledged(_ outputs: [OutgoingMessage]) {
-        let hashes = outputs.filter { $0.topic == outputTopic }.map { StableHash.of($0.value) }
+        let tags = outputs.filter { $0.topic == outputTopic }.map(\.tag)
         let written = inFlight.withLock { inFlight in
-            hashes.compactMap { hash -> UpsertFingerprint? in
-                guard let fingerprint = inFlight.byOutput.removeValue(forKey: hash) else { return nil }
+            tags.compactMap { tag -> UpsertFingerprint? in
+                guard let fingerprint = inFlight.byOutput.removeValue(forKey: tag) else { return nil }
                 if let latest = inFlight.latest[fingerprint.key] {
                     inFlight.latest[fingerprint.key] = latest.unacknowledged > 1 ? (latest.value, latest.unacknowledged - 1) : nil
                 }
@@ -106,9 +109,10 @@ public final class UpsertWriter: Sendable {
         loaded?.sent(written)
     }
 
-    private func encode(_ candidate: Candidate) throws -> (message: OutgoingMessage, hash: UInt64) {
+    private func encode(_ candidate: Candidate) throws -> OutgoingMessage {
         var output = try OutgoingMessage(topic: outputTopic, message: candidate.message, contracts: contracts)
         output.headers += candidate.headers
-        return (output, StableHash.of(output.value))
+        output.tag = lastTag.wrappingAdd(1, ordering: .relaxed).newValue
+        return output
     }
 }
