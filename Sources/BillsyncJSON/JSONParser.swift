@@ -83,15 +83,19 @@ public struct JSONParser {
         guard depth <= Self.maximumDepth else { throw error("nested deeper than \(Self.maximumDepth) levels") }
     }
 
+    /// Members whose names arrive in increasing order (as billsync writes every object) cannot
+    /// repeat a name, so they are kept as read; only an object out of order is searched for a
+    /// repeated name member by member (which made reading an object quadratic in its size).
     private mutating func parseObject() throws(JSONParseError) -> JSONValue {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var object = JSONObject()
+        var members: [(key: String, value: JSONValue)] = []
+        var increasing = true
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
-            return .object(object)
+            return .object(JSONObject())
         }
         while true {
             skipWhitespace()
@@ -101,7 +105,8 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            if increasing, let last = members.last, !(last.key < key) { increasing = false }
+            members.append((key, try parseValue()))
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input") }
             if bytes[position] == UInt8(ascii: ",") {
@@ -110,6 +115,10 @@ public struct JSONParser {
             }
             guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             position += 1
+            if increasing { return .object(JSONObject(uniqueKeysWithValues: members)) }
+            // A repeated name keeps its first place and its last value.
+            var object = JSONObject()
+            for (key, value) in members { object[key] = value }
             return .object(object)
         }
     }

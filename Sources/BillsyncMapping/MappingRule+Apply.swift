@@ -19,6 +19,8 @@ extension MappingRule {
             return .text(text.uppercased())
         case .lower:
             guard case let .text(text) = value else { return value }
+            // Most values are lower case already (an email address): kept, not copied.
+            if text.utf8.allSatisfy({ $0 < 0x80 && !(UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) { return value }
             return .text(text.lowercased())
         case .required:
             if case .absent = value { throw reject("is required") }
@@ -113,8 +115,13 @@ extension MappingRule {
         let scalars = text.unicodeScalars
         guard let at = scalars.firstIndex(of: "@"), at > scalars.startIndex else { return false }
         let domain = scalars[scalars.index(after: at)...]
-        guard !domain.contains("@"), !scalars.contains(where: \.properties.isWhitespace) else { return false }
+        guard !domain.contains("@"), !scalars.contains(where: isWhitespace) else { return false }
         return domain.dropFirst().dropLast().contains(".")
+    }
+
+    /// Unicode's White_Space, what `\s` means to ICU: answered for ASCII without the property tables.
+    private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? scalar == " " || (0x09...0x0D).contains(scalar.value) : scalar.properties.isWhitespace
     }
 
     /// Whether the whole of `text` matches `expression`; each expression is compiled once.

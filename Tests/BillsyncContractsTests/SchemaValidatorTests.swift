@@ -109,6 +109,23 @@ struct JSONParserTests {
         #expect(value["a"] == .number(JSONNumber(text: "2")!))
     }
 
+    @Test("an object keeps its members' order, and a repeated name its first place and last value, in order or not")
+    func memberOrderAndRepeatedNames() throws {
+        func keys(_ value: JSONValue?) -> [String]? {
+            guard case let .object(object)? = value else { return nil }
+            return object.keys
+        }
+        let inOrder = try JSONParser.parse(#"{"a": 1, "b": {"c": true, "d": null}, "e": "x"}"#)
+        #expect(keys(inOrder) == ["a", "b", "e"])
+        #expect(keys(inOrder["b"]) == ["c", "d"])
+        let outOfOrder = try JSONParser.parse(#"{"b": 1, "a": 2, "b": 3, "c": 4}"#)
+        #expect(keys(outOfOrder) == ["b", "a", "c"])
+        #expect(outOfOrder["b"] == .number(JSONNumber(text: "3")!))
+        let repeatedLast = try JSONParser.parse(#"{"a": 1, "b": 2, "b": 5}"#)
+        #expect(keys(repeatedLast) == ["a", "b"])
+        #expect(repeatedLast["b"] == .number(JSONNumber(text: "5")!))
+    }
+
     @Test("nesting deeper than the limit is refused rather than exhausting the stack")
     func depthLimit() {
         let deep = String(repeating: "[", count: JSONParser.maximumDepth + 1) + String(repeating: "]", count: JSONParser.maximumDepth + 1)
