@@ -54,4 +54,4 @@ print(f"[billsync] {len(listed)} of the executable's {len(functions)} functions 
 PY
 # SwiftPM does not know the list is an input of the link: removing the executables makes the
 # next build link them again with it.
-rm -f "$bin"/billsync "$bin"/billsync-*
+find "$bin" -maxdepth 1 -type f -name "billsync*" -delete
