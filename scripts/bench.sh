@@ -12,16 +12,8 @@ BILLSYNC_NEED_PERF_TOOL=1 bash scripts/setup.sh
 
 use_broker
 
-# What ships is measured: the container image builds with the Swift runtime linked in
-# (Deploy/Dockerfile), which makes a worker about a fifth faster than a build against the
-# toolchain's shared libraries. Its own build directory, so the other builds are not redone.
-build=(swift build -c release --static-swift-stdlib --scratch-path "$BILLSYNC_ROOT/.build-static")
-# One build per product: `swift build --product a --product b` builds only the last one named.
-for product in billsync-bench billsync-loader billsync-extractor billsync-transformer billsync-passthrough; do
-    log "building $product (release, as the image builds it; a first build takes several minutes)"
-    "${build[@]}" --quiet --product "$product" >&2
-done
-bench="$("${build[@]}" --show-bin-path)/billsync-bench"
+build_release billsync-bench billsync-loader billsync-extractor billsync-transformer billsync-passthrough
+bench="$("${RELEASE_BUILD[@]}" --show-bin-path)/billsync-bench"
 case "${1:-kafka}" in
     transformer) shift; "$bench" transformer "$@" ;;
     loader) shift; "$bench" loader "$@" ;;

@@ -17,12 +17,8 @@ use_broker
 order="$BILLSYNC_ROOT/Deploy/link-order.txt"
 # The release link reads the list, so a first recording starts from an empty one.
 [ -f "$order" ] || : > "$order"
-build=(swift build -c release --static-swift-stdlib --scratch-path "$BILLSYNC_ROOT/.build-static")
-for product in billsync-bench billsync-extractor billsync-transformer; do
-    log "building $product (release, as the image builds it)"
-    "${build[@]}" --quiet --product "$product" >&2
-done
-bin="$("${build[@]}" --show-bin-path)"
+build_release billsync-bench billsync-extractor billsync-transformer
+bin="$("${RELEASE_BUILD[@]}" --show-bin-path)"
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"; stop_started_services' EXIT

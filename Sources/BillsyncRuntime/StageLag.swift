@@ -56,14 +56,9 @@ final class StageLagTracker: Sendable {
 
     func taken(_ chunk: some Collection<KafkaConsumerMessage>) {
         var firsts: [KafkaTopicPartition: Taken] = [:]
-        // A chunk comes in runs of one partition: only a run's first message is looked up.
-        var previous: (topic: String, partition: Int32)?
-        for message in chunk {
-            if let previous, previous.partition == message.partition, previous.topic == message.topic { continue }
-            previous = (message.topic, message.partition)
-            if firsts[message.topicPartition] == nil {
-                firsts[message.topicPartition] = Taken(offset: message.offset, timestamp: message.timestamp)
-            }
+        for run in chunk.partitionRuns() where firsts[run.partition] == nil {
+            let first = run.messages.first!
+            firsts[run.partition] = Taken(offset: first.offset, timestamp: first.timestamp)
         }
         state.withLock { state in
             for (partition, taken) in firsts { state.inHand[partition, default: []].append(taken) }
@@ -82,22 +77,9 @@ final class StageLagTracker: Sendable {
 
     func finished(_ messages: some Collection<KafkaConsumerMessage>) {
         var last: [KafkaTopicPartition: Int64] = [:]
-        // Per run of one partition, the run's highest offset: the table is touched once per run.
-        var run: (topic: String, partition: Int32, highest: Int64)?
-        func close() {
-            guard let run else { return }
-            let partition = KafkaTopicPartition(topic: run.topic, partition: run.partition)
-            last[partition] = max(last[partition] ?? -1, run.highest)
+        for run in messages.partitionRuns() {
+            last[run.partition] = max(last[run.partition] ?? -1, run.messages.lazy.map(\.offset).max()!)
         }
-        for message in messages {
-            if let current = run, current.partition == message.partition, current.topic == message.topic {
-                run!.highest = max(current.highest, message.offset)
-            } else {
-                close()
-                run = (message.topic, message.partition, message.offset)
-            }
-        }
-        close()
         let count = messages.count
         state.withLock { state in
             state.handled += count

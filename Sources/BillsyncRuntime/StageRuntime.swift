@@ -346,7 +346,7 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
                     let replayed = item.input.replayID.map { KafkaHeader(name: StageHeaders.replayID, string: $0) }
                     outputs.append(contentsOf: messages.map { output in
                         var headers = output.headers
-                        if headers.contains(where: { $0.name == StageHeaders.replayID }) { headers.removeAll { $0.name == StageHeaders.replayID } }
+                        headers.removeAll { $0.name == StageHeaders.replayID }
                         if let replayed { headers.append(replayed) }
                         headers.append(writtenBy)
                         return KafkaProducerMessage(topic: output.topic, key: Array(output.key.utf8), value: output.value, headers: headers)

@@ -74,11 +74,6 @@ public struct RecordMapper: Sendable {
         return CRMUpsert(object: mapping.object, externalIdField: mapping.externalIdField, externalId: externalId, fields: fields)
     }
 
-    static func value(at path: String, in payload: JSONValue) -> JSONValue? {
-        guard case let .object(object) = payload else { return nil }
-        return value(at: path, in: object)
-    }
-
     /// Most paths name a top-level field: found without splitting the path, in the payload's
     /// object taken out of its `JSONValue` once per record rather than once per field.
     static func value(at path: String, in object: JSONObject) -> JSONValue? {

@@ -13,7 +13,6 @@ public struct TransformerHandler: StageHandler {
     public let mapper: RecordMapper
     public let writer: UpsertWriter
 
-
     /// How many cores a batch is transformed on (`stage.parallelism`).
     let parallelism: Int
 

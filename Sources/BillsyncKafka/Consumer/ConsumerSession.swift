@@ -119,16 +119,8 @@ final class ConsumerSession: Sendable {
         guard !messages.isEmpty else { return }
         state.withLock { state in
             // One call per run of one partition's messages, not one per message.
-            var start = 0
-            while start < messages.count {
-                let partition = messages[start].topicPartition
-                var end = start + 1
-                while end < messages.count, messages[end].partition == partition.partition,
-                      messages[end].topic == partition.topic {
-                    end += 1
-                }
-                state.tracker.delivered(partition, offsets: messages[start..<end].lazy.map(\.offset))
-                start = end
+            for run in messages.partitionRuns() {
+                state.tracker.delivered(run.partition, offsets: run.messages.lazy.map(\.offset))
             }
         }
         buffer.push(messages)

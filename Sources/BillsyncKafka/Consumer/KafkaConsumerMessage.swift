@@ -74,3 +74,22 @@ public struct KafkaConsumerMessage: Sendable {
         return result
     }
 }
+
+extension Collection where Element == KafkaConsumerMessage {
+    /// The messages cut into runs of one partition, in order. A fetched batch comes that way, so
+    /// bookkeeping per partition is done once per run instead of hashing a partition per message.
+    /// Inlinable, so that a caller in another module gets a copy specialized to its collection.
+    @inlinable
+    public func partitionRuns() -> [(partition: KafkaTopicPartition, messages: SubSequence)] {
+        var runs: [(partition: KafkaTopicPartition, messages: SubSequence)] = []
+        var start = startIndex
+        while start != endIndex {
+            let first = self[start]
+            var end = index(after: start)
+            while end != endIndex, self[end].partition == first.partition, self[end].topic == first.topic { end = index(after: end) }
+            runs.append((first.topicPartition, self[start..<end]))
+            start = end
+        }
+        return runs
+    }
+}
