@@ -104,10 +104,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // glibc's posix_spawn extensions, for starting child processes without Foundation's Process.
+        .target(name: "CSpawn"),
         // Helpers for tests that talk to a real broker or PostgreSQL: addresses, unique names, waiting for a condition.
         .target(
             name: "BillsyncTestSupport",
             dependencies: [
+                "CSpawn",
                 "BillsyncKafka", "BillsyncHTTP",
                 "BillsyncPostgres",
                 "BillsyncContracts",

@@ -30,37 +30,21 @@ public enum TestRepository {
     /// Runs a program to completion and returns its standard output; fails with its output
     /// (both streams) when it exits non-zero.
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil) throws -> Data {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        let inputPipe = Pipe()
-        if input != nil { process.standardInput = inputPipe }
-        try process.run()
-        if let input {
-            inputPipe.fileHandleForWriting.write(input)
-            try inputPipe.fileHandleForWriting.close()
+    public static func run(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> Data {
+        let outcome = try await ChildProcess.run(URL(fileURLWithPath: executable), arguments: arguments, input: input)
+        guard outcome.status == 0 else {
+            throw ProgramFailure(description: "\(executable) \(outcome.termination): \(outcome.outputText)\(outcome.errorText)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw ProgramFailure(description: String(decoding: data + errorData, as: UTF8.self))
-        }
-        return data
+        return outcome.output
     }
 
     /// A fresh RSA key and a self-signed certificate for it (for JWT bearer tests).
-    public static func makeCertificate() throws -> (key: String, certificate: String) {
+    public static func makeCertificate() async throws -> (key: String, certificate: String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("certificate-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let key = directory.appendingPathComponent("key.pem").path
         let certificate = directory.appendingPathComponent("cert.pem").path
-        try run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+        try await run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
                                      "-days", "1", "-subj", "/CN=billsync"])
         return (key, certificate)
     }

@@ -3,9 +3,8 @@ import Foundation
 
 /// A billsync executable as a real process, for what only a process can show: SIGKILL, SIGTERM
 /// and its exit code, the HTTP endpoints.
-public final class WorkerProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched by the test that owns this object.
-    public let process = Process()
+public final class WorkerProcess: Sendable {
+    public let process: ChildProcess
     public let port: Int
     public let logFile: URL
 
@@ -23,7 +22,7 @@ public final class WorkerProcess: @unchecked Sendable {
     public init(executable: String, environment extra: [String: String], arguments: [String] = []) throws {
         port = TestRepository.freePort()
         logFile = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestKafka.uniqueName("worker")).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         var environment = ProcessInfo.processInfo.environment
         environment["KAFKA_BROKERS"] = TestKafka.connection.bootstrapServers.joined(separator: ",")
         environment["BILLSYNC_HTTP_HOST"] = "127.0.0.1"
@@ -33,23 +32,19 @@ public final class WorkerProcess: @unchecked Sendable {
         environment["BILLSYNC_KAFKA_PROPERTY_SESSION_TIMEOUT_MS"] = "6000"
         environment["BILLSYNC_KAFKA_PROPERTY_HEARTBEAT_INTERVAL_MS"] = "500"
         for (key, value) in extra { environment[key] = value }
-        process.executableURL = Self.executable(executable)
-        process.arguments = arguments
-        process.environment = environment
-        let log = try FileHandle(forWritingTo: logFile)
-        process.standardError = log
-        process.standardOutput = log
-        try process.run()
+        process = try ChildProcess(Self.executable(executable), arguments: arguments, environment: environment,
+                                   output: .appending(to: logFile), error: .appending(to: logFile))
     }
 
     public func signal(_ signal: Int32) {
-        kill(process.processIdentifier, signal)
+        process.signal(signal)
     }
 
-    /// The exit status, or nil if the process is still running after `timeout`.
+    /// The exit status (128 + the signal when killed), or nil if the process is still running
+    /// after `timeout`.
     public func waitForExit(timeout: Duration) async -> Int32? {
         let finished = await eventually(timeout: timeout) { !self.process.isRunning }
-        return finished ? process.terminationStatus : nil
+        return finished ? process.termination?.status : nil
     }
 
     public var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
@@ -68,9 +63,5 @@ public final class WorkerProcess: @unchecked Sendable {
             .filter { line in labels.allSatisfy { line.contains($0) } }
             .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
             .reduce(0, +)
-    }
-
-    deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 }

@@ -26,8 +26,7 @@ final class SMTPReceiver {
 
     let port: Int
     private let directory: URL
-    private let process: Process
-    private let input: Pipe
+    private let process: ChildProcess
 
     /// The Python with aiosmtpd: `$BILLSYNC_PYTHON_ENV/bin/python`, else the tests' Python.
     static var python: String {
@@ -50,21 +49,15 @@ final class SMTPReceiver {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("smtp-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let users = String(decoding: try JSONSerialization.data(withJSONObject: users), as: UTF8.self)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.python)
-        process.arguments = ["-c", Self.script, directory.path, "\(temporaryFailures)", users]
-        let output = Pipe()
-        let errors = Pipe()
-        input = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        // The server exits when this pipe closes: it cannot outlive the test process.
-        process.standardInput = input
-        try process.run()
-        let announced = await Self.firstLine(of: output.fileHandleForReading)
+        let errors = directory.appendingPathComponent("stderr")
+        // The server exits when its standard input closes: it cannot outlive the test process.
+        process = try ChildProcess(URL(fileURLWithPath: Self.python), arguments: ["-c", Self.script, directory.path, "\(temporaryFailures)", users],
+                                   input: .pipe, output: .pipe, error: .appending(to: errors))
+        let announced = await Self.firstLine(of: process.standardOutput!)
         guard let port = announced.flatMap(Int.init) else {
-            process.terminate()
-            let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.signal(SIGTERM)
+            _ = await process.wait()
+            let said = (try? String(contentsOf: errors, encoding: .utf8)) ?? ""
             throw ReceiverError(description: "aiosmtpd did not start (\(Self.python)): \(said)")
         }
         self.port = port
@@ -77,8 +70,8 @@ final class SMTPReceiver {
     }
 
     private func stop() {
-        try? input.fileHandleForWriting.close()
-        process.terminate()
+        try? process.standardInput?.close()
+        process.signal(SIGTERM)
         try? FileManager.default.removeItem(at: directory)
     }
 

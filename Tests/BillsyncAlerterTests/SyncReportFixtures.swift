@@ -87,28 +87,13 @@ enum HeadlessChromium {
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chromium-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let output = scratch.appendingPathComponent("stdout")
-        let errors = scratch.appendingPathComponent("stderr")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
-        FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                             "--user-data-dir=\(scratch.appendingPathComponent("profile").path)"] + arguments
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do { try process.run() } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+                         "--user-data-dir=\(scratch.appendingPathComponent("profile").path)"] + arguments
+        let outcome = try await ChildProcess.run(URL(fileURLWithPath: executable), arguments: arguments)
+        guard outcome.status == 0 else {
+            throw Failure(description: "chromium \(outcome.termination): \(String(outcome.errorText.suffix(2000)))")
         }
-        let stdout = try Data(contentsOf: output)
-        guard status == 0 else {
-            throw Failure(description: "chromium exited \(status): \(String(decoding: try Data(contentsOf: errors).suffix(2000), as: UTF8.self))")
-        }
-        return stdout
+        return outcome.output
     }
 
     /// `data-metric` name → the number in the element, from a serialized DOM.

@@ -21,10 +21,10 @@ struct DifferentialValidationTests {
     }
 
     @Test("each example's verdict is the expected one, in Swift and in Python")
-    func sameVerdicts() throws {
+    func sameVerdicts() async throws {
         let examples = Fixtures.allExamples
         #expect(examples.count >= 100)
-        let output = try Fixtures.run(Fixtures.python, [
+        let output = try await Fixtures.run(Fixtures.python, [
             Fixtures.root.appendingPathComponent("scripts/validate_messages.py").path, Fixtures.schemas.path,
         ] + examples.map(\.url.path))
         let python = try output.split(separator: "\n").map { try JSONDecoder().decode(PythonVerdict.self, from: Data($0.utf8)) }
@@ -44,12 +44,12 @@ struct DifferentialValidationTests {
     }
 
     @Test("every schema file is itself a valid draft 2020-12 schema (check-jsonschema)")
-    func schemasPassTheMetaschema() throws {
+    func schemasPassTheMetaschema() async throws {
         let tool = URL(fileURLWithPath: Fixtures.python).deletingLastPathComponent().appendingPathComponent("check-jsonschema").path
         let files = try FileManager.default.contentsOfDirectory(atPath: Fixtures.schemas.path)
             .filter { $0.hasSuffix(".schema.json") }.map { Fixtures.schemas.appendingPathComponent($0).path }
         #expect(files.count == MessageType.allCases.count + 2)
-        let output = try Fixtures.run(tool, ["--check-metaschema"] + files)
+        let output = try await Fixtures.run(tool, ["--check-metaschema"] + files)
         #expect(output.contains("ok"))
     }
 }

@@ -31,7 +31,7 @@ enum Fixtures {
     static var python: String { TestRepository.python }
 
     /// Runs a program and returns its standard output; throws with its output when it fails.
-    static func run(_ executable: String, _ arguments: [String]) throws -> String {
-        String(decoding: try TestRepository.run(executable, arguments), as: UTF8.self)
+    static func run(_ executable: String, _ arguments: [String]) async throws -> String {
+        String(decoding: try await TestRepository.run(executable, arguments), as: UTF8.self)
     }
 }

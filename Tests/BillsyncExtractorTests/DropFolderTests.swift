@@ -13,7 +13,7 @@ struct CSVDropFolderTests {
     }
 
     @Test("a file is pending until processed; the same content under another name is a duplicate; failures get a reason")
-    func lifecycle() throws {
+    func lifecycle() async throws {
         let directory = try folder()
         try Data("CustomerID,Name\n1,One\n".utf8).write(to: directory.appendingPathComponent("a.csv"))
         try Data("CustomerID,Name\n1,One\n".utf8).write(to: directory.appendingPathComponent("b.csv"))
@@ -31,7 +31,7 @@ struct CSVDropFolderTests {
         #expect(again.pending.isEmpty)
         #expect(again.duplicates.map(\.lastPathComponent) == ["b.csv"])
         // SHA-256 of the content, streamed (the same as sha256sum's).
-        let expected = String(decoding: try TestRepository.run("/usr/bin/sha256sum", [directory.appendingPathComponent("b.csv").path]), as: UTF8.self).prefix(64)
+        let expected = String(decoding: try await TestRepository.run("/usr/bin/sha256sum", [directory.appendingPathComponent("b.csv").path]), as: UTF8.self).prefix(64)
         #expect(scan.pending[0].contentHash == String(expected))
     }
 

@@ -39,7 +39,7 @@ struct SalesforceLimitsAndBulkTests {
     }
 
     @Test("client credentials with login.salesforce.com or test.salesforce.com are refused at startup, naming SALESFORCE_LOGIN_URL; a My Domain, or JWT on the login host, is accepted")
-    func clientCredentialsNeedMyDomain() throws {
+    func clientCredentialsNeedMyDomain() async throws {
         for generic in ["https://login.salesforce.com", "https://test.salesforce.com/", "https://na139.salesforce.com"] {
             do {
                 _ = try SalesforceSession(loginURL: URL(string: generic)!, credentials: Self.clientCredentials)
@@ -52,7 +52,7 @@ struct SalesforceLimitsAndBulkTests {
         for myDomain in ["https://acme.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com", "http://127.0.0.1:8090/billsync-sandbox.my.salesforce.com"] {
             _ = try SalesforceSession(loginURL: URL(string: myDomain)!, credentials: Self.clientCredentials)
         }
-        let (key, _) = try TestRepository.makeCertificate()
+        let (key, _) = try await TestRepository.makeCertificate()
         _ = try SalesforceSession(loginURL: URL(string: "https://login.salesforce.com")!, credentials: .jwtBearer(
             clientID: "billsync-sandbox", username: "integration@billsync.example", privateKeyPEM: try String(contentsOfFile: key, encoding: .utf8)))
     }

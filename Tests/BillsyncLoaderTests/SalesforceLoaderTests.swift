@@ -288,7 +288,7 @@ struct SalesforceLoaderTests {
 
     @Test("a JWT bearer login signed with the connected app's key is accepted; a wrong key is refused clearly")
     func jwtBearer() async throws {
-        let (keyPath, certificatePath) = try TestRepository.makeCertificate()
+        let (keyPath, certificatePath) = try await TestRepository.makeCertificate()
         let certificate = try String(contentsOfFile: certificatePath, encoding: .utf8)
         try await LoaderRig.with({ $0.jwtPublicKeyPEM = certificate }) { rig in
             let key = try String(contentsOfFile: keyPath, encoding: .utf8)
@@ -300,7 +300,7 @@ struct SalesforceLoaderTests {
             #expect(outcomes.map(\.success) == [true])
             #expect(await session.logins == 1)
 
-            let (otherKey, _) = try TestRepository.makeCertificate()
+            let (otherKey, _) = try await TestRepository.makeCertificate()
             let wrong = try SalesforceSession(loginURL: rig.base, credentials: .jwtBearer(
                 clientID: "billsync-sandbox", username: "integration@billsync.example",
                 privateKeyPEM: try String(contentsOfFile: otherKey, encoding: .utf8)))

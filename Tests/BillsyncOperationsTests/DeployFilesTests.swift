@@ -12,10 +12,10 @@ struct DeployFilesTests {
     }
 
     @Test("every manifest passes kubernetes-validate (offline, strict) for Kubernetes 1.30")
-    func valid() throws {
+    func valid() async throws {
         #expect(Self.manifests.count >= 5)
         let validator = URL(fileURLWithPath: TestRepository.python).deletingLastPathComponent().appendingPathComponent("kubernetes-validate").path
-        let output = String(decoding: try TestRepository.run(validator, ["--strict", "-k", "1.30.0"] + Self.manifests), as: UTF8.self)
+        let output = String(decoding: try await TestRepository.run(validator, ["--strict", "-k", "1.30.0"] + Self.manifests), as: UTF8.self)
         #expect(output.components(separatedBy: "passed for resource").count - 1 == Self.manifests.count, "\(output)")
     }
 

@@ -14,33 +14,18 @@ struct OperatorCommandTests {
     }
 
     /// Runs `billsync` with `arguments` against the test broker (or `brokers`) and waits for it to exit.
-    func billsync(_ arguments: [String], prefix: String, brokers: String? = nil) throws -> Outcome {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(TestKafka.uniqueName("cli"))
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: scratch) }
-        let output = scratch.appendingPathComponent("stdout")
-        let errors = scratch.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errors.path, contents: nil)
-        let process = Process()
-        process.executableURL = WorkerProcess.executable("billsync")
-        process.arguments = arguments
+    func billsync(_ arguments: [String], prefix: String, brokers: String? = nil) async throws -> Outcome {
         var environment = ProcessInfo.processInfo.environment
         environment["BILLSYNC_TOPIC_PREFIX"] = prefix
         if let brokers { environment["KAFKA_BROKERS"] = brokers }
-        process.environment = environment
-        process.currentDirectoryURL = TestRepository.root
-        process.standardOutput = try FileHandle(forWritingTo: output)
-        process.standardError = try FileHandle(forWritingTo: errors)
-        try process.run()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: try String(contentsOf: output, encoding: .utf8),
-                       errors: try String(contentsOf: errors, encoding: .utf8))
+        let outcome = try await ChildProcess.run(WorkerProcess.executable("billsync"), arguments: arguments, environment: environment,
+                                                 directory: TestRepository.root)
+        return Outcome(status: outcome.status, output: outcome.outputText, errors: outcome.errorText)
     }
 
     @Test("mapping docs follows each source column to its canonical field and on to its CRM field; a broken source mapping names its line")
-    func mappingDocs() throws {
-        let docs = try billsync(["mapping", "docs"], prefix: "docs")
+    func mappingDocs() async throws {
+        let docs = try await billsync(["mapping", "docs"], prefix: "docs")
         #expect(docs.status == 0, "\(docs.errors)")
         #expect(docs.output.contains("| `CustomerID` | required; must match `[0-9]{1,12}` | `customerId` | `Account.Billing_Customer_Id__c` (external id) |"))
         #expect(docs.output.contains("| `Name` | required | `name` | `Account.Name` (trim spaces; required; at most 255 characters) |"))
@@ -48,7 +33,7 @@ struct OperatorCommandTests {
         #expect(docs.output.contains("## billing-meter-reading → Meter_Reading__c"))
         let broken = FileManager.default.temporaryDirectory.appendingPathComponent("\(TestKafka.uniqueName("sources")).yaml")
         try Data("version: 1\nsources:\n  - name: a\n    files: [a.csv]\n    format: { encoding: ebcdic }\n    records: []\n".utf8).write(to: broken)
-        let check = try billsync(["mapping", "check", "--sources", broken.path], prefix: "docs")
+        let check = try await billsync(["mapping", "check", "--sources", broken.path], prefix: "docs")
         #expect(check.status == 64)
         #expect(check.errors.contains("source mapping file line 5: encoding must be utf-8, windows-1252, iso-8859-1, utf-16"), "\(check.errors)")
     }
@@ -61,19 +46,19 @@ struct OperatorCommandTests {
         // One topic exists already, kept for one day instead of the catalog's 30.
         try await admin.createTopics([KafkaTopicSpecification.retained(name: catalog.deadLetterTopic(stage: .loader), partitions: 4, for: .seconds(86_400))])
 
-        let report = try billsync(["topics", "ensure"], prefix: prefix)
+        let report = try await billsync(["topics", "ensure"], prefix: prefix)
         #expect(report.status == 3, "\(report.errors)")
         #expect(report.output.contains("\(catalog.upsertCommands) ") && report.output.contains("missing"))
         let retention = report.output.split(separator: "\n").filter { $0.hasPrefix(catalog.deadLetterTopic(stage: .loader) + " ") }
         #expect(retention.count == 1 && retention.first?.contains("retention.ms") == true && retention.first?.contains("86400000") == true)
 
-        let fixed = try billsync(["topics", "ensure", "--apply"], prefix: prefix)
+        let fixed = try await billsync(["topics", "ensure", "--apply"], prefix: prefix)
         #expect(fixed.status == 0, "\(fixed.errors)")
         #expect(fixed.output.contains("fixed: \(catalog.specifications.count - 1) created, 1 changed"))
         let config = try await admin.describeConfigs(ofTopics: [catalog.deadLetterTopic(stage: .loader)]).first
         #expect(config?["retention.ms"] == "\(30 * 86_400_000)")
 
-        let again = try billsync(["topics", "ensure"], prefix: prefix)
+        let again = try await billsync(["topics", "ensure"], prefix: prefix)
         #expect(again.status == 0 && again.output.contains("as the catalog says"))
     }
 
@@ -85,17 +70,17 @@ struct OperatorCommandTests {
         try await TestKafka.seed(catalog.loadResults, count: 5)
         let target = try await TestKafka.createTopics("dry", partitions: 1)[0]
 
-        let dry = try billsync(["replay", catalog.loadResults, "--from", "2", "--into", target], prefix: prefix)
+        let dry = try await billsync(["replay", catalog.loadResults, "--from", "2", "--into", target], prefix: prefix)
         #expect(dry.status == 0, "\(dry.errors)")
         #expect(dry.output.contains("3 messages, 3 distinct business keys"))
         #expect(dry.output.contains("dry run: nothing sent"))
         // Read to its end (a signal, not a wait): the dry run wrote nothing.
         #expect(try await TestKafka.readToEnd(target, partitions: 1).isEmpty)
 
-        #expect(try billsync(["replay", catalog.loadResults, "--from", "yesterday"], prefix: prefix).status == 64)
-        let missing = try billsync(["replay", "\(prefix).no-such-topic"], prefix: prefix)
+        #expect(try await billsync(["replay", catalog.loadResults, "--from", "yesterday"], prefix: prefix).status == 64)
+        let missing = try await billsync(["replay", "\(prefix).no-such-topic"], prefix: prefix)
         #expect(missing.status == 66 && missing.errors.contains("no-such-topic"))
-        let unreachable = try billsync(["topics", "list"], prefix: prefix, brokers: "127.0.0.1:9")
+        let unreachable = try await billsync(["topics", "list"], prefix: prefix, brokers: "127.0.0.1:9")
         #expect(unreachable.status == 69 && unreachable.errors.contains("cannot reach Kafka at 127.0.0.1:9"))
     }
 }

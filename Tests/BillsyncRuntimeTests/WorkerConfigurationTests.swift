@@ -90,30 +90,16 @@ struct WorkerConfigurationTests {
     }
 
     @Test("the pass-through worker prints its effective configuration and refuses a bad one")
-    func printConfigFromTheExecutable() throws {
-        let process = Process()
-        process.executableURL = WorkerProcess.executable
-        process.arguments = ["--print-config"]
-        process.environment = ["BILLSYNC_KAFKA_PROPERTY_SASL_PASSWORD": "hunter2", "BILLSYNC_LOG_LEVEL": "debug"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(output.contains("level: debug"))
-        #expect(output.contains("sasl.password: ********"))
-        #expect(!output.contains("hunter2"))
+    func printConfigFromTheExecutable() async throws {
+        let printed = try await ChildProcess.run(WorkerProcess.executable, arguments: ["--print-config"],
+                                                 environment: ["BILLSYNC_KAFKA_PROPERTY_SASL_PASSWORD": "hunter2", "BILLSYNC_LOG_LEVEL": "debug"])
+        #expect(printed.status == 0)
+        #expect(printed.outputText.contains("level: debug"))
+        #expect(printed.outputText.contains("sasl.password: ********"))
+        #expect(!printed.outputText.contains("hunter2"))
 
-        let failing = Process()
-        failing.executableURL = WorkerProcess.executable
-        failing.environment = ["BILLSYNC_HTTP_PORT": "not-a-port"]
-        let errors = Pipe()
-        failing.standardError = errors
-        try failing.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        failing.waitUntilExit()
-        #expect(failing.terminationStatus != 0)
-        #expect(message.contains("http.port"))
+        let failing = try await ChildProcess.run(WorkerProcess.executable, environment: ["BILLSYNC_HTTP_PORT": "not-a-port"])
+        #expect(failing.status != 0)
+        #expect(failing.errorText.contains("http.port"))
     }
 }

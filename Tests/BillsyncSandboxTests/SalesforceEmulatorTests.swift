@@ -124,14 +124,14 @@ struct SalesforceEmulatorTests {
 
     @Test("a JWT bearer assertion signed with the configured key is accepted, a forged or expired one is invalid_grant")
     func jwtBearer() async throws {
-        let (key, certificate) = try TestRepository.makeCertificate()
-        let (otherKey, _) = try TestRepository.makeCertificate()
+        let (key, certificate) = try await TestRepository.makeCertificate()
+        let (otherKey, _) = try await TestRepository.makeCertificate()
         let pem = try String(contentsOfFile: certificate, encoding: .utf8)
         try await RunningEmulator.with({ $0.jwtPublicKeyPEM = pem }) { sf in
             let now = Int(Date().timeIntervalSince1970)
-            func assertion(key: String, exp: Any, aud: String = "https://login.salesforce.com") throws -> String {
+            func assertion(key: String, exp: Any, aud: String = "https://login.salesforce.com") async throws -> String {
                 let claims: [String: Any] = ["iss": "billsync-sandbox", "sub": "integration@billsync.example", "aud": aud, "exp": exp]
-                return try jwt(claims: claims, key: key)
+                return try await jwt(claims: claims, key: key)
             }
             func exchange(_ assertion: String) async throws -> RunningEmulator.Reply {
                 try await sf.request("POST", "/services/oauth2/token",
@@ -139,8 +139,8 @@ struct SalesforceEmulatorTests {
             }
             #expect(try await exchange(assertion(key: key, exp: now + 300)).status == 200)
             #expect(try await exchange(assertion(key: key, exp: String(now + 300))).status == 200)
-            for bad in [try assertion(key: otherKey, exp: now + 300), try assertion(key: key, exp: now - 10),
-                        try assertion(key: key, exp: now + 300, aud: "https://evil.example")] {
+            for bad in [try await assertion(key: otherKey, exp: now + 300), try await assertion(key: key, exp: now - 10),
+                        try await assertion(key: key, exp: now + 300, aud: "https://evil.example")] {
                 let reply = try await exchange(bad)
                 #expect(reply.status == 400)
                 #expect((reply.json as? [String: Any])?["error"] as? String == "invalid_grant")
@@ -311,13 +311,13 @@ struct SalesforceEmulatorTests {
 }
 
 /// An RS256 JWT, signed by the openssl command line tool with `key`.
-func jwt(claims: [String: Any], key: String) throws -> String {
+func jwt(claims: [String: Any], key: String) async throws -> String {
     func base64URL(_ data: Data) -> String {
         data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
     }
     let header = base64URL(try JSONSerialization.data(withJSONObject: ["alg": "RS256", "typ": "JWT"]))
     let payload = base64URL(try JSONSerialization.data(withJSONObject: claims))
-    let signature = try TestRepository.run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key], input: Data("\(header).\(payload)".utf8))
+    let signature = try await TestRepository.run("/usr/bin/openssl", ["dgst", "-sha256", "-sign", key], input: Data("\(header).\(payload)".utf8))
     return "\(header).\(payload).\(base64URL(signature))"
 }

@@ -8,10 +8,10 @@ struct SimpleSalesforceClientTests {
 
     @Test("JWT and client-credentials logins, upsert created then updated, Bulk 2.0 with a failed row, an expired session")
     func realClient() async throws {
-        let (key, certificate) = try TestRepository.makeCertificate()
+        let (key, certificate) = try await TestRepository.makeCertificate()
         let pem = try String(contentsOfFile: certificate, encoding: .utf8)
         let seen = try await RunningEmulator.with({ $0.jwtPublicKeyPEM = pem }) { sf in
-            let output = try TestRepository.run(TestRepository.python, [TestRepository.root.appendingPathComponent("scripts/salesforce_client_check.py").path, sf.base, key])
+            let output = try await TestRepository.run(TestRepository.python, [TestRepository.root.appendingPathComponent("scripts/salesforce_client_check.py").path, sf.base, key])
             let counts = (try sf.store.count(object: "Account"))
             return (String(decoding: output, as: UTF8.self), counts)
         }
