@@ -59,14 +59,12 @@ public struct LoaderBenchmark: Sendable {
         try await seed(catalog.upsertCommands)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(prefix)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = SandboxServer.freePort()
-        var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://127.0.0.1:\(port)"
+        let configuration = SalesforceEmulatorConfiguration()
         let emulator = SalesforceEmulator(store: try SalesforceRecordStore(org: org, path: directory.appendingPathComponent("org.sqlite").path),
                                           configuration: configuration)
         var quiet = logger
         quiet.logLevel = .critical
-        return try await SandboxServer(salesforce: emulator, port: port).serving(logger: quiet) { base in
+        return try await SandboxServer(salesforce: emulator, port: 0).serving(logger: quiet) { base in
             try await runLoader(prefix: prefix, base: base, emulator: emulator, bulkThreshold: bulkThreshold)
         }
     }

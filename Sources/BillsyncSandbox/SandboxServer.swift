@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Hummingbird
 import Logging
 import ServiceLifecycle
@@ -17,33 +18,46 @@ public struct SandboxServer: Sendable {
         self.port = port
     }
 
-    /// The application, to run as a service (`run()` or in a `ServiceGroup`).
-    public func application(logger: Logger) -> some ApplicationProtocol {
+    /// The application, to run as a service (`run()` or in a `ServiceGroup`). `onListening` gets
+    /// the port it listens on: the kernel's choice when `port` is 0.
+    public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.get("sandbox/healthz") { _, _ in "ok\n" }
         salesforce.addRoutes(to: router)
         billing?.addRoutes(to: router)
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port)), logger: logger)
+        let port = port
+        return Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+                           onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) }, logger: logger)
     }
 }
 
 extension SandboxServer {
-    /// Serves while `body` runs (tests, demos): waits until the server accepts connections,
-    /// runs `body` with its base URL, then stops it gracefully. (Cancelling a Hummingbird server
-    /// instead can trap in NIO when a connection was accepted but not yet served:
-    /// apple/swift-nio#3481.)
+    /// Serves while `body` runs (tests, demos): waits until the server listens, runs `body` with
+    /// its base URL, then stops it gracefully. With port 0 the kernel chooses a free port as the
+    /// server binds, so two servers started at once can never be handed the same one; the
+    /// Salesforce emulator then names that address as its instance URL. (Cancelling a
+    /// Hummingbird server instead of stopping it can trap in NIO when a connection was accepted
+    /// but not yet served: apple/swift-nio#3481.)
     public func serving<T: Sendable>(logger: Logger, _ body: @Sendable (URL) async throws -> T) async throws -> T {
-        let services = ServiceGroup(services: [application(logger: logger)], logger: logger)
-        let base = URL(string: "http://\(host):\(port)")!
+        let (listening, announce) = AsyncStream.makeStream(of: Int.self)
+        let services = ServiceGroup(services: [application(logger: logger) { port in
+            announce.yield(port)
+            announce.finish()
+        }], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await services.run() }
+            group.addTask {
+                // A server that fails to bind ends the wait below with its error.
+                defer { announce.finish() }
+                try await services.run()
+            }
             do {
-                for _ in 0..<200 where !Self.accepts(host: host, port: port) {
-                    try await Task.sleep(for: .milliseconds(25))
+                var ports = listening.makeAsyncIterator()
+                guard let port = await ports.next() else {
+                    try await group.next()
+                    throw SandboxServerError(description: "the sandbox stopped before it listened on \(host):\(self.port)")
                 }
-                guard Self.accepts(host: host, port: port) else {
-                    throw SandboxServerError(description: "the sandbox did not start listening on \(host):\(port)")
-                }
+                let base = URL(string: "http://\(host):\(port)")!
+                salesforce.listens(at: base)
                 let result = try await body(base)
                 await services.triggerGracefulShutdown()
                 try await group.waitForAll()
@@ -56,31 +70,26 @@ extension SandboxServer {
         }
     }
 
-    /// Whether a TCP connection to the address succeeds (no HTTP request, so no rate limit is touched).
-    static func accepts(host: String, port: Int) -> Bool {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr(host)
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+    /// A TCP port nobody listens on right now (the kernel's choice), for a server in another
+    /// process, which cannot be handed a bound socket. Never the same port twice in one process:
+    /// the kernel may offer a port again once the probe closes, and two servers of a parallel
+    /// test run would then race for it. A server in this process binds port 0 instead.
+    public static func freePort() -> Int {
+        while true {
+            let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(socket) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
+            let port = Int(UInt16(bigEndian: address.sin_port))
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
         }
     }
 
-    /// A TCP port nobody listens on right now (the kernel's choice), for a server to start on.
-    public static func freePort() -> Int {
-        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(socket, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
+    private static let handedOut = Mutex<Set<Int>>([])
 }
 
 public struct SandboxServerError: Error, CustomStringConvertible {

@@ -15,5 +15,5 @@ public func withBillingEngine<T: Sendable>(accounts: Int, configuration: Billing
     var logger = Logger(label: "billing.test")
     logger.logLevel = .critical
     return try await SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: configuration),
-                                   port: TestRepository.freePort()).serving(logger: logger, body)
+                                   port: 0).serving(logger: logger, body)
 }

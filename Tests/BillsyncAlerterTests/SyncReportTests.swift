@@ -339,9 +339,7 @@ struct SalesforceRig: Sendable {
     let store: SalesforceRecordStore
 
     static func with<T: Sendable>(_ body: @Sendable (SalesforceRig) async throws -> T) async throws -> T {
-        let port = TestRepository.freePort()
-        var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://127.0.0.1:\(port)"
+        let configuration = SalesforceEmulatorConfiguration()
         let org = try SalesforceOrg(contentsOf: TestRepository.root.appendingPathComponent("Deploy/sandbox/salesforce-org.yaml").path)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("report-sf-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -349,7 +347,7 @@ struct SalesforceRig: Sendable {
         let emulator = SalesforceEmulator(store: store, configuration: configuration)
         var logger = Logger(label: "sync-report.test")
         logger.logLevel = .critical  // cancelling the server at the end is logged as an error
-        return try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in
+        return try await SandboxServer(salesforce: emulator, port: 0).serving(logger: logger) { base in
             try await body(SalesforceRig(base: base, emulator: emulator, store: store))
         }
     }

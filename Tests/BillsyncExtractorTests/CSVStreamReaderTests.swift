@@ -30,7 +30,7 @@ struct CSVStreamReaderTests {
     @Test("chunks of 1 to 7 bytes read exactly what one chunk reads: CRLF, doubled quotes, a BOM and multi-byte characters across boundaries",
           arguments: 1...7)
     func chunkBoundaries(size: Int) throws {
-        let whole = try records(InMemoryBytes(Self.document))
+        let whole = records(InMemoryBytes(Self.document))
         #expect(whole.count == 4)
         #expect(try records(ChunkedBytes(bytes: Self.document[...], size: size)) == whole)
     }
@@ -40,14 +40,14 @@ struct CSVStreamReaderTests {
         let text = "Id,Name\n1,Zoë 😀 “quoted”\n2,\"a\r\nb\"\n"
         var bytes: [UInt8] = [0xFF, 0xFE]
         for unit in text.utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
-        let whole = try records(InMemoryBytes(Array(text.utf8)))
+        let whole = records(InMemoryBytes(Array(text.utf8)))
         #expect(try records(UTF16ToUTF8(ChunkedBytes(bytes: bytes[...], size: size))) == whole)
     }
 
     @Test("a quote never closed is refused at the record limit, and reading goes on at the next line")
     func unclosedQuote() throws {
         let text = "a,b\n1,\"never closed\n" + String(repeating: "filler line\n", count: 100) + "2,after\n"
-        var reader = try CSVStreamReader(source: InMemoryBytes(Array(text.utf8)), maximumRecordBytes: 200)
+        var reader = CSVStreamReader(source: InMemoryBytes(Array(text.utf8)), maximumRecordBytes: 200)
         _ = reader.next()
         guard case let .failure(error)? = reader.next() else { Issue.record("an endless record was accepted"); return }
         #expect(error.line == 2 && error.reason.contains("longer than 200 bytes") && error.reason.contains("never closed"))

@@ -22,7 +22,6 @@ struct BillingUploadLoaderTests {
 
     @Test("50 readings are created, sent again they are recognised as unchanged, and one without an NMI is dead-lettered with the engine's reason")
     func uploads() async throws {
-        let port = TestRepository.freePort()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("billing-up-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = try BillingStore(path: directory.appendingPathComponent("billing.sqlite").path)
@@ -30,7 +29,7 @@ struct BillingUploadLoaderTests {
                                             configuration: SalesforceEmulatorConfiguration())
         var logger = Logger(label: "billing.test")
         logger.logLevel = .critical
-        let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()), port: port)
+        let server = SandboxServer(salesforce: salesforce, billing: BillingEngineEmulator(store: store, configuration: BillingEmulatorConfiguration()), port: 0)
         try await server.serving(logger: logger) { base in
             let handler = BillingUploadSink(baseURL: base, token: BillingEmulatorConfiguration().apiToken, resultsTopic: "results",
                                                    contracts: TestRepository.contracts)

@@ -13,9 +13,7 @@ struct LoaderProcessTests {
     @Test("SIGKILL while calls are in flight, then a restart: the org holds every record exactly once")
     func killedMidBatch() async throws {
         let records = 6_000
-        let port = TestRepository.freePort()
         var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://127.0.0.1:\(port)"
         // A slow org, so the kill lands while a call is in flight.
         configuration.addedLatency = .milliseconds(150)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kill-\(UUID().uuidString).sqlite").path
@@ -26,7 +24,7 @@ struct LoaderProcessTests {
         try await KafkaAdmin(connection: TestKafka.connection, logger: TestKafka.logger).createTopics(catalog.specifications)
         var logger = Logger(label: "kill.test")
         logger.logLevel = .critical
-        try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in
+        try await SandboxServer(salesforce: emulator, port: 0).serving(logger: logger) { base in
             let rig = LoaderRig(base: base, emulator: emulator, store: store, topics: LoaderRig.Topics(
                 upserts: catalog.upsertCommands, results: catalog.loadResults, retry1: catalog.retryTopic(stage: .loader, tier: 1),
                 retry2: catalog.retryTopic(stage: .loader, tier: 2), dlq: catalog.deadLetterTopic(stage: .loader), alerts: catalog.alerts))

@@ -31,9 +31,7 @@ struct LoaderRig: Sendable {
     /// the fleet), for the operator tool's readers; without, names of their own.
     static func with<T: Sendable>(catalog: TopicCatalog? = nil, _ configure: (inout SalesforceEmulatorConfiguration) -> Void = { _ in },
                                   _ body: @Sendable (LoaderRig) async throws -> T) async throws -> T {
-        let port = TestRepository.freePort()
         var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://127.0.0.1:\(port)"
         configure(&configuration)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("loader-sf-\(UUID().uuidString).sqlite").path
         let store = try SalesforceRecordStore(org: org, path: path)
@@ -50,7 +48,7 @@ struct LoaderRig: Sendable {
         }
         var logger = Logger(label: "loader.test")
         logger.logLevel = .critical
-        return try await SandboxServer(salesforce: emulator, port: port).serving(logger: logger) { base in
+        return try await SandboxServer(salesforce: emulator, port: 0).serving(logger: logger) { base in
             try await body(LoaderRig(base: base, emulator: emulator, store: store, topics: topics))
         }
     }

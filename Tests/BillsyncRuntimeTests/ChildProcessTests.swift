@@ -8,9 +8,9 @@ import Testing
 struct ChildProcessTests {
     static let shell = URL(fileURLWithPath: "/bin/sh")
 
-    @Test("with 1,600 descriptors open in the parent, the child starts and holds only standard input, output and error")
+    @Test("with 1,400 descriptors open in the parent, the child starts and holds only standard input, output and error")
     func inheritsOnlyItsStreams() async throws {
-        let crowd = (0..<1_600).map { _ in open("/dev/null", O_RDONLY) }
+        let crowd = (0..<1_400).map { _ in open("/dev/null", O_RDONLY) }
         defer { crowd.forEach { close($0) } }
         #expect(crowd.allSatisfy { $0 >= 0 })
         // `ls` opens the directory it lists: that is the fourth entry.

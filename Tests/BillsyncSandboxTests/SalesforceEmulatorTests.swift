@@ -18,9 +18,7 @@ struct RunningEmulator {
         billing configureBilling: (inout BillingEmulatorConfiguration) -> Void = { _ in },
         _ body: @Sendable (RunningEmulator) async throws -> T
     ) async throws -> T {
-        let port = TestRepository.freePort()
         var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://127.0.0.1:\(port)"
         configure(&configuration)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sf-\(UUID().uuidString).sqlite").path
         let store = try SalesforceRecordStore(org: .sandboxDefault, path: path)
@@ -32,7 +30,7 @@ struct RunningEmulator {
         var logger = Logger(label: "sandbox.test")
         // Cancelling the server at the end of a test is logged as an error by Hummingbird.
         logger.logLevel = .critical
-        return try await SandboxServer(salesforce: emulator, billing: billing, port: port).serving(logger: logger) { base in
+        return try await SandboxServer(salesforce: emulator, billing: billing, port: 0).serving(logger: logger) { base in
             try await body(RunningEmulator(base: base.absoluteString, emulator: emulator, store: store, billingStore: billingStore))
         }
     }

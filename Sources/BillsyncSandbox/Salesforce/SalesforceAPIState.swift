@@ -25,6 +25,14 @@ final class SalesforceAPIState: Sendable {
 
     let configuration: SalesforceEmulatorConfiguration
     private let state: Mutex<State>
+    private let listeningAddress = Mutex<String?>(nil)
+
+    /// The instance URL a token response names: the configured one, else where the server listens.
+    var instanceURL: String? { configuration.instanceURL ?? listeningAddress.withLock { $0 } }
+
+    func listens(at base: URL) {
+        listeningAddress.withLock { $0 = base.absoluteString }
+    }
 
     init(configuration: SalesforceEmulatorConfiguration) {
         self.configuration = configuration

@@ -66,7 +66,7 @@ extension SalesforceEmulator {
         }
         let token = state.issueToken(clientID: clientID)
         return json(.ok, [
-            "access_token": token, "instance_url": configuration.instanceURL, "id": "https://login.salesforce.com/id/00D000000000001EAA/005000000000001AAA",
+            "access_token": token, "instance_url": state.instanceURL ?? "", "id": "https://login.salesforce.com/id/00D000000000001EAA/005000000000001AAA",
             "token_type": "Bearer", "issued_at": String(Int64(Date().timeIntervalSince1970 * 1000)), "scope": "api",
             "signature": Data(token.utf8.prefix(32)).base64EncodedString(),
         ], usage: nil)

@@ -38,6 +38,10 @@ public struct SalesforceEmulator: Sendable {
         base.appendingPathComponent(state.configuration.myDomainHost)
     }
 
+    /// Tells the emulator the address its server listens on: its instance URL, unless one is
+    /// configured.
+    public func listens(at base: URL) { state.listens(at: base) }
+
     /// Records of `object` the org holds, read directly.
     public func recordCount(object: String) throws -> Int { try store.count(object: object) }
 

@@ -9,8 +9,9 @@ public struct SalesforceEmulatorConfiguration: Sendable {
     public var username = "integration@billsync.example"
     /// PEM public key (or certificate) that verifies JWT bearer assertions.
     public var jwtPublicKeyPEM: String?
-    /// Where API calls go, as the token response says (the emulator's own address).
-    public var instanceURL = "http://127.0.0.1:8090"
+    /// Where API calls go, as the token response says. Nil: the address the sandbox server
+    /// listens on, which a server on a kernel-chosen port learns only once it listens.
+    public var instanceURL: String?
     /// The `aud` a JWT assertion must name.
     public var loginURL = "https://login.salesforce.com"
     /// The org's My Domain host. Salesforce grants the client credentials flow only on the org's
