@@ -18,8 +18,9 @@ public enum Librdkafka {
     /// The path of the shared library the dynamic loader picked, read from `/proc/self/maps`
     /// (Linux only): with two librdkafkas installed side by side, this is the one that matters.
     public static var loadedPath: String? {
-        // /proc files report size 0, so read to the end rather than by size.
-        guard let data = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return nil }
+        // /proc files report size 0, so read to the end rather than by size; `readToEnd` throws
+        // where `readDataToEndOfFile` would trap (an interrupted read).
+        guard let file = FileHandle(forReadingAtPath: "/proc/self/maps"), let data = try? file.readToEnd() else { return nil }
         let maps = String(decoding: data, as: UTF8.self)
         for line in maps.split(separator: "\n") where line.contains("librdkafka.so") {
             if let path = line.split(separator: " ", omittingEmptySubsequences: true).last {
