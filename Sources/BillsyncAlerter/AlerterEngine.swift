@@ -198,9 +198,10 @@ public actor AlerterEngine {
     /// Records what a run's accounting found. A run is done once its counts added up (`final`),
     /// or once it was checked for `discrepancy.giveUpAfter` (its discrepancies then stay told
     /// until the run is forgotten); until then it is checked again every `settle`.
-    public func runChecked(_ key: String, discrepancies: [AlertCondition], reportPath: String?, final: Bool) {
+    public func runChecked(_ key: String, discrepancies: [AlertCondition], pending: [String: Int] = [:], reportPath: String?, final: Bool) {
         let now = clock.now
         observations.runs[key]?.discrepancies = discrepancies
+        observations.runs[key]?.pending = pending
         observations.runs[key]?.checks += 1
         if let reportPath { observations.runs[key]?.reportPath = reportPath }
         if final {
@@ -326,8 +327,8 @@ public actor AlerterEngine {
                 let channel = byName[name]!
                 tasks.addTask {
                     var results: [(UUID, DeliveryOutcome)] = []
-                    var blocked = Set<String>()
-                    for (group, delivery) in items where !blocked.contains(group) {
+                    // After a failure the channel's remaining deliveries wait for the next round: its receiver is likely down.
+                    for (_, delivery) in items {
                         let outcome = await send(delivery.notification, channel)
                         results.append((delivery.id, outcome))
                         if case .failed = outcome { break }

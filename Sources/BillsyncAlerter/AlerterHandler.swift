@@ -23,7 +23,7 @@ public struct AlerterHandler: StageHandler {
 
     public func handle(_ batch: [StageMessage<KafkaConsumerMessage>]) async -> [Result<[OutgoingMessage], StageFailure>] {
         do {
-            let records = try await engine.ingest(batch.map(\.input), contracts: contracts)
+            let records = await engine.ingest(batch.map(\.input), contracts: contracts)
             let outputs = try records.map { try AlerterState.message($0, topic: stateTopic, contracts: contracts) }
             // The state of the whole batch travels with its last message: all of it is written
             // before any of the batch is marked done.

@@ -58,8 +58,8 @@ public final class AlerterService: Service, Sendable {
             group.addTask { try await follower.run() }
             group.addTask { try await tables.follow(follower) }
             if runsRounds {
-                group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.round() } } }
-                group.addTask { try await cancelWhenGracefulShutdown { await self.every { await self.checkDueRuns() } } }
+                group.addTask { await cancelWhenGracefulShutdown { await self.every { await self.round() } } }
+                group.addTask { await cancelWhenGracefulShutdown { await self.every { await self.checkDueRuns() } } }
             }
             // The stage ends on SIGTERM after committing what it finished; the rest follows it.
             try await self.runtime.run()
@@ -152,7 +152,8 @@ public final class AlerterService: Service, Sendable {
                         ])
                     }
                 }
-                await engine.runChecked(key, discrepancies: discrepancies, reportPath: path, final: final)
+                await engine.runChecked(key, discrepancies: discrepancies, pending: RunAccounting.pending(ledger, run: run), reportPath: path,
+                                        final: final)
             } catch {
                 logger.error("a run's accounting failed; tried again after the settle time", metadata: [
                     "billsync.run": "\(run.runId)", "error": "\(error)",

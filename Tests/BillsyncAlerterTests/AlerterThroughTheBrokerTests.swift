@@ -190,7 +190,9 @@ struct AlerterThroughTheBrokerTests {
                 try await rig.publish(raw + [try rig.message(run, topic: rig.catalog.reports, key: "nightly")])
                 await service.evaluateOnce()
                 rig.manual.advance(by: .seconds(601))
-                await service.evaluateOnce()  // the run is due: accounted, found short
+                await service.evaluateOnce()  // the run is due: accounted, found short, but maybe still moving
+                rig.manual.advance(by: .seconds(600))
+                await service.evaluateOnce()  // checked again: not one more handled, so stuck
                 rig.manual.advance(by: .seconds(31))
                 await service.evaluateOnce()  // past group_wait: told
                 let told = try #require(try notifications(webhook).first)

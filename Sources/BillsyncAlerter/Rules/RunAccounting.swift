@@ -66,7 +66,21 @@ public struct RunAccounting: Sendable {
         return last.sorted { $0.value < $1.value }.map { SyncReport.StageTiming(stage: $0.key, seconds: $0.value.timeIntervalSince(start)) }
     }
 
-    /// One condition per flow whose counts do not add up, naming the numbers.
+    /// The records each flow's stage has not handled yet, by the flow's discrepancy key.
+    public static func pending(_ ledger: SyncLedger, run: AlerterObservations.RunCheck) -> [String: Int] {
+        var pending: [String: Int] = [:]
+        for row in ledger.rows where row.pending > 0 { pending[flowKey(row, run: run)] = row.pending }
+        return pending
+    }
+
+    static func flowKey(_ row: SyncLedger.Row, run: AlerterObservations.RunCheck) -> String {
+        "discrepancy/\(run.source)/\(row.flow.object)/\(row.flow.direction.rawValue)"
+    }
+
+    /// One condition per flow whose counts do not add up, naming the numbers. Records merely not
+    /// handled yet are told only once their flow stopped moving: when fewer wait than at the
+    /// run's previous check, the stage is working through them (a large run outlasts the settle
+    /// time), and a stage that is down is the lag and worker rules' to tell.
     public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
         var conditions: [AlertCondition] = []
         // The records on the raw topics must be the ones the extractor says it published.
@@ -80,6 +94,10 @@ public struct RunAccounting: Sendable {
         }
         return conditions + ledger.rows.compactMap { row in
             guard row.unaccounted > 0 || row.pending > 0 else { return nil }
+            if row.unaccounted == 0 {
+                let before = run.pending?[flowKey(row, run: run)]
+                guard let before, row.pending >= before else { return nil }
+            }
             let loaded = row.created + row.updated
             let accounted = loaded + row.unchanged + row.deadLettered + row.retrying
             let retry = row.retrying > 0 ? " (+ \(row.retrying) still in retry)" : ""
@@ -88,7 +106,7 @@ public struct RunAccounting: Sendable {
             if row.pending > 0 { missing.append("\(row.pending) not yet handled by their stage") }
             let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
             return AlertCondition(
-                key: "discrepancy/\(run.source)/\(row.flow.object)/\(row.flow.direction.rawValue)",
+                key: flowKey(row, run: run),
                 severity: row.unaccounted > 0 ? .critical : .warning, kind: .discrepancy,
                 title: "\(run.source) run: \(flow): \(row.extracted) extracted ≠ \(loaded) loaded + \(row.unchanged) suppressed + \(row.deadLettered) dead-lettered\(retry)",
                 summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)); \(accounted) of \(row.extracted) records are accounted for, \(missing.joined(separator: " and ")). `billsync report --source \(run.source)` lists them by file and line.",
