@@ -163,10 +163,10 @@ final class SchemaNode: @unchecked Sendable {
             var next = 0
             for member in object.members {
                 var position: Int?
-                if next < properties.count, properties[next].0 == member.key {
+                if next < properties.count, properties[next].0.isSameName(member.key) {
                     position = next
                 } else {
-                    position = properties.firstIndex { $0.0 == member.key }
+                    position = properties.firstIndex { $0.0.isSameName(member.key) }
                 }
                 if let position {
                     next = position + 1

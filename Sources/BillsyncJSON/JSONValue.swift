@@ -135,7 +135,7 @@ public struct JSONObject: Sendable, Equatable {
 
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        for position in members.indices where members[position].key == key { return position }
+        for position in members.indices where members[position].key.isSameName(key) { return position }
         return nil
     }
 
@@ -168,5 +168,14 @@ public struct JSONObject: Sendable, Equatable {
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
         return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+    }
+}
+
+extension String {
+    /// Equality for member names, which mostly differ in length: that is compared first, from
+    /// the string's own header, before the standard library's general comparison.
+    @inline(__always)
+    func isSameName(_ other: String) -> Bool {
+        utf8.count == other.utf8.count && self == other
     }
 }

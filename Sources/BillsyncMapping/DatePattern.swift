@@ -63,19 +63,30 @@ public struct DatePattern: Sendable, Equatable {
         var offsetSeconds: Int?
     }
 
+    /// Read over the text's UTF-8 bytes: the pattern's fields are ASCII digits, and a rule
+    /// applies it to a field of every record.
     func fields(of text: String) -> Fields? {
-        let characters = Array(text)
+        var text = text
+        return text.withUTF8 { bytes in fields(of: bytes) }
+    }
+
+    private func fields(of bytes: UnsafeBufferPointer<UInt8>) -> Fields? {
         var position = 0
         var fields = Fields()
         func digits(_ minimum: Int, _ maximum: Int) -> Int? {
             var count = 0
             var value = 0
-            while count < maximum, position < characters.count, let digit = characters[position].wholeNumberValue, characters[position].isASCII {
-                value = value * 10 + digit
+            while count < maximum, position < bytes.count, bytes[position] &- UInt8(ascii: "0") < 10 {
+                value = value * 10 + Int(bytes[position] &- UInt8(ascii: "0"))
                 position += 1
                 count += 1
             }
             return count >= minimum ? value : nil
+        }
+        func skip(_ byte: UInt8) -> Bool {
+            guard position < bytes.count, bytes[position] == byte else { return false }
+            position += 1
+            return true
         }
         for token in tokens {
             switch token {
@@ -86,25 +97,21 @@ public struct DatePattern: Sendable, Equatable {
             case .minute: guard let value = digits(2, 2) else { return nil }; fields.minute = value
             case .second: guard let value = digits(2, 2) else { return nil }; fields.second = value
             case .offset:
-                guard position < characters.count else { return nil }
-                if characters[position] == "Z" {
-                    position += 1
+                if skip(UInt8(ascii: "Z")) {
                     fields.offsetSeconds = 0
                 } else {
-                    guard characters[position] == "+" || characters[position] == "-" else { return nil }
-                    let sign = characters[position] == "-" ? -1 : 1
-                    position += 1
-                    guard let hours = digits(2, 2), position < characters.count, characters[position] == ":" else { return nil }
-                    position += 1
-                    guard let minutes = digits(2, 2), hours <= 14, minutes < 60 else { return nil }
+                    let sign = skip(UInt8(ascii: "-")) ? -1 : 1
+                    guard sign == -1 || skip(UInt8(ascii: "+")) else { return nil }
+                    guard let hours = digits(2, 2), skip(UInt8(ascii: ":")), let minutes = digits(2, 2), hours <= 14, minutes < 60 else { return nil }
                     fields.offsetSeconds = sign * (hours * 3600 + minutes * 60)
                 }
             case let .literal(character):
-                guard position < characters.count, characters[position] == character else { return nil }
-                position += 1
+                for byte in character.utf8 {
+                    guard skip(byte) else { return nil }
+                }
             }
         }
-        guard position == characters.count, (1...12).contains(fields.month), fields.day >= 1,
+        guard position == bytes.count, (1...12).contains(fields.month), fields.day >= 1,
               fields.day <= Self.daysIn(month: fields.month, year: fields.year),
               fields.hour < 24, fields.minute < 60, fields.second < 60 else { return nil }
         return fields
@@ -118,7 +125,25 @@ public struct DatePattern: Sendable, Equatable {
     /// The ISO date (`2026-12-31`) the text names, or nil.
     public func date(from text: String) -> String? {
         guard let fields = fields(of: text) else { return nil }
-        return Self.padded(fields.year, 4) + "-" + Self.padded(fields.month, 2) + "-" + Self.padded(fields.day, 2)
+        // Written digit by digit into the string's own storage: one allocation-free small string.
+        return String(unsafeUninitializedCapacity: 10) { buffer in
+            var position = 0
+            func put(_ value: Int, _ width: Int) {
+                var divisor = 1
+                for _ in 1..<width { divisor *= 10 }
+                while divisor > 0 {
+                    buffer[position] = UInt8(ascii: "0") + UInt8(value / divisor % 10)
+                    position += 1
+                    divisor /= 10
+                }
+            }
+            put(fields.year, 4)
+            buffer[position] = UInt8(ascii: "-"); position += 1
+            put(fields.month, 2)
+            buffer[position] = UInt8(ascii: "-"); position += 1
+            put(fields.day, 2)
+            return position
+        }
     }
 
     /// The RFC 3339 timestamp the text names, read in `timeZone` when it has no offset of its

@@ -33,6 +33,15 @@ public struct MappingDocument: Sendable {
         public let to: String?
         public let rules: [MappingRule]
         public let line: Int
+        let path: PayloadPath
+
+        public init(from: String, to: String?, rules: [MappingRule], line: Int) {
+            self.from = from
+            self.to = to
+            self.rules = rules
+            self.line = line
+            path = PayloadPath(from)
+        }
     }
 
     public struct ObjectMapping: Sendable, Equatable {
@@ -44,6 +53,19 @@ public struct MappingDocument: Sendable {
         public let refresh: String?
         public let fields: [FieldMapping]
         public let line: Int
+        let externalIdPaths: [PayloadPath]
+
+        public init(source: MessageType, object: String, externalIdField: String, externalIdFrom: [String], refresh: String?,
+                    fields: [FieldMapping], line: Int) {
+            self.source = source
+            self.object = object
+            self.externalIdField = externalIdField
+            self.externalIdFrom = externalIdFrom
+            self.refresh = refresh
+            self.fields = fields
+            self.line = line
+            externalIdPaths = externalIdFrom.map(PayloadPath.init)
+        }
     }
 
     /// Roll-ups for commercial hierarchies (C1 → C2 → C3): each parent account gets totals over

@@ -49,9 +49,9 @@ public struct RecordMapper: Sendable {
     func apply(_ mapping: MappingDocument.ObjectMapping, to payload: JSONValue) throws(MappingRejection) -> CRMUpsert {
         let payload: JSONObject = if case let .object(object) = payload { object } else { JSONObject() }
         var parts: [String] = []
-        for path in mapping.externalIdFrom {
-            guard let part = MappedValue(Self.value(at: path, in: payload)).text, !part.isEmpty else {
-                throw MappingRejection(rule: "external-id", field: path, message: "is required for \(mapping.object).\(mapping.externalIdField)")
+        for path in mapping.externalIdPaths {
+            guard let part = MappedValue(path.value(in: payload)).text, !part.isEmpty else {
+                throw MappingRejection(rule: "external-id", field: path.description, message: "is required for \(mapping.object).\(mapping.externalIdField)")
             }
             parts.append(part)
         }
@@ -59,7 +59,7 @@ public struct RecordMapper: Sendable {
         var fields: [String: CRMFieldValue] = [:]
         fields.reserveCapacity(mapping.fields.count)
         for field in mapping.fields {
-            var value = MappedValue(Self.value(at: field.from, in: payload))
+            var value = MappedValue(field.path.value(in: payload))
             for rule in field.rules {
                 value = try rule.apply(value, field: field.from, lookups: lookups)
             }
@@ -72,15 +72,6 @@ public struct RecordMapper: Sendable {
             }
         }
         return CRMUpsert(object: mapping.object, externalIdField: mapping.externalIdField, externalId: externalId, fields: fields)
-    }
-
-    /// Most paths name a top-level field: found without splitting the path, in the payload's
-    /// object taken out of its `JSONValue` once per record rather than once per field.
-    static func value(at path: String, in object: JSONObject) -> JSONValue? {
-        if !path.utf8.contains(UInt8(ascii: ".")) { return object[path] }
-        var current: JSONValue? = .object(object)
-        for part in path.split(separator: ".") { current = current?[String(part)] }
-        return current
     }
 }
 

@@ -86,7 +86,7 @@ struct DialectTests {
         // Every row as the file has it, by file and line, to compare the dead letters with.
         var rows: [String: [Int: [UInt8]]] = [:]
         for file in expected.keys {
-            var reader = try CSVStreamReader(source: InMemoryBytes([UInt8](try Data(contentsOf: drop.appendingPathComponent(file)))),
+            var reader = CSVStreamReader(source: InMemoryBytes([UInt8](try Data(contentsOf: drop.appendingPathComponent(file)))),
                                              delimiter: UInt8(ascii: ";"), skippingUTF8BOM: false)
             while let next = reader.next() { if case let .success(row) = next { rows[file, default: [:]][row.line] = row.bytes } }
         }

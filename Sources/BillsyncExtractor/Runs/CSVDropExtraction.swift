@@ -118,7 +118,7 @@ public struct CSVDropExtraction: Sendable {
         var fileCounts = ExtractionCounts()
         var failure: CSVSourceError?
         while true {
-            let batch = try await BlockingWork.run { [self] in nextBatch(reader, file: file) }
+            let batch = await BlockingWork.run { [self] in nextBatch(reader, file: file) }
             // Whatever was read before a failure is still sent: its rows are not read again
             // under the same ids unless the same file is dropped again.
             if !batch.messages.isEmpty { _ = try await producer.sendAll(batch.messages) }
