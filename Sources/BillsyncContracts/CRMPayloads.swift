@@ -145,14 +145,13 @@ extension CRMUpsert {
 
     /// Members and fields in sorted order, so one upsert is always written the same way.
     public func jsonValue() -> JSONValue {
-        .object(JSONObject(uniqueKeysWithValues: [
-            ("externalId", .string(externalId)), ("externalIdField", .string(externalIdField)),
-            ("fields", fieldsJSONValue()), ("object", .string(self.object)),
-        ]))
+        .object(JSONObject(uniqueKeys: ["externalId", "externalIdField", "fields", "object"],
+                           values: [.string(externalId), .string(externalIdField), fieldsJSONValue(), .string(self.object)]))
     }
 
     /// The fields alone, sorted by name: what the upsert's fingerprint hashes.
     public func fieldsJSONValue() -> JSONValue {
-        .object(JSONObject(uniqueKeysWithValues: fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value.jsonValue) }))
+        let sorted = fields.sorted { $0.key < $1.key }
+        return .object(JSONObject(uniqueKeys: sorted.map(\.key), values: sorted.map(\.value.jsonValue)))
     }
 }

@@ -47,16 +47,18 @@ extension MessageEnvelope {
 
     /// The envelope as a tree, members in sorted order (as the bytes were always written).
     func jsonValue() throws -> JSONValue {
-        var members: [(key: String, value: JSONValue)] = [("businessKey", .string(businessKey))]
-        members.reserveCapacity(10)
-        if let causationId { members.append(("causationId", .string(causationId.text))) }
-        members += [
-            ("correlationId", .string(correlationId.text)), ("extractedAt", .string(extractedAt.text)), ("id", .string(id.text)),
-            ("occurredAt", occurredAt.map { .string($0.text) } ?? .null), ("payload", try payload.jsonValue()),
-            ("schemaVersion", .string(schemaVersion)),
-            ("source", .object(JSONObject(uniqueKeysWithValues: [("name", .string(source.name)), ("system", .string(source.system.rawValue))]))),
-            ("type", .string(type.rawValue)),
-        ]
-        return .object(JSONObject(uniqueKeysWithValues: members))
+        let payload = try payload.jsonValue()
+        let source = JSONValue.object(JSONObject(uniqueKeys: ["name", "system"], values: [.string(self.source.name), .string(self.source.system.rawValue)]))
+        let occurred: JSONValue = occurredAt.map { .string($0.text) } ?? .null
+        if let causationId {
+            return .object(JSONObject(
+                uniqueKeys: ["businessKey", "causationId", "correlationId", "extractedAt", "id", "occurredAt", "payload", "schemaVersion", "source", "type"],
+                values: [.string(businessKey), .string(causationId.text), .string(correlationId.text), .string(extractedAt.text), .string(id.text),
+                         occurred, payload, .string(schemaVersion), source, .string(type.rawValue)]))
+        }
+        return .object(JSONObject(
+            uniqueKeys: ["businessKey", "correlationId", "extractedAt", "id", "occurredAt", "payload", "schemaVersion", "source", "type"],
+            values: [.string(businessKey), .string(correlationId.text), .string(extractedAt.text), .string(id.text),
+                     occurred, payload, .string(schemaVersion), source, .string(type.rawValue)]))
     }
 }

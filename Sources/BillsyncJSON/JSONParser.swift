@@ -90,7 +90,8 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var members: [(key: String, value: JSONValue)] = []
+        var keys: [String] = []
+        var values: [JSONValue] = []
         var increasing = true
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
@@ -105,8 +106,9 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            if increasing, let last = members.last, !(last.key < key) { increasing = false }
-            members.append((key, try parseValue()))
+            if increasing, let last = keys.last, !(last < key) { increasing = false }
+            keys.append(key)
+            values.append(try parseValue())
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input") }
             if bytes[position] == UInt8(ascii: ",") {
@@ -115,10 +117,10 @@ public struct JSONParser {
             }
             guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             position += 1
-            if increasing { return .object(JSONObject(uniqueKeysWithValues: members)) }
+            if increasing { return .object(JSONObject(uniqueKeys: keys, values: values)) }
             // A repeated name keeps its first place and its last value.
             var object = JSONObject()
-            for (key, value) in members { object[key] = value }
+            for (key, value) in zip(keys, values) { object[key] = value }
             return .object(object)
         }
     }

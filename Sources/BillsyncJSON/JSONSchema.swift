@@ -161,23 +161,23 @@ final class SchemaNode: @unchecked Sendable {
             let properties = self.properties
             var seen = PositionSet()
             var next = 0
-            for member in object.members {
+            for (key, value) in object.members {
                 var position: Int?
-                if next < properties.count, properties[next].0.isSameName(member.key) {
+                if next < properties.count, properties[next].0.isSameName(key) {
                     position = next
                 } else {
-                    position = properties.firstIndex { $0.0.isSameName(member.key) }
+                    position = properties.firstIndex { $0.0.isSameName(key) }
                 }
                 if let position {
                     next = position + 1
                     seen.insert(position)
                 }
                 guard let schema = position.map({ properties[$0].1 }) ?? additionalProperties else { continue }
-                path.append(member.key)
+                path.append(key)
                 if position == nil, schema.alwaysValid == false {
                     violations.append(SchemaViolation(pointer: JSONPointer(path), keyword: "additionalProperties", message: "unknown field"))
                 } else {
-                    schema.validate(member.value, path: &path, into: &violations)
+                    schema.validate(value, path: &path, into: &violations)
                 }
                 path.removeLast()
             }

@@ -70,10 +70,10 @@ extension JSONValue: Hashable {
         case let .object(object):
             // Order-free, as == is: the members' own hashes summed.
             var sum = 0
-            for member in object.members {
+            for (key, value) in object.members {
                 var memberHasher = Hasher()
-                memberHasher.combine(member.key)
-                memberHasher.combine(member.value)
+                memberHasher.combine(key)
+                memberHasher.combine(value)
                 sum &+= memberHasher.finalize()
             }
             hasher.combine(object.count)

@@ -99,75 +99,89 @@ public struct JSONNumber: Sendable, Equatable, CustomStringConvertible {
 
 /// A JSON object. A repeated key keeps its last value, as most JSON readers do.
 ///
-/// Members are kept in order in an array and found by comparing keys: a message's objects have
-/// a handful to a few dozen members, for which that is cheaper than hashing every key on every
-/// lookup (and building a hash table per object). An object that grows past
-/// `indexedFromCount` members gets an index by key, so a huge one stays linear to read.
+/// Members are kept in order, their names and values in two arrays, and found by comparing
+/// names: a message's objects have a handful to a few dozen members, for which that is cheaper
+/// than hashing every key on every lookup (and building a hash table per object), and a search
+/// then reads only names, never copying a value. An object that grows past `indexedFromCount`
+/// members gets an index by key, so a huge one stays linear to read.
 public struct JSONObject: Sendable, Equatable {
-    public private(set) var members: [(key: String, value: JSONValue)] = []
+    /// The member names in their order.
+    public private(set) var keys: [String] = []
+    /// The member values, in the names' order.
+    public private(set) var values: [JSONValue] = []
     private var index: [String: Int]?
     static let indexedFromCount = 32
 
     public init() {}
 
     public init(_ pairs: KeyValuePairs<String, JSONValue>) {
-        members.reserveCapacity(pairs.count)
+        keys.reserveCapacity(pairs.count)
+        values.reserveCapacity(pairs.count)
         for (key, value) in pairs { self[key] = value }
     }
 
-    /// Members whose keys are known to differ (written by code, not read): appended as they
-    /// are, without looking each key up among those before it.
-    public init(uniqueKeysWithValues members: [(key: String, value: JSONValue)]) {
-        assert(Set(members.map(\.key)).count == members.count, "repeated keys")
-        self.members = members
-        if members.count > Self.indexedFromCount {
-            index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
-        }
+    /// Members whose keys are known to differ (written by code, or read in increasing order):
+    /// kept as they are, without looking each key up among those before it.
+    public init(uniqueKeys keys: [String], values: [JSONValue]) {
+        assert(keys.count == values.count && Set(keys).count == keys.count, "repeated or unmatched keys")
+        self.keys = keys
+        self.values = values
+        if keys.count > Self.indexedFromCount { reindex() }
     }
 
-    /// The member names in their order.
-    public var keys: [String] { members.map(\.key) }
+    public init(uniqueKeysWithValues members: [(key: String, value: JSONValue)]) {
+        self.init(uniqueKeys: members.map(\.key), values: members.map(\.value))
+    }
+
+    /// The members in order, as (name, value) pairs.
+    public var members: Zip2Sequence<[String], [JSONValue]> { zip(keys, values) }
 
     /// The members by name.
-    public var values: [String: JSONValue] {
-        Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { _, last in last })
+    public var dictionary: [String: JSONValue] {
+        Dictionary(zip(keys, values), uniquingKeysWith: { _, last in last })
     }
 
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
-        for position in members.indices where members[position].key.isSameName(key) { return position }
-        return nil
+        return keys.withUnsafeBufferPointer { names in
+            for position in names.indices where names[position].isSameName(key) { return position }
+            return nil
+        }
+    }
+
+    private mutating func reindex() {
+        index = Dictionary(keys.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { _, last in last })
     }
 
     public subscript(key: String) -> JSONValue? {
-        get { position(of: key).map { members[$0].value } }
+        get { position(of: key).map { values[$0] } }
         set {
             if let newValue {
                 if let position = position(of: key) {
-                    members[position].value = newValue
+                    values[position] = newValue
                 } else {
-                    members.append((key, newValue))
+                    keys.append(key)
+                    values.append(newValue)
                     if index != nil {
-                        index![key] = members.count - 1
-                    } else if members.count > Self.indexedFromCount {
-                        index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
+                        index![key] = keys.count - 1
+                    } else if keys.count > Self.indexedFromCount {
+                        reindex()
                     }
                 }
             } else if let position = position(of: key) {
-                members.remove(at: position)
-                if index != nil {
-                    index = Dictionary(members.enumerated().map { ($0.element.key, $0.offset) }, uniquingKeysWith: { _, last in last })
-                }
+                keys.remove(at: position)
+                values.remove(at: position)
+                if index != nil { reindex() }
             }
         }
     }
 
-    public var count: Int { members.count }
+    public var count: Int { keys.count }
 
     /// Equal when they have the same members, in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
-        return lhs.members.allSatisfy { rhs[$0.key] == $0.value }
+        return lhs.members.allSatisfy { rhs[$0.0] == $0.1 }
     }
 }
 

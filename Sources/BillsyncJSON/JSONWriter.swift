@@ -25,11 +25,11 @@ extension JSONValue {
             output.append(UInt8(ascii: "]"))
         case let .object(object):
             output.append(UInt8(ascii: "{"))
-            for (index, member) in object.members.enumerated() {
+            for index in object.keys.indices {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
-                Self.writeString(member.key, into: &output)
+                Self.writeString(object.keys[index], into: &output)
                 output.append(UInt8(ascii: ":"))
-                member.value.write(into: &output)
+                object.values[index].write(into: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
