@@ -145,8 +145,13 @@ extension CRMUpsert {
 
     /// Members and fields in sorted order, so one upsert is always written the same way.
     public func jsonValue() -> JSONValue {
+        jsonValue(fields: fieldsJSONValue())
+    }
+
+    /// The upsert as a tree, with `fieldsJSONValue()` built already.
+    public func jsonValue(fields: JSONValue) -> JSONValue {
         .object(JSONObject(uniqueKeys: ["externalId", "externalIdField", "fields", "object"],
-                           values: [.string(externalId), .string(externalIdField), fieldsJSONValue(), .string(self.object)]))
+                           values: [.string(externalId), .string(externalIdField), fields, .string(self.object)]))
     }
 
     /// The fields alone, sorted by name: what the upsert's fingerprint hashes.

@@ -176,7 +176,13 @@ public final class MessageContracts: Sendable {
     /// Builds the message's tree, validates it and writes it: a worker never writes a message its
     /// consumers would refuse.
     public func encode<Payload: MessagePayload>(_ message: MessageEnvelope<Payload>) throws -> [UInt8] {
-        let document = try message.jsonValue()
+        try encode(message, payloadJSON: try message.payload.jsonValue())
+    }
+
+    /// `encode` with the payload's tree built already (the transformer builds an upsert's fields
+    /// once, for its fingerprint and its message).
+    public func encode<Payload: MessagePayload>(_ message: MessageEnvelope<Payload>, payloadJSON: JSONValue) throws -> [UInt8] {
+        let document = message.jsonValue(payload: payloadJSON)
         _ = try validate(document: document).get()
         return document.serialized()
     }

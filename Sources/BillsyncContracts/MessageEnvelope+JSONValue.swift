@@ -47,7 +47,10 @@ extension MessageEnvelope {
 
     /// The envelope as a tree, members in sorted order (as the bytes were always written).
     func jsonValue() throws -> JSONValue {
-        let payload = try payload.jsonValue()
+        jsonValue(payload: try payload.jsonValue())
+    }
+
+    func jsonValue(payload: JSONValue) -> JSONValue {
         let source = JSONValue.object(JSONObject(uniqueKeys: ["name", "system"], values: [.string(self.source.name), .string(self.source.system.rawValue)]))
         let occurred: JSONValue = occurredAt.map { .string($0.text) } ?? .null
         if let causationId {

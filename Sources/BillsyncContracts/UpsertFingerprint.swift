@@ -19,23 +19,20 @@ public struct UpsertFingerprint: Hashable, Sendable {
     public let value: UInt64
 
     public init(_ upsert: CRMUpsert) {
-        // The fields sorted once, their JSON (`fieldsJSONValue()`'s bytes) written without a tree:
-        // every upsert the transformer makes is fingerprinted.
-        let sorted = upsert.fields.sorted { $0.key < $1.key }
-        var fields: [UInt8] = [UInt8(ascii: "{")]
-        fields.reserveCapacity(512)
-        for (index, field) in sorted.enumerated() {
-            if index > 0 { fields.append(UInt8(ascii: ",")) }
-            JSONValue.writeString(field.key, into: &fields)
-            fields.append(UInt8(ascii: ":"))
-            field.value.jsonValue.write(into: &fields)
-        }
-        fields.append(UInt8(ascii: "}"))
+        self.init(upsert, fields: upsert.fieldsJSONValue())
+    }
+
+    /// From `fields`, the upsert's `fieldsJSONValue()` built already: the transformer writes the
+    /// same tree into the upsert's message.
+    public init(_ upsert: CRMUpsert, fields: JSONValue) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(512)
+        fields.write(into: &bytes)
         var value = StableHash()
         value.add(upsert.externalIdField)
-        value.add(fields)
-        self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: sorted.map(\.key).joined(separator: ","),
-                  value: value.value)
+        value.add(bytes)
+        let names: [String] = if case let .object(object) = fields { object.keys } else { [] }
+        self.init(object: upsert.object, externalId: upsert.externalId, fieldSet: names.joined(separator: ","), value: value.value)
     }
 
     public init(object: String, externalId: String, fieldSet: String, value: UInt64) {

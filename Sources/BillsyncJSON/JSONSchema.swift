@@ -161,7 +161,8 @@ final class SchemaNode: @unchecked Sendable {
             let properties = self.properties
             var seen = PositionSet()
             var next = 0
-            for (key, value) in object.members {
+            for index in object.keys.indices {
+                let key = object.keys[index]
                 var position: Int?
                 if next < properties.count, properties[next].0.isSameName(key) {
                     position = next
@@ -177,7 +178,7 @@ final class SchemaNode: @unchecked Sendable {
                 if position == nil, schema.alwaysValid == false {
                     violations.append(SchemaViolation(pointer: JSONPointer(path), keyword: "additionalProperties", message: "unknown field"))
                 } else {
-                    schema.validate(value, path: &path, into: &violations)
+                    schema.validate(object.values[index], path: &path, into: &violations)
                 }
                 path.removeLast()
             }

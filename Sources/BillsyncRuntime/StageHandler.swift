@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncJSON
 import BillsyncKafka
 import Foundation
 import Logging
@@ -115,8 +116,11 @@ public struct OutgoingMessage: Sendable {
     }
 
     /// A contract message, validated as it is encoded and keyed by its business key.
-    public init<Payload: MessagePayload>(topic: String, message: MessageEnvelope<Payload>, contracts: MessageContracts) throws {
-        self.init(topic: topic, key: message.businessKey, value: try contracts.encode(message),
+    /// `payloadJSON`: the payload's tree, when the stage built it already.
+    public init<Payload: MessagePayload>(topic: String, message: MessageEnvelope<Payload>, payloadJSON: JSONValue? = nil,
+                                         contracts: MessageContracts) throws {
+        let value = try payloadJSON.map { try contracts.encode(message, payloadJSON: $0) } ?? contracts.encode(message)
+        self.init(topic: topic, key: message.businessKey, value: value,
                   headers: [KafkaHeader(name: StageHeaders.correlationID, value: Array(message.correlationId.text.utf8))])
     }
 }

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncJSON
 import BillsyncKafka
 import BillsyncRuntime
 import Synchronization
@@ -48,6 +49,8 @@ public final class UpsertWriter: Sendable {
         let fingerprint: UpsertFingerprint
         let replayed: Bool
         let message: MessageEnvelope<CRMUpsert>
+        /// The upsert's fields as JSON, built once for the fingerprint and the message.
+        let fields: JSONValue
         let headers: [KafkaHeader]
         /// Encoded ahead, unless Salesforce held these values when it was added (then it is
         /// encoded only if `commit` finds a newer value on its way).
@@ -59,10 +62,12 @@ public final class UpsertWriter: Sendable {
     public func add<Input: MessagePayload>(_ upsert: CRMUpsert, index: Int, businessKey: String? = nil,
                                            from envelope: MessageEnvelope<Input>, replayed: Bool = false, headers: [KafkaHeader] = [],
                                            to pending: inout Pending) throws {
-        let fingerprint = upsert.fingerprint
+        let fields = upsert.fieldsJSONValue()
+        let fingerprint = UpsertFingerprint(upsert, fields: fields)
         guard !pending.candidates.contains(where: { $0.fingerprint == fingerprint }) else { return }
         var candidate = Candidate(fingerprint: fingerprint, replayed: replayed,
-                                  message: envelope.derived(businessKey: businessKey, index: index, payload: upsert), headers: headers)
+                                  message: envelope.derived(businessKey: businessKey, index: index, payload: upsert), fields: fields,
+                                  headers: headers)
         if replayed || !(loaded?.isUnchanged(fingerprint) ?? false) { candidate.output = try encode(candidate) }
         pending.candidates.append(candidate)
     }
@@ -110,7 +115,8 @@ public final class UpsertWriter: Sendable {
     }
 
     private func encode(_ candidate: Candidate) throws -> OutgoingMessage {
-        var output = try OutgoingMessage(topic: outputTopic, message: candidate.message, contracts: contracts)
+        var output = try OutgoingMessage(topic: outputTopic, message: candidate.message,
+                                         payloadJSON: candidate.message.payload.jsonValue(fields: candidate.fields), contracts: contracts)
         output.headers += candidate.headers
         output.tag = lastTag.wrappingAdd(1, ordering: .relaxed).newValue
         return output
