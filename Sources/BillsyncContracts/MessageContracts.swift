@@ -134,9 +134,9 @@ public final class MessageContracts: Sendable {
         else {
             return .failure(ContractViolation(kind: .envelope, violations: envelopeViolations, detail: "invalid envelope"))
         }
-        let parts = version.split(separator: ".").compactMap { Int($0) }
-        guard parts.count == 2, let knownMinor = Self.knownMinorVersions[parts[0]], parts[1] <= knownMinor,
-              let schema = payloads[type]?[parts[0]]
+        let parts = Self.majorAndMinor(version)
+        guard let parts, let knownMinor = Self.knownMinorVersions[parts.major], parts.minor <= knownMinor,
+              let schema = payloads[type]?[parts.major]
         else {
             let known = Self.knownMinorVersions.sorted { $0.key < $1.key }.map { "\($0.key).0–\($0.key).\($0.value)" }
             return .failure(ContractViolation(
@@ -151,6 +151,13 @@ public final class MessageContracts: Sendable {
             return .failure(ContractViolation(kind: .payload, violations: payloadViolations, detail: "invalid \(type.rawValue)"))
         }
         return .success(ValidatedMessage(type: type, schemaVersion: version, document: document))
+    }
+
+    /// `1.0` → (1, 0); nil for anything else. Read for every message, so without splitting.
+    static func majorAndMinor(_ version: String) -> (major: Int, minor: Int)? {
+        guard let point = version.utf8.firstIndex(of: UInt8(ascii: ".")),
+              let major = Int(version[..<point]), let minor = Int(version[version.index(after: point)...]) else { return nil }
+        return (major, minor)
     }
 
     /// Validates, then reads the envelope from the validated tree (the bytes are parsed once).

@@ -23,9 +23,16 @@ public struct JSONParser {
     private let bytes: [UInt8]
     private var position = 0
     private var depth = 0
+    /// Members of the objects being read, innermost last: each object's are appended here, then
+    /// copied out in one allocation of their exact size, instead of each object growing arrays
+    /// of its own (five reallocations for a twenty-member object).
+    private var memberKeys: [String] = []
+    private var memberValues: [JSONValue] = []
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
+        memberKeys.reserveCapacity(64)
+        memberValues.reserveCapacity(64)
     }
 
     public static func parse(_ bytes: some Collection<UInt8>) throws(JSONParseError) -> JSONValue {
@@ -90,13 +97,16 @@ public struct JSONParser {
         try enter()
         defer { depth -= 1 }
         position += 1
-        var keys: [String] = []
-        var values: [JSONValue] = []
         var increasing = true
         skipWhitespace()
         if position < bytes.count, bytes[position] == UInt8(ascii: "}") {
             position += 1
             return .object(JSONObject())
+        }
+        let first = memberKeys.count
+        defer {
+            memberKeys.removeSubrange(first...)
+            memberValues.removeSubrange(first...)
         }
         while true {
             skipWhitespace()
@@ -106,9 +116,11 @@ public struct JSONParser {
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else { throw error("expected ':'") }
             position += 1
             skipWhitespace()
-            if increasing, let last = keys.last, !(last < key) { increasing = false }
-            keys.append(key)
-            values.append(try parseValue())
+            if increasing, memberKeys.count > first, !(memberKeys[memberKeys.count - 1] < key) { increasing = false }
+            // Appended together once the value is read: a nested object uses the stacks meanwhile.
+            let value = try parseValue()
+            memberKeys.append(key)
+            memberValues.append(value)
             skipWhitespace()
             guard position < bytes.count else { throw error("unexpected end of input") }
             if bytes[position] == UInt8(ascii: ",") {
@@ -117,10 +129,10 @@ public struct JSONParser {
             }
             guard bytes[position] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
             position += 1
-            if increasing { return .object(JSONObject(uniqueKeys: keys, values: values)) }
+            if increasing { return .object(JSONObject(uniqueKeys: Array(memberKeys[first...]), values: Array(memberValues[first...]))) }
             // A repeated name keeps its first place and its last value.
             var object = JSONObject()
-            for (key, value) in zip(keys, values) { object[key] = value }
+            for index in first..<memberKeys.count { object[memberKeys[index]] = memberValues[index] }
             return .object(object)
         }
     }
