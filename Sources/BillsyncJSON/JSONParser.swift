@@ -199,10 +199,8 @@ public struct JSONParser {
         position += 1
         // Fast path, nearly every string in billsync's messages: plain ASCII without escapes,
         // taken as one slice instead of scalar by scalar.
-        var end = position
-        while end < bytes.count, bytes[end] >= 0x20, bytes[end] < 0x80, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") {
-            end += 1
-        }
+        let start = position
+        let end = bytes.withUnsafeBufferPointer { ByteScan.firstSpecial(in: $0, from: start, stopAtNonASCII: true) }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
             let text = String(decoding: bytes[position..<end], as: UTF8.self)
             position = end + 1

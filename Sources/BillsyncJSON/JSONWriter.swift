@@ -42,8 +42,11 @@ extension JSONValue {
         string.withUTF8 { bytes in
             // Runs that need no escape (almost all of a message) are copied whole.
             var runStart = 0
-            for (index, byte) in bytes.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            while true {
+                let index = ByteScan.firstSpecial(in: bytes, from: runStart, stopAtNonASCII: false)
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                guard index < bytes.count else { break }
+                let byte = bytes[index]
                 runStart = index + 1
                 switch byte {
                 case UInt8(ascii: "\""): output.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
@@ -57,7 +60,6 @@ extension JSONValue {
                                                hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
                 }
             }
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...]))
         }
         output.append(UInt8(ascii: "\""))
     }

@@ -131,4 +131,23 @@ struct JSONParserTests {
         let deep = String(repeating: "[", count: JSONParser.maximumDepth + 1) + String(repeating: "]", count: JSONParser.maximumDepth + 1)
         #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
     }
+
+    @Test("a string with a quote, backslash, control or non-ASCII character at any place of an 8-byte word is written escaped and read back the same")
+    func stringsRoundTripWhereverTheSpecialByteFalls() throws {
+        // The reader and the writer skip plain runs eight bytes at a time: each special byte is
+        // tried at each of sixteen places, alone and next to another.
+        for special in ["\"", "\\", "\n", "\u{01}", "\u{1F}", "é", "😀", "\u{7F}"] {
+            for place in 0..<16 {
+                for second in ["", "\"", "ü"] {
+                    let text = String(repeating: "a", count: place) + special + second + String(repeating: "b", count: 16 - place)
+                    var written: [UInt8] = []
+                    JSONValue.writeString(text, into: &written)
+                    #expect(try JSONParser.parse(written) == .string(text), "\(text.debugDescription)")
+                    // The written literal holds no raw control byte, quote or backslash outside escapes.
+                    let raw = written.dropFirst().dropLast()
+                    #expect(!raw.contains { $0 < 0x20 }, "\(text.debugDescription)")
+                }
+            }
+        }
+    }
 }
