@@ -129,10 +129,6 @@ public struct JSONObject: Sendable, Equatable {
         if keys.count > Self.indexedFromCount { reindex() }
     }
 
-    public init(uniqueKeysWithValues members: [(key: String, value: JSONValue)]) {
-        self.init(uniqueKeys: members.map(\.key), values: members.map(\.value))
-    }
-
     /// The members in order, as (name, value) pairs.
     public var members: Zip2Sequence<[String], [JSONValue]> { zip(keys, values) }
 

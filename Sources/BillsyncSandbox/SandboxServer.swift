@@ -18,16 +18,21 @@ public struct SandboxServer: Sendable {
         self.port = port
     }
 
-    /// The application, to run as a service (`run()` or in a `ServiceGroup`). `onListening` gets
-    /// the port it listens on: the kernel's choice when `port` is 0.
+    /// The application, to run as a service (`run()` or in a `ServiceGroup`). Once it listens,
+    /// the Salesforce emulator learns its address (its instance URL, unless one is configured)
+    /// and `onListening` gets the port: the kernel's choice when `port` is 0.
     public func application(logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
         let router = Router()
         router.get("sandbox/healthz") { _, _ in "ok\n" }
         salesforce.addRoutes(to: router)
         billing?.addRoutes(to: router)
-        let port = port
+        let (host, port, salesforce) = (host, port, salesforce)
         return Application(router: router, configuration: .init(address: .hostname(host, port: port)),
-                           onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) }, logger: logger)
+                           onServerRunning: { channel in
+                               let listening = channel.localAddress?.port ?? port
+                               salesforce.listens(at: URL(string: "http://\(host):\(listening)")!)
+                               await onListening(listening)
+                           }, logger: logger)
     }
 }
 
@@ -56,9 +61,7 @@ extension SandboxServer {
                     try await group.next()
                     throw SandboxServerError(description: "the sandbox stopped before it listened on \(host):\(self.port)")
                 }
-                let base = URL(string: "http://\(host):\(port)")!
-                salesforce.listens(at: base)
-                let result = try await body(base)
+                let result = try await body(URL(string: "http://\(host):\(port)")!)
                 await services.triggerGracefulShutdown()
                 try await group.waitForAll()
                 return result

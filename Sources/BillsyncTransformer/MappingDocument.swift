@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncJSON
 import BillsyncMapping
 import Foundation
 import Yams

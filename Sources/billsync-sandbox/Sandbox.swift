@@ -81,7 +81,6 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var configuration = SalesforceEmulatorConfiguration()
-        configuration.instanceURL = "http://\(host):\(port)"
         configuration.dailyAPILimit = dailyLimit
         configuration.lockRowFailureRate = lockFailures
         configuration.serviceUnavailableRate = unavailable

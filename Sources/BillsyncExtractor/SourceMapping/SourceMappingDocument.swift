@@ -92,6 +92,17 @@ public struct SourceMappingDocument: Sendable {
         public let fallback: ValueSource?
         public let rules: [MappingRule]
         public let line: Int
+        /// `path`, split once: every row's record is written by it.
+        public let payloadPath: PayloadPath
+
+        public init(path: String, source: ValueSource, fallback: ValueSource?, rules: [MappingRule], line: Int) {
+            self.path = path
+            self.source = source
+            self.fallback = fallback
+            self.rules = rules
+            self.line = line
+            payloadPath = PayloadPath(path)
+        }
 
         public var columns: [String] { if case let .column(names) = source { names } else { [] } }
         public var isRequired: Bool { rules.contains(.required) }

@@ -211,7 +211,7 @@ public struct SourceRowMapper: Sendable {
                 parts.append(text)
             }
             records.append(ExportRecord(type: record.type, declaration: recordIndex, entity: record.entity, key: parts.joined(separator: "|"),
-                                        payload: Self.payload(record.fields.map(\.path), values)))
+                                        payload: Self.payload(record.fields, values)))
         }
         return records
     }
@@ -266,32 +266,19 @@ public struct SourceRowMapper: Sendable {
 
     /// The canonical record: dotted paths become nested objects; absent values are left out, and
     /// so is an object none of whose fields has a value.
-    static func payload(_ paths: [String], _ values: [String: MappedValue]) -> JSONValue {
+    static func payload(_ fields: [SourceMappingDocument.FieldMapping], _ values: [String: MappedValue]) -> JSONValue {
         var root = JSONObject()
         // `_name` fields are working values for templates.
-        for path in paths where !path.hasPrefix("_") {
+        for field in fields where !field.path.hasPrefix("_") {
             let json: JSONValue
-            switch values[path] ?? .absent {
+            switch values[field.path] ?? .absent {
             case .absent: continue
             case let .text(text): json = .string(text)
             case let .decimal(decimal): json = .string("\(decimal)")
             case let .bool(flag): json = .bool(flag)
             }
-            let parts = path.split(separator: ".").map(String.init)
-            set(&root, parts[...], json)
+            field.payloadPath.set(json, in: &root)
         }
         return .object(root)
-    }
-
-    private static func set(_ object: inout JSONObject, _ path: ArraySlice<String>, _ value: JSONValue) {
-        guard let first = path.first else { return }
-        if path.count == 1 {
-            object[first] = value
-            return
-        }
-        var child: JSONObject
-        if case let .object(existing)? = object[first] { child = existing } else { child = JSONObject() }
-        set(&child, path.dropFirst(), value)
-        object[first] = .object(child)
     }
 }
