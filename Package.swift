@@ -194,6 +194,7 @@ let package = Package(
         .target(
             name: "BillsyncSandbox",
             dependencies: [
+                "BillsyncBlocking",
                 "BillsyncContracts",
                 "BillsyncCSV",
                 "BillsyncSQLite",

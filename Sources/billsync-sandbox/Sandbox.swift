@@ -66,7 +66,6 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Seconds a request runs before it counts toward --concurrent-limit (Salesforce: 20).") var longRunningSeconds = 20.0
     @Option(help: "The org's My Domain host: the only one whose token endpoint grants client credentials (also reachable as the path prefix /<host>/services/oauth2/token).")
     var myDomain = "billsync-sandbox.my.salesforce.com"
-    @Option(help: "Status polls a Bulk API job spends queued and then in progress.") var bulkPollsPerState = 1
     @Option(help: "Port to listen on.") var port = 8090
     @Option(help: "SQLite file the emulated org keeps its records in.") var data = "sandbox-data/salesforce.sqlite"
     @Option(help: "SQLite file of the billing engine emulator (see generate --billing-store).") var billingData = "sandbox-data/billing.sqlite"
@@ -90,7 +89,6 @@ struct Serve: AsyncParsableCommand {
         configuration.concurrentRequestLimit = concurrentLimit
         configuration.longRunningThreshold = .milliseconds(Int(longRunningSeconds * 1000))
         configuration.myDomainHost = myDomain
-        configuration.bulkPollsPerState = bulkPollsPerState
         // The client secret comes from the environment, never from arguments.
         if let secret = ProcessInfo.processInfo.environment["BILLSYNC_SANDBOX_SF_CLIENT_SECRET"] { configuration.clientSecret = secret }
         if let jwtCertificate { configuration.jwtPublicKeyPEM = try String(contentsOfFile: jwtCertificate, encoding: .utf8) }

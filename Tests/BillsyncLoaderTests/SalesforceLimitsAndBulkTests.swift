@@ -90,6 +90,8 @@ struct SalesforceLimitsAndBulkTests {
             let clock = ManualClock()
             let client = try client(rig, clock: clock)
             let upserts = (0..<3).map { LoaderRig.account(9_200_000 + $0) }
+            // The org leaves the job queued until the client has polled twice.
+            rig.emulator.holdBulkProcessing()
             let job = Task { try await client.bulkUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", records: upserts) }
             func polls() -> Int { rig.emulator.calls.calls(client: "billsync-sandbox", kind: .bulkPoll) }
             await clock.waitForSleeps(1)
@@ -99,6 +101,8 @@ struct SalesforceLimitsAndBulkTests {
             clock.advance(by: .milliseconds(1))
             await clock.waitForSleeps(2)
             #expect(polls() == 2)
+            rig.emulator.releaseBulkProcessing()
+            await rig.emulator.bulkJobEnded(try #require(rig.emulator.bulkJobs.first?.id))
             clock.advance(by: .milliseconds(999))
             #expect(polls() == 2)
             clock.advance(by: .milliseconds(1))
@@ -107,6 +111,62 @@ struct SalesforceLimitsAndBulkTests {
             let kinds = rig.emulator.calls.clients["billsync-sandbox"] ?? [:]
             #expect(kinds == ["bulk-create": 1, "bulk-upload": 1, "bulk-state": 1, "bulk-poll": 3, "bulk-results": 2])
             #expect(outcome.calls == 8)
+        }
+    }
+
+    @Test("a bulk job whose status polls time out twice is polled again, never uploaded again: each record loaded once, in one job")
+    func bulkPollsThatTimeOut() async throws {
+        try await LoaderRig.with({ $0.bulkPollStalls = 2; $0.bulkPollStall = .seconds(2) }) { rig in
+            let clock = ManualClock()
+            var client = try client(rig, clock: clock)
+            client.timeout = .milliseconds(300)
+            var sink = sink(rig, client: client, alerts: Counter())
+            sink.bulkThreshold = 5
+            let ticking = Task { await clock.advanceEverySleep(by: .seconds(30)) }
+            defer { ticking.cancel() }
+            let results = await sink.handle(batch(rig, (0..<5).map { LoaderRig.account(9_500_000 + $0) }))
+            #expect(Self.failures(results).isEmpty, "\(Self.failures(results).map(\.message))")
+            #expect(rig.emulator.bulkJobs.count == 1 && rig.emulator.bulkJobs.first?.state == "JobComplete")
+            let creates = try rig.store.creates(object: "Account")
+            #expect(creates.creates == 5 && creates.externalIds == 5)
+            let kinds = rig.emulator.calls.clients["billsync-sandbox"] ?? [:]
+            #expect(kinds["bulk-upload"] == 1 && kinds["bulk-create"] == 1)
+            // Both stalled polls reached the org (the client gave up on them), then one answered.
+            #expect(rig.emulator.stalledBulkPolls == 2 && (kinds["bulk-poll"] ?? 0) >= 1)
+        }
+    }
+
+    @Test("a loader stopped while it polled a Bulk job leaves it to the next one, which answers the records delivered again from that job: each loaded once, one upload")
+    func restartedLoaderResumesItsJob() async throws {
+        try await LoaderRig.with { rig in
+            let clock = ManualClock()
+            let client = try client(rig, clock: clock)
+            let messages = batch(rig, (0..<6).map { LoaderRig.account(9_600_000 + $0) })
+            rig.emulator.holdBulkProcessing()
+            var stopping = sink(rig, client: client, alerts: Counter())
+            stopping.bulkThreshold = 5
+            let stopped = Task { await stopping.handle(messages) }
+            await clock.waitForSleeps(1)
+            // The loader stops while it waits between polls: nothing published, nothing committed.
+            stopped.cancel()
+            #expect(Self.failures(await stopped.value).count == 6)
+
+            var next = sink(rig, client: client, alerts: Counter())
+            next.bulkThreshold = 5
+            let resumed = Task { await next.handle(messages) }
+            // The next loader found the job queued and polls it; Salesforce then processes it.
+            await clock.waitForSleeps(2)
+            rig.emulator.releaseBulkProcessing()
+            let job = try #require(rig.emulator.bulkJobs.first?.id)
+            await rig.emulator.bulkJobEnded(job)
+            clock.advance(by: .seconds(1))
+            let results = await resumed.value
+            #expect(Self.failures(results).isEmpty, "\(Self.failures(results).map(\.message))")
+            #expect(rig.emulator.bulkJobs.map(\.state) == ["JobComplete"])
+            let kinds = rig.emulator.calls.clients["billsync-sandbox"] ?? [:]
+            #expect(kinds["bulk-upload"] == 1 && kinds["bulk-create"] == 1)
+            let creates = try rig.store.creates(object: "Account")
+            #expect(creates.creates == 6 && creates.externalIds == 6)
         }
     }
 
@@ -137,6 +197,8 @@ struct SalesforceLimitsAndBulkTests {
             var sink = sink(rig, client: client, alerts: Counter())
             sink.bulkThreshold = 5
             let messages = batch(rig, (0..<5).map { LoaderRig.account(9_400_000 + $0) })
+            // The org leaves the job queued: the admin's abort comes before it is processed.
+            rig.emulator.holdBulkProcessing()
             let handling = Task { await sink.handle(messages) }
             await clock.waitForSleeps(1)
             // An admin aborts the job from Setup (here: the API, with a session of the same org).

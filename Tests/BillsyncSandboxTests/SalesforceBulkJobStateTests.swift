@@ -32,15 +32,11 @@ struct BulkJobDriver {
         try #require(try await sf.request("GET", "\(jobs)/\(id)", token: token).json as? [String: Any])
     }
 
-    /// Polls until the job has ended; returns the states seen, in order.
-    func pollToEnd(_ id: String) async throws -> [String] {
-        var seen: [String] = []
-        for _ in 0..<20 {
-            let state = try await poll(id)["state"] as? String ?? "?"
-            seen.append(state)
-            if ["JobComplete", "Failed", "Aborted"].contains(state) { break }
-        }
-        return seen
+    /// Waits until the emulator has ended the job (it processes closed jobs in the background),
+    /// then polls it once: its state as a client then sees it.
+    func stateOnceEnded(_ id: String) async throws -> String {
+        await sf.emulator.bulkJobEnded(id)
+        return try await poll(id)["state"] as? String ?? "?"
     }
 
     func results(_ id: String, _ kind: String) async throws -> RunningEmulator.Reply {
@@ -56,7 +52,7 @@ struct BulkJobDriver {
 struct SalesforceBulkJobStateTests {
     let csv = "Billing_Customer_Id__c,Name\n0000000001,One\n0000000002,Two\n"
 
-    @Test("a job goes Open → UploadComplete → InProgress → JobComplete over polls, never finished on its first poll, and serves results only once it has ended")
+    @Test("a closed job waits its turn as UploadComplete, is processed in the background while status polls answer at once, and serves results only once it has ended")
     func statesOverPolls() async throws {
         try await BulkJobDriver.with { bulk in
             let id = try await bulk.create()
@@ -64,18 +60,33 @@ struct SalesforceBulkJobStateTests {
             #expect(open["state"] as? String == "Open" && open["contentUrl"] != nil)
             #expect(BulkJobDriver.errorCode(try await bulk.results(id, "successfulResults")) == "INVALIDJOBSTATE")
             #expect(try await bulk.upload(id, csv).status == 201)
+            bulk.sf.emulator.holdBulkProcessing()
             #expect((try await bulk.setState(id, "UploadComplete").json as? [String: Any])?["state"] as? String == "UploadComplete")
-            let first = try await bulk.poll(id)
-            #expect(first["state"] as? String == "UploadComplete")
+            let queued = try await bulk.poll(id)
+            #expect(queued["state"] as? String == "UploadComplete" && queued["numberRecordsProcessed"] as? Int == 0)
             #expect(BulkJobDriver.errorCode(try await bulk.results(id, "failedResults")) == "INVALIDJOBSTATE")
-            let second = try await bulk.poll(id)
-            #expect(second["state"] as? String == "InProgress" && second["numberRecordsProcessed"] as? Int == 0)
             #expect(BulkJobDriver.errorCode(try await bulk.results(id, "unprocessedrecords")) == "INVALIDJOBSTATE")
-            let done = try await bulk.poll(id)
-            #expect(done["state"] as? String == "JobComplete" && done["numberRecordsProcessed"] as? Int == 2)
+            #expect(try bulk.sf.store.count(object: "Account") == 0)
+            bulk.sf.emulator.releaseBulkProcessing()
+            #expect(try await bulk.stateOnceEnded(id) == "JobComplete")
+            #expect(try await bulk.poll(id)["numberRecordsProcessed"] as? Int == 2)
             #expect(try await bulk.results(id, "successfulResults").text.contains("\"0000000002\""))
             #expect(try await bulk.results(id, "unprocessedrecords").text == "\"Billing_Customer_Id__c\",\"Name\"\n")
             #expect(try bulk.sf.store.count(object: "Account") == 2)
+        }
+    }
+
+    @Test("a job larger than one internal batch of 10,000 records is processed whole, each record once")
+    func internalBatches() async throws {
+        try await BulkJobDriver.with { bulk in
+            let id = try await bulk.create()
+            let rows = (1...10_050).map { "\(1_000_000_000 + $0),N\($0)\n" }.joined()
+            #expect(try await bulk.upload(id, "Billing_Customer_Id__c,Name\n" + rows).status == 201)
+            #expect(try await bulk.setState(id, "UploadComplete").status == 200)
+            #expect(try await bulk.stateOnceEnded(id) == "JobComplete")
+            #expect(try await bulk.poll(id)["numberRecordsProcessed"] as? Int == 10_050)
+            let creates = try bulk.sf.store.creates(object: "Account")
+            #expect(creates.creates == 10_050 && creates.externalIds == 10_050)
         }
     }
 
@@ -92,7 +103,7 @@ struct SalesforceBulkJobStateTests {
             #expect(late.status == 400 && BulkJobDriver.errorCode(late) == "INVALIDJOBSTATE")
             let closedTwice = try await bulk.setState(id, "UploadComplete")
             #expect(closedTwice.status == 400 && BulkJobDriver.errorCode(closedTwice) == "INVALIDJOBSTATE")
-            #expect(try await bulk.pollToEnd(id).last == "JobComplete")
+            #expect(try await bulk.stateOnceEnded(id) == "JobComplete")
             for state in ["UploadComplete", "Aborted", "JobComplete"] {
                 let refused = try await bulk.setState(id, state)
                 #expect(refused.status == 400 && BulkJobDriver.errorCode(refused) == "INVALIDJOBSTATE", "\(state)")
@@ -109,10 +120,12 @@ struct SalesforceBulkJobStateTests {
         try await BulkJobDriver.with { bulk in
             let id = try await bulk.create()
             #expect(try await bulk.upload(id, csv).status == 201)
+            bulk.sf.emulator.holdBulkProcessing()
             #expect(try await bulk.setState(id, "UploadComplete").status == 200)
             _ = try await bulk.poll(id)
             #expect((try await bulk.setState(id, "Aborted").json as? [String: Any])?["state"] as? String == "Aborted")
-            #expect(try await bulk.pollToEnd(id) == ["Aborted"])
+            bulk.sf.emulator.releaseBulkProcessing()
+            #expect(try await bulk.stateOnceEnded(id) == "Aborted")
             let unprocessed = try await bulk.results(id, "unprocessedrecords").text
             #expect(unprocessed == "\"Billing_Customer_Id__c\",\"Name\"\n\"0000000001\",\"One\"\n\"0000000002\",\"Two\"\n")
             #expect(try await bulk.results(id, "successfulResults").status == 200)
@@ -131,7 +144,7 @@ struct SalesforceBulkJobStateTests {
                 let id = try await bulk.create()
                 #expect(try await bulk.upload(id, data).status == 201)
                 #expect(try await bulk.setState(id, "UploadComplete").status == 200)
-                #expect(try await bulk.pollToEnd(id) == ["UploadComplete", "InProgress", "Failed"])
+                #expect(try await bulk.stateOnceEnded(id) == "Failed")
                 let failed = try await bulk.poll(id)
                 #expect((failed["errorMessage"] as? String)?.contains(reason) == true, "\(failed)")
                 #expect(failed["numberRecordsProcessed"] as? Int == 0)
@@ -148,7 +161,7 @@ struct SalesforceBulkJobStateTests {
             let id = try await bulk.create()
             #expect(try await bulk.upload(id, "Billing_Customer_Id__c,Name\n" + (1...5).map { "000000000\($0),N\($0)\n" }.joined()).status == 201)
             #expect(try await bulk.setState(id, "UploadComplete").status == 200)
-            #expect(try await bulk.pollToEnd(id).last == "Failed")
+            #expect(try await bulk.stateOnceEnded(id) == "Failed")
             let failed = try await bulk.poll(id)
             #expect(failed["numberRecordsProcessed"] as? Int == 3)
             #expect((failed["errorMessage"] as? String)?.hasPrefix("ExceededQuota") == true)
@@ -160,7 +173,7 @@ struct SalesforceBulkJobStateTests {
             let next = try await bulk.create()
             #expect(try await bulk.upload(next, "Billing_Customer_Id__c,Name\n0000000004,N4\n0000000005,N5\n").status == 201)
             #expect(try await bulk.setState(next, "UploadComplete").status == 200)
-            #expect(try await bulk.pollToEnd(next).last == "JobComplete")
+            #expect(try await bulk.stateOnceEnded(next) == "JobComplete")
             #expect(try bulk.sf.store.count(object: "Account") == 5)
         }
     }

@@ -53,6 +53,7 @@ public struct SalesforceSink: Sink {
     let contracts: MessageContracts
     let logger: Logger
     let requirements = CreateRequirements()
+    let resumption = BulkResumption()
     let pauses = SharedPause()
     private let pausedGauge = Gauge(label: "billsync_loader_paused")
 
@@ -174,13 +175,18 @@ public struct SalesforceSink: Sink {
     /// when the job itself failed, go back to the runtime as transient.
     func loadInBulk(_ records: [MergedUpsert], alerts: inout [OutgoingMessage]) async -> [Answer] {
         let first = records[0].upsert
+        // Records a job left by an earlier loader already loaded are answered from it.
+        let resumed = await resumption.outcomes(for: records.map(\.upsert), object: first.object, externalIdField: first.externalIdField,
+                                                client: client, logger: logger)
+        let toLoad = resumed.isEmpty ? records : records.filter { resumed[$0.upsert.externalId] == nil }
+        if toLoad.isEmpty { return records.map { .record(resumed[$0.upsert.externalId]!) } }
         while true {
             await waitWhileOverBudget(alerts: &alerts)
             do {
                 let job = try await client.bulkUpsert(object: first.object, externalIdField: first.externalIdField,
-                                                      records: records.map(\.upsert))
+                                                      records: toLoad.map(\.upsert))
                 return records.map { record in
-                    job.outcomes[record.upsert.externalId].map(Answer.record)
+                    (resumed[record.upsert.externalId] ?? job.outcomes[record.upsert.externalId]).map(Answer.record)
                         ?? .failed(.transient("sf.bulk.unprocessed", "the bulk job did not process this record"))
                 }
             } catch SalesforceError.limitExceeded(let message) {
@@ -188,13 +194,14 @@ public struct SalesforceSink: Sink {
                 continue
             } catch SalesforceError.concurrencyLimitExceeded(let message) {
                 if await backOffForConcurrency(message) { continue }
-                return records.map { _ in .failed(.transient("sf.concurrency", message)) }
-            } catch SalesforceError.bulkJobEnded(let end) {
+                return records.map { resumed[$0.upsert.externalId].map(Answer.record) ?? .failed(.transient("sf.concurrency", message)) }
+            } catch SalesforceError.bulkJobEnded(var end) {
+                end.outcome.outcomes.merge(resumed) { job, _ in job }
                 return answers(of: end, for: records)
             } catch {
                 logger.warning("bulk job failed; its records go back for the runtime's retry", metadata: ["billsync.error": "\(error)"])
                 let failure = StageFailure.transient("sf.bulk", "the bulk job failed: \(error)")
-                return records.map { _ in .failed(failure) }
+                return records.map { resumed[$0.upsert.externalId].map(Answer.record) ?? .failed(failure) }
             }
         }
     }

@@ -19,8 +19,6 @@ struct BulkIngestJob: Sendable {
     var state = State.open
     /// The one upload's CSV (Salesforce refuses a second PUT on a job).
     var csv: [UInt8]?
-    /// Status polls seen in the current state (the emulator's pace: `bulkPollsPerState`).
-    var pollsInState = 0
     var header: [String] = []
     var successful: [[String]] = []
     var failed: [[String]] = []

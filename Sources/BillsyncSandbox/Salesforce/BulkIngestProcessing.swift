@@ -3,45 +3,59 @@ import Foundation
 /// Processing a closed Bulk API 2.0 job, as "Understanding Bulk API 2.0 Ingest" describes it:
 /// data that cannot be read, or a column that is not a field of the object, fails the job with
 /// nothing processed; rows past the rolling daily record allowance are not processed and the
-/// job fails; otherwise every row is upserted and its outcome recorded.
-struct BulkIngestProcessing {
+/// job fails; otherwise every row is upserted and its outcome recorded. `BulkIngestJobs` runs it
+/// batch by batch in the background.
+struct BulkIngestProcessing: Sendable {
     let store: SalesforceRecordStore
-    let lockFails: () -> Bool
+    let lockFails: @Sendable () -> Bool
     /// Takes up to the asked number of records from the daily allowance; returns what it granted.
-    let allowance: (Int) -> Int
+    let allowance: @Sendable (Int) -> Int
 
-    func process(_ job: inout BulkIngestJob) throws {
-        guard let object = store.org.objects[job.object] else { return fail(&job, "InvalidJob : no such object \(job.object)") }
+    /// The job's rows as uploaded, its header kept on the job; nil when the job failed with
+    /// nothing processed (data it cannot read, a column that is not a field of the object).
+    func rows(of job: inout BulkIngestJob) -> [[String]]? {
+        guard let object = store.org.objects[job.object] else {
+            fail(&job, "InvalidJob : no such object \(job.object)", processed: 0)
+            return nil
+        }
         var reader = BulkCSV(bytes: job.csv ?? [])
-        let table: (header: [String], rows: [[String]])
         switch reader.strictTable() {
-        case let .success(read): table = read
-        case let .failure(unreadable): return fail(&job, unreadable.message)
-        }
-        job.header = table.header
-        if let unknown = table.header.first(where: { $0 != job.externalIdField && object.fields[$0] == nil }) {
-            return fail(&job, "InvalidBatch : Field name not found : \(unknown)")
-        }
-        let granted = allowance(table.rows.count)
-        let rows = table.rows.prefix(granted)
-        for start in stride(from: rows.startIndex, to: rows.endIndex, by: SalesforceEmulator.collectionLimit) {
-            try upsert(rows[start..<min(start + SalesforceEmulator.collectionLimit, rows.endIndex)], of: object, into: &job)
-        }
-        if granted < table.rows.count {
-            job.unprocessed = Array(table.rows.dropFirst(granted))
-            job.state = .failed
-            job.errorMessage = "ExceededQuota : the Bulk API's record allowance for the last 24 hours was reached after \(granted) of \(table.rows.count) records; \(job.unprocessed.count) were not processed"
-        } else {
-            job.state = .jobComplete
+        case let .success(table):
+            job.header = table.header
+            if let unknown = table.header.first(where: { $0 != job.externalIdField && object.fields[$0] == nil }) {
+                fail(&job, "InvalidBatch : Field name not found : \(unknown)", processed: 0)
+                return nil
+            }
+            return table.rows
+        case let .failure(unreadable):
+            fail(&job, unreadable.message, processed: 0)
+            return nil
         }
     }
 
-    private func fail(_ job: inout BulkIngestJob, _ message: String) {
+    /// One internal batch: its rows upserted 200 at a time, each row's outcome recorded. Rows
+    /// past the daily allowance are not processed, nor are `remaining`: the job fails.
+    func process(_ batch: ArraySlice<[String]>, remaining: ArraySlice<[String]>, into job: inout BulkIngestJob) throws {
+        guard let object = store.org.objects[job.object] else { return }
+        let granted = allowance(batch.count)
+        let rows = batch.prefix(granted)
+        for start in stride(from: rows.startIndex, to: rows.endIndex, by: SalesforceEmulator.collectionLimit) {
+            try upsert(rows[start..<min(start + SalesforceEmulator.collectionLimit, rows.endIndex)], of: object, into: &job)
+        }
+        guard granted < batch.count else { return }
+        job.unprocessed = Array(batch.dropFirst(granted)) + remaining
+        job.state = .failed
+        let processed = job.successful.count + job.failed.count
+        job.errorMessage = "ExceededQuota : the Bulk API's record allowance for the last 24 hours was reached after \(processed) of \(processed + job.unprocessed.count) records; \(job.unprocessed.count) were not processed"
+    }
+
+    /// Fails the job; the uploaded rows from `processed` on are unprocessed.
+    func fail(_ job: inout BulkIngestJob, _ message: String, processed: Int) {
         job.state = .failed
         job.errorMessage = message
         let uploaded = job.uploadedRows
         job.header = uploaded?.header ?? []
-        job.unprocessed = uploaded?.rows ?? []
+        job.unprocessed = Array((uploaded?.rows ?? []).dropFirst(processed))
     }
 
     private func upsert(_ chunk: ArraySlice<[String]>, of object: SalesforceOrg.Object, into job: inout BulkIngestJob) throws {

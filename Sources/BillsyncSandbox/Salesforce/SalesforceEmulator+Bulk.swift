@@ -34,6 +34,20 @@ extension SalesforceEmulator {
                 return json(.ok, bulk.create(object: create.object, externalIdField: field, operation: "upsert").info, usage: usage)
             }
         }
+        // Get Information About All Jobs: a page of up to 1,000 jobs, oldest first, with
+        // `nextRecordsUrl` naming the next page (`queryLocator`).
+        router.get("services/data/:version/jobs/ingest") { request, context in
+            await api(request, .bulkPoll) { usage in
+                let jobType = request.uri.queryParameters["jobType"].map(String.init)
+                let start = request.uri.queryParameters["queryLocator"].flatMap { Int(String($0)) } ?? 0
+                // Every job here is a V2Ingest job: another type asked for lists none.
+                let all = jobType == nil || jobType == "V2Ingest" ? bulk.all : []
+                let page = all.dropFirst(start).prefix(1_000)
+                let next = start + page.count < all.count
+                    ? "/services/data/\(try context.parameters.require("version"))/jobs/ingest?queryLocator=\(start + page.count)" : nil
+                return json(.ok, BulkJobList(done: next == nil, records: page.map(\.info), nextRecordsUrl: next), usage: usage)
+            }
+        }
         router.put("services/data/:version/jobs/ingest/:job/batches") { request, context in
             var request = request
             let body = try await request.collectBody(upTo: 150 << 20)
@@ -61,10 +75,12 @@ extension SalesforceEmulator {
             }
         }
         router.get("services/data/:version/jobs/ingest/:job") { request, context in
-            await api(request, .bulkPoll) { usage in
-                let processing = BulkIngestProcessing(store: store, lockFails: state.lockFails, allowance: state.takeBulkRecords)
-                guard let job = try bulk.poll(try context.parameters.require("job"), pace: state.configuration.bulkPollsPerState,
-                                              process: processing.process) else {
+            if bulk.stallsPoll(try context.parameters.require("job"), stalls: state.configuration.bulkPollStalls) {
+                try? await Task.sleep(for: state.configuration.bulkPollStall)
+            }
+            return await api(request, .bulkPoll) { usage in
+                // Processing runs in the background: a poll only reads where the job is.
+                guard let job = bulk.job(try context.parameters.require("job")) else {
                     return json(.notFound, [SalesforceError("NOT_FOUND", "Job not found")], usage: usage)
                 }
                 return json(.ok, job.info, usage: usage)
@@ -87,5 +103,21 @@ extension SalesforceEmulator {
                 }
             }
         }
+    }
+}
+
+/// One page of Get Information About All Jobs.
+struct BulkJobList: Encodable {
+    var done: Bool
+    var records: [[String: BulkIngestJobs.JobValue]]
+    var nextRecordsUrl: String?
+
+    func encode(to encoder: any Encoder) throws {
+        enum Key: String, CodingKey { case done, records, nextRecordsUrl }
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(done, forKey: .done)
+        try container.encode(records, forKey: .records)
+        // Salesforce writes null on the last page.
+        try container.encode(nextRecordsUrl, forKey: .nextRecordsUrl)
     }
 }

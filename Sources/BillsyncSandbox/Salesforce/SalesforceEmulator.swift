@@ -11,11 +11,14 @@ public struct SalesforceEmulator: Sendable {
     public static let collectionLimit = 200
     let store: SalesforceRecordStore
     let state: SalesforceAPIState
-    let bulk = BulkIngestJobs()
+    let bulk: BulkIngestJobs
 
     public init(store: SalesforceRecordStore, configuration: SalesforceEmulatorConfiguration) {
         self.store = store
-        state = SalesforceAPIState(configuration: configuration)
+        let state = SalesforceAPIState(configuration: configuration)
+        self.state = state
+        bulk = BulkIngestJobs(processing: BulkIngestProcessing(store: store, lockFails: { state.lockFails() },
+                                                               allowance: { state.takeBulkRecords($0) }))
     }
 
     /// Requests counted against the daily allocation in the last 24 hours, and the allocation.
@@ -26,6 +29,20 @@ public struct SalesforceEmulator: Sendable {
 
     /// Every Bulk API job's id and state (read-back, outside the emulated API).
     public var bulkJobs: [(id: String, state: String)] { bulk.states }
+
+    /// Leaves closed Bulk API jobs queued (UploadComplete) until `releaseBulkProcessing()`: for
+    /// tests that look at a job before Salesforce takes it.
+    public func holdBulkProcessing() { bulk.hold() }
+
+    /// Processes closed Bulk API jobs again, those queued meanwhile first.
+    public func releaseBulkProcessing() { bulk.release() }
+
+    /// Bulk API status polls that arrived and were answered late (`bulkPollStalls`), counted as
+    /// they arrive.
+    public var stalledBulkPolls: Int { bulk.stalledPolls }
+
+    /// Returns once the Bulk API job has ended (processed, failed or aborted).
+    public func bulkJobEnded(_ id: String) async { await bulk.ended(id) }
 
     /// Stands for other clients' long-running requests (a report export, another integration):
     /// they take `count` of the concurrent long-running slots until set back to 0.

@@ -40,9 +40,10 @@ public struct SalesforceEmulatorConfiguration: Sendable {
     /// How long a request must have been running to count toward `concurrentRequestLimit`
     /// (Salesforce: 20 seconds).
     public var longRunningThreshold: Duration = .seconds(20)
-    /// Status polls a Bulk API job spends queued (UploadComplete) and then InProgress before it
-    /// moves on, so a client sees each state and never a finished job on its first poll.
-    public var bulkPollsPerState = 1
+    /// The first this many status polls of each Bulk API job answer only after `bulkPollStall`
+    /// (a slow org: the client's request times out while the job goes on).
+    public var bulkPollStalls = 0
+    public var bulkPollStall: Duration = .seconds(2)
     /// Bulk API records processed in any 24 hours (Salesforce: 150,000,000). A job that would
     /// pass it processes what fits, leaves the rest unprocessed and ends Failed.
     public var bulkRecordsPerDay = 150_000_000
