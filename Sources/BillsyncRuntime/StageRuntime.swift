@@ -29,8 +29,11 @@ public struct StageRuntimeConfiguration: Sendable {
     /// its first messages are there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
     public var chunkLinger: Duration = .zero
-    /// How long an input may wait for another (`StageFailure.waiting`) before it is handled as
-    /// it is: handed back with each next chunk until then.
+    /// How long an input may wait for another (`StageFailure.waiting`) once the stage has read
+    /// its partition to the end, before it is handled as it is: handed back with each next chunk
+    /// until then. While its partition still holds messages the stage has not read (a backlog),
+    /// the one it waits for may be among them (the same key, so the same partition), and it
+    /// waits without this clock running, however long the backlog takes.
     public var maximumWait: Duration = .seconds(5)
     /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
     /// age growing.
@@ -231,8 +234,10 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
     /// handler again before the next chunk's, in their order, until they no longer may wait.
     private struct Waiting {
         var messages: [KafkaConsumerMessage] = []
-        /// When each first waited, by topic, partition and offset.
+        /// When each began waiting with its partition read to the end, by topic, partition and offset.
         var since: [String: Date] = [:]
+        /// The offset after the last message taken, per partition.
+        var readUpTo: [KafkaTopicPartition: Int64] = [:]
 
         static func id(_ message: KafkaConsumerMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }
     }
@@ -254,6 +259,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             try? await clock.sleep(for: .milliseconds(2))
         }
         return combined[...]
+    }
+
+    /// Whether the partition holds messages after the last one taken (from the high watermark of
+    /// the latest fetch answer; unknown counts as none).
+    private func partitionHasUnread(_ partition: KafkaTopicPartition, readUpTo: [KafkaTopicPartition: Int64]) -> Bool {
+        guard let high = consumer.cachedWatermarks(for: partition)?.high, let read = readUpTo[partition] else { return false }
+        return high > read
     }
 
     /// A chunk whose outputs are queued for the broker but not yet acknowledged.
@@ -284,6 +296,11 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let now = clock.now
         lagTracker.taken(chunk)
         let lag = lagTracker.snapshot(now: now)
+        for run in chunk.partitionRuns() { waiting.readUpTo[run.partition] = run.messages.last!.offset + 1 }
+        // A waiting input's clock starts only once its partition has nothing left unread.
+        for message in waiting.messages where partitionHasUnread(message.topicPartition, readUpTo: waiting.readUpTo) {
+            waiting.since[Waiting.id(message)] = now
+        }
         let taken = waiting.messages + chunk
         waiting.messages = []
         // Decoding (parsing and validating) is most of a chunk's work before the handler's, and
