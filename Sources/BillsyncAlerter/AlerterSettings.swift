@@ -14,11 +14,19 @@ public struct AlerterSettings: Sendable {
     public var stages = ["transformer", "rollup", "loader", "loader-billing"]
     public var webhookURL: URL?
     public var slackWebhookURL: URL?
+    /// Slack's Web API (a bot token and a channel): one message per group, updated in place.
+    public var slackBot: SlackBot?
     public var pagerDutyRoutingKey: String?
     public var pagerDutyURL: URL?
     public var smtp: SMTP?
     /// Salesforce read-back for the reports' reconciliation: the loader's own variables.
     public var reconcileWithSalesforce = false
+
+    public struct SlackBot: Sendable {
+        public var token: String
+        public var channel: String
+        public var apiURL: URL?
+    }
 
     public struct SMTP: Sendable {
         public var host: String
@@ -54,6 +62,12 @@ public struct AlerterSettings: Sendable {
         }
         webhookURL = try url("BILLSYNC_ALERT_WEBHOOK_URL")
         slackWebhookURL = try url("BILLSYNC_ALERT_SLACK_WEBHOOK_URL")
+        if let token = try Secrets.read("BILLSYNC_ALERT_SLACK_BOT_TOKEN", from: environment) {
+            guard let channel = environment["BILLSYNC_ALERT_SLACK_CHANNEL"], !channel.isEmpty else {
+                throw AlertRulesError(key: "BILLSYNC_ALERT_SLACK_BOT_TOKEN", reason: "needs BILLSYNC_ALERT_SLACK_CHANNEL (the channel to post in)")
+            }
+            slackBot = SlackBot(token: token, channel: channel, apiURL: try url("BILLSYNC_ALERT_SLACK_API_URL"))
+        }
         pagerDutyRoutingKey = try Secrets.read("BILLSYNC_ALERT_PAGERDUTY_ROUTING_KEY", from: environment)
         pagerDutyURL = try url("BILLSYNC_ALERT_PAGERDUTY_URL")
         if let host = environment["BILLSYNC_ALERT_SMTP_HOST"] {
@@ -78,7 +92,7 @@ public struct AlerterSettings: Sendable {
             alerter:
               rules: lag.seconds=\(rules.lag.seconds), deadLetters.window=\(rules.deadLetters.window), staleness.after=\(rules.staleness.after), lifecycle.groupWait=\(rules.lifecycle.groupWait)
               reports: \(reportsDirectory ?? rules.reports.directory)
-              channels: log on, alerts topic on, webhook \(on(webhookURL)), slack \(on(slackWebhookURL)), pagerduty \(on(pagerDutyRoutingKey)), email \(smtp.map { "on (\($0.host):\($0.port) → \($0.to.count) recipients)" } ?? "off")
+              channels: log on, alerts topic on, webhook \(on(webhookURL)), slack \(on(slackWebhookURL)), slack bot \(slackBot.map { "on (\($0.channel), token not shown)" } ?? "off"), pagerduty \(on(pagerDutyRoutingKey)), email \(smtp.map { "on (\($0.host):\($0.port) → \($0.to.count) recipients)" } ?? "off")
             """
     }
 }

@@ -46,6 +46,10 @@ public enum AlerterWorker {
         let poster = HTTPPoster(timeout: .seconds(10), http: context.http)
         if let url = settings.webhookURL { channels.append(WebhookChannel(url: url, poster: poster)) }
         if let url = settings.slackWebhookURL { channels.append(SlackChannel(webhookURL: url, poster: poster)) }
+        if let bot = settings.slackBot {
+            channels.append(SlackAPIChannel(token: bot.token, channel: bot.channel, apiURL: bot.apiURL ?? SlackAPIChannel.defaultAPIURL,
+                                            name: "slack-bot", poster: poster))
+        }
         if let key = settings.pagerDutyRoutingKey {
             channels.append(PagerDutyChannel(routingKey: key, eventsURL: settings.pagerDutyURL ?? PagerDutyChannel.defaultEventsURL,
                                              source: "billsync \(catalog.prefix)", poster: poster))

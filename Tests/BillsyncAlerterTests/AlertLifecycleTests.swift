@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// The lifecycle of an alert group, stepped through hours of simulated time.
-@Suite("An alert group is told once, updated, reminded, re-paged when it grows and resolved")
+@Suite("An alert group is told once, updated in place while its run flows, reminded, re-paged when it grows after it settled, and resolved")
 struct AlertLifecycleTests {
     let start = Date(timeIntervalSince1970: 1_795_000_000)
     var settings: AlertRules.Lifecycle {
@@ -13,6 +13,7 @@ struct AlertLifecycleTests {
         settings.groupInterval = .seconds(300)
         settings.repeatInterval = .seconds(4 * 3_600)
         settings.growthFactor = 2
+        settings.settle = .seconds(600)
         return settings
     }
 
@@ -50,17 +51,24 @@ struct AlertLifecycleTests {
         let updated = lifecycle.evaluate([condition(count: 15)], now: at(4_000))
         #expect(updated.map(\.reason) == [.updated])
         #expect(updated.first?.pages == false)
-        // Doubled since the last page: a new page at once, with a new incident number.
-        let grew = lifecycle.evaluate([condition(count: 20)], now: at(4_010))
+        // Doubled while still growing (its run flows): held within group_interval, then an
+        // update, never a page.
+        #expect(lifecycle.evaluate([condition(count: 20)], now: at(4_010)).isEmpty)
+        let flowing = lifecycle.evaluate([condition(count: 40)], now: at(4_400))
+        #expect(flowing.map(\.reason) == [.updated] && flowing.first?.pageCount == 1)
+        // Quiet for `settle`: settled. Growing again past twice the paged count is news: a new
+        // page, with a new incident number.
+        #expect(lifecycle.evaluate([condition(count: 40)], now: at(5_000)).isEmpty)
+        let grew = lifecycle.evaluate([condition(count: 80)], now: at(6_000))
         #expect(grew.map(\.reason) == [.grew])
         #expect(grew.first?.pages == true)
         #expect(grew.first?.pageCount == 2)
         // Unchanged for repeat_interval: a reminder, not a page.
-        let reminder = lifecycle.evaluate([condition(count: 20)], now: at(4_010 + 4 * 3_600))
+        let reminder = lifecycle.evaluate([condition(count: 80)], now: at(6_000 + 4 * 3_600))
         #expect(reminder.map(\.reason) == [.reminder])
         #expect(reminder.first?.pages == false)
         // Cleared: resolved, naming both pages so a pager closes both incidents.
-        let resolved = lifecycle.evaluate([], now: at(20_000))
+        let resolved = lifecycle.evaluate([], now: at(30_000))
         #expect(resolved.map(\.status) == [.resolved])
         #expect(resolved.first?.pageCount == 2)
         #expect(lifecycle.groups.isEmpty)
@@ -104,5 +112,31 @@ struct AlertLifecycleTests {
         #expect(grew.map(\.reason) == [.grew])
         #expect(grew.first?.pages == true)
         #expect(grew.first?.pageCount == 1)
+    }
+
+    @Test("a root cause whose count grows through a large run pages once and is updated in place (91 to 4,968 dead letters: one page, not seven)")
+    func onePagePerRootCauseWhileTheRunFlows() {
+        var lifecycle = AlertLifecycle(settings: settings)
+        var told: [AlertNotification] = []
+        let counts = [91, 91, 224, 482, 1_001, 2_003, 4_039, 4_968, 4_968]
+        for (step, count) in counts.enumerated() {
+            told += lifecycle.evaluate([condition(count: count)], now: at(Double(step) * 120))
+        }
+        #expect(told.filter(\.pages).count == 1)
+        #expect(told.first?.reason == .opened)
+        #expect(told.last?.reason == .updated && told.last?.count == 4_968 && told.last?.pageCount == 1)
+    }
+
+    @Test("a group growing past repageAbove pages once more while its run flows, then only updates")
+    func repageAboveAnAbsoluteCount() {
+        var rules = settings
+        rules.repageAbove = 1_000
+        var lifecycle = AlertLifecycle(settings: rules)
+        var told: [AlertNotification] = []
+        for (step, count) in [10, 10, 400, 1_200, 2_500, 5_000].enumerated() {
+            told += lifecycle.evaluate([condition(count: count)], now: at(Double(step) * 120))
+        }
+        #expect(told.filter(\.pages).map(\.count) == [10, 1_200])
+        #expect(told.last?.pageCount == 2)
     }
 }

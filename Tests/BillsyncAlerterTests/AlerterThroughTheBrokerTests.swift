@@ -13,7 +13,7 @@ import Testing
 struct AlerterThroughTheBrokerTests {
     func notifications(_ receiver: LocalReceiver) throws -> [[String: Any]] { try receiver.requests.map { try $0.json() } }
 
-    @Test("dead letters become one grouped notification after group_wait; a doubled group pages again; resolved follows on every channel")
+    @Test("dead letters become one grouped notification after group_wait; growth while they flow is an update on the same incident; growth after the group settled pages again; resolved follows on every channel")
     func groupedGrowingResolved() async throws {
         let rig = try await AlerterRig.make()
         let webhook = LocalReceiver()
@@ -39,12 +39,28 @@ struct AlerterThroughTheBrokerTests {
                     #expect((opened["examples"] as? [String])?.count == 3)
                     #expect(pager.count == 1)
 
-                    // Five more: the group doubled since its page.
+                    // Five more while the run flows: doubled, but no page; after group_interval an
+                    // update, which PagerDuty folds into the open incident (the same dedup key).
                     try await rig.publish(try rig.deadLetters(5, from: 5))
                     await service.evaluateOnce()
+                    #expect(webhook.count == 1)
+                    rig.manual.advance(by: .seconds(301))
+                    await service.evaluateOnce()
                     #expect(webhook.count == 2)
-                    #expect(try notifications(webhook).last?["reason"] as? String == "grew")
+                    #expect(try notifications(webhook).last?["reason"] as? String == "updated")
                     #expect(try notifications(webhook).last?["count"] as? Int == 10)
+                    let update = try pager.requests.last!.json()
+                    #expect(pager.count == 2 && update["event_action"] as? String == "trigger")
+                    #expect((update["dedup_key"] as? String)?.contains("#") == false)
+
+                    // Quiet for `settle` (ten minutes): settled. Ten more doubles the paged count
+                    // again: news, a new page with a new incident.
+                    rig.manual.advance(by: .seconds(601))
+                    try await rig.publish(try rig.deadLetters(10, from: 10))
+                    await service.evaluateOnce()
+                    #expect(webhook.count == 3)
+                    #expect(try notifications(webhook).last?["reason"] as? String == "grew")
+                    #expect(try notifications(webhook).last?["count"] as? Int == 20)
                     let page = try pager.requests.last!.json()
                     #expect(page["event_action"] as? String == "trigger")
                     #expect((page["dedup_key"] as? String)?.hasSuffix("#2") == true)
@@ -52,14 +68,14 @@ struct AlerterThroughTheBrokerTests {
                     // The window passes without a new dead letter: resolved, on every channel.
                     rig.manual.advance(by: .seconds(2 * 3_600))
                     await service.evaluateOnce()
-                    #expect(webhook.count == 3)
+                    #expect(webhook.count == 4)
                     #expect(try notifications(webhook).last?["status"] as? String == "resolved")
-                    let resolves = try pager.requests.dropFirst(2).map { try $0.json() }
+                    let resolves = try pager.requests.dropFirst(3).map { try $0.json() }
                     #expect(resolves.map { $0["event_action"] as? String } == ["resolve", "resolve"])
                     #expect(await engine.pendingDeliveries == 0)
                 }
                 let published = try await rig.alertsPublished()
-                #expect(published.map(\.status) == [.firing, .firing, .resolved])
+                #expect(published.map(\.status) == [.firing, .firing, .firing, .resolved])
                 #expect(Set(published.map(\.dedupeKey)).count == 1)
             }
         }

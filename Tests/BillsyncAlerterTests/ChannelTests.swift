@@ -170,19 +170,60 @@ struct ChannelTests {
         #expect(events.allSatisfy { Set($0.keys) == ["routing_key", "event_action", "dedup_key"] })
     }
 
-    @Test("Updates, reminders and annotated pages reach PagerDuty as nothing: after them and a resolve, only the resolve arrived")
-    func pagerDutySkips() async throws {
+    @Test("An update reaches PagerDuty as a trigger on the open incident's own dedup key; reminders and annotated pages reach it as nothing")
+    func pagerDutyUpdatesInPlace() async throws {
         let receiver = LocalReceiver(thenAnswering: .status(202))
         try await receiver.serving { base in
             let channel = PagerDutyChannel(routingKey: "R0UT1NGKEY", eventsURL: base, source: "billsync")
-            try await channel.deliver(SampleNotification.make(reason: .updated))
+            try await channel.deliver(SampleNotification.make(reason: .updated, count: 480))
             try await channel.deliver(SampleNotification.make(reason: .reminder))
             try await channel.deliver(SampleNotification.make(reason: .opened, annotation: "redrive running (ops-42)"))
             try await channel.deliver(SampleNotification.make(status: .resolved, reason: .resolved))
         }
         let events = try receiver.requests.map { try $0.json() }
-        #expect(events.count == 1)
-        #expect(events.first?["event_action"] as? String == "resolve")
+        #expect(events.map { $0["event_action"] as? String } == ["trigger", "resolve"])
+        #expect(events.allSatisfy { $0["dedup_key"] as? String == SampleNotification.groupKey })
+    }
+
+    @Test("A Slack bot posts a group's message once, then updates that message as the count grows and when it resolves")
+    func slackBotUpdatesInPlace() async throws {
+        let posted = LocalReceiver.Answer(status: 200, body: #"{"ok":true,"channel":"C0OPS","ts":"1700000000.000100"}"#)
+        let updated = LocalReceiver.Answer(status: 200, body: #"{"ok":true,"channel":"C0OPS","ts":"1700000000.000100"}"#)
+        let receiver = LocalReceiver(answering: [posted, updated, updated])
+        try await receiver.serving { base in
+            let channel = SlackAPIChannel(token: "xoxb-SECRET", channel: "#billing-ops", apiURL: base)
+            try await channel.deliver(SampleNotification.make(reason: .opened, count: 91))
+            try await channel.deliver(SampleNotification.make(reason: .updated, count: 4_968))
+            try await channel.deliver(SampleNotification.make(status: .resolved, reason: .resolved, count: 4_968))
+        }
+        let requests = receiver.requests
+        #expect(requests.map(\.path) == ["/chat.postMessage", "/chat.update", "/chat.update"])
+        let bodies = try requests.map { try $0.json() }
+        #expect(bodies[0]["channel"] as? String == "#billing-ops" && bodies[0]["ts"] == nil)
+        #expect(bodies[1...].allSatisfy { $0["channel"] as? String == "C0OPS" && $0["ts"] as? String == "1700000000.000100" })
+        #expect((bodies[1]["text"] as? String)?.contains("4968") == true)
+        #expect((bodies[2]["text"] as? String)?.hasPrefix("✅ Resolved") == true)
+        #expect(requests.allSatisfy { !String(decoding: $0.body, as: UTF8.self).contains("xoxb-SECRET") })
+    }
+
+    @Test("A Slack bot whose message was deleted posts it anew; a refusal such as a revoked token is not retried and does not name the token")
+    func slackBotRefusals() async throws {
+        let missing = LocalReceiver.Answer(status: 200, body: #"{"ok":false,"error":"message_not_found"}"#)
+        let posted = LocalReceiver.Answer(status: 200, body: #"{"ok":true,"channel":"C0OPS","ts":"2.0"}"#)
+        let revoked = LocalReceiver.Answer(status: 200, body: #"{"ok":false,"error":"token_revoked"}"#)
+        let receiver = LocalReceiver(answering: [posted, missing, posted, revoked])
+        try await receiver.serving { base in
+            let channel = SlackAPIChannel(token: "xoxb-SECRET", channel: "C0OPS", apiURL: base)
+            try await channel.deliver(SampleNotification.make(reason: .opened))
+            try await channel.deliver(SampleNotification.make(reason: .updated, count: 20))
+            do {
+                try await channel.deliver(SampleNotification.make(reason: .updated, count: 30))
+                Issue.record("a revoked token was taken as delivered")
+            } catch let failure as ChannelFailure {
+                #expect(!failure.retryable && failure.reason.contains("token_revoked") && !failure.reason.contains("xoxb"))
+            }
+        }
+        #expect(receiver.requests.map(\.path) == ["/chat.postMessage", "/chat.update", "/chat.postMessage", "/chat.update"])
     }
 
     @Test("The log channel writes one line per notification, at the severity's level while firing and info once resolved or annotated")

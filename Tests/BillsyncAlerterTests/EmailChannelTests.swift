@@ -12,13 +12,15 @@ struct EmailChannelTests {
     /// The Date header's time: the clock's, not the machine's.
     let clock = WallClock(ManualClock(), startingAt: SampleNotification.lastSeen)
 
-    @Test("A firing and then a resolved mail arrive with their subjects, recipients, body, dot-stuffed lines and one thread")
+    @Test("A firing and then a resolved mail arrive with their subjects, recipients, body, dot-stuffed lines and one thread; the updates and reminders between them send no mail")
     func firingThenResolved() async throws {
         // A line that is just "." would end DATA early unless it is dot-stuffed.
         let summary = "Salesforce refused the street.\n.\n..leading dots stay\nShorten it, then redrive."
         let mails = try await SMTPReceiver.serving { server in
             let channel = EmailChannel(host: "127.0.0.1", port: server.port, from: from, to: to, clock: clock)
             try await channel.deliver(SampleNotification.make(summary: summary))
+            try await channel.deliver(SampleNotification.make(reason: .updated, count: 900))
+            try await channel.deliver(SampleNotification.make(reason: .reminder, count: 900))
             try await channel.deliver(SampleNotification.make(status: .resolved, reason: .resolved,
                                                               summary: "Zürich’s records went through after the redrive."))
             return try server.mails()

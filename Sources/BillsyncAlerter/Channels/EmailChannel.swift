@@ -43,7 +43,11 @@ public struct EmailChannel: AlertChannel {
         self.name = name
     }
 
+    /// Mail goes out at a group's first notification, at each page and at its resolution; the
+    /// updates and reminders in between would fill an inbox during a large run (the chat and
+    /// paging channels carry them in place).
     public func deliver(_ notification: AlertNotification) async throws {
+        guard notification.status == .resolved || notification.reason == .opened || notification.reason == .grew else { return }
         let addresses = [from] + to
         guard !to.isEmpty, addresses.allSatisfy(Self.isPlainAddress) else {
             throw ChannelFailure(retryable: false, reason: "the email channel's sender or recipients are not plain addresses")

@@ -24,16 +24,24 @@ public struct HTTPPoster: Sendable {
     /// a failure's reason (a routing key in the body).
     @discardableResult
     public func post(json body: Data, to url: URL, secrets: [String] = []) async throws(ChannelFailure) -> Int {
+        try await exchange(json: body, with: url, secrets: secrets).status
+    }
+
+    /// Posts `body` (JSON) to `url` with extra `headers` (a bearer token, which counts among the
+    /// secrets) and returns a 2xx answer whole, for an API whose answer says more (Slack's
+    /// `ok` and message `ts`); throws `ChannelFailure` as `post` does.
+    public func exchange(json body: Data, with url: URL, headers: [(String, String)] = [],
+                         secrets: [String] = []) async throws(ChannelFailure) -> HTTPAnswer {
         let answer: HTTPAnswer
         do {
-            answer = try await http.send("POST", url, headers: [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "billsync-alerter")],
+            answer = try await http.send("POST", url, headers: [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "billsync-alerter")] + headers,
                                          body: [UInt8](body), timeout: timeout)
         } catch {
             // Its reason names neither the URL nor what was sent.
             throw ChannelFailure(retryable: true, reason: error.reason)
         }
         let status = answer.status
-        if (200..<300).contains(status) { return status }
+        if (200..<300).contains(status) { return answer }
         let quoted = ChannelRedaction(url: url, secrets: secrets).quote(answer.data)
         let reason = "answered HTTP \(status)" + (quoted.isEmpty ? "" : ": \(quoted)")
         if status == 429 || status >= 500 {

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Pages through PagerDuty's Events API v2. Only what should wake someone is sent: a trigger
-/// for an opened or grown group that is not annotated (`AlertNotification.pages`), and, once the
-/// group resolves, a resolve for every incident it opened (`dedup_key` `<groupKey>`,
-/// `<groupKey>#2`, ...). Updates, reminders and annotated notifications are left to the other
-/// channels: `deliver` returns without sending.
+/// Pages through PagerDuty's Events API v2: a trigger for an opened or grown group that is not
+/// annotated (`AlertNotification.pages`); an update as a trigger with the open incident's own
+/// `dedup_key`, which PagerDuty folds into that incident (its log shows the new count) without
+/// waking anyone again; and, once the group resolves, a resolve for every incident it opened
+/// (`dedup_key` `<groupKey>`, `<groupKey>#2`, ...). Reminders and annotated notifications are
+/// left to the other channels: `deliver` returns without sending.
 ///
 /// PagerDuty answers 202; 429 means the routing key's rate limit (about 120 events a minute)
 /// was reached, retried with backoff like a 5xx.
@@ -36,7 +37,7 @@ public struct PagerDutyChannel: AlertChannel {
         let events: [PagerDutyEvent]
         if notification.status == .resolved {
             events = PagerDutyEvent.resolves(notification, routingKey: routingKey)
-        } else if notification.pages {
+        } else if notification.pages || (notification.reason == .updated && notification.annotation == nil) {
             events = [PagerDutyEvent.trigger(notification, routingKey: routingKey, source: source)]
         } else {
             return

@@ -13,13 +13,19 @@ public struct SlackMessage: Sendable {
     }
 
     public func json() throws -> Data {
+        try json(adding: [:])
+    }
+
+    /// The message with more members (the Web API's `channel` and `ts`).
+    func json(adding members: [String: String]) throws -> Data {
         let blocks = Array((notification.status == .resolved ? resolvedBlocks() : firingBlocks()).prefix(SlackText.maximumBlocks))
-        let document: [String: Any] = [
+        var document: [String: Any] = [
             "text": SlackText.plain(fallback, limit: SlackText.fallbackLimit),
             "blocks": blocks,
             "unfurl_links": false,
             "unfurl_media": false,
         ]
+        for (name, value) in members { document[name] = value }
         return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 

@@ -2,11 +2,16 @@ import BillsyncContracts
 import Foundation
 
 /// When a condition becomes a notification, as Alertmanager's route does it, plus what its
-/// users ask for: a resolved notification on every channel, and a new page when an open group
-/// grows.
+/// users ask for: a resolved notification on every channel, one page per root cause while its
+/// run flows, and a new page only when a group grows again after it settled.
 ///
 /// - A new condition waits `groupWait`; one that clears within it is never sent.
-/// - An open group whose count reached `growthFactor` × its count at the last page pages again.
+/// - While a group keeps growing (its run still flows), its count is updated in place, never
+///   paged again: a large run's dead letters arrive over many minutes, and paging each time the
+///   count doubled woke people up many times for one cause.
+/// - An open group that stopped growing for `settle` has settled; when it grows again to
+///   `growthFactor` × its count at the last page (a later run, or the same cause coming back),
+///   it pages again. So does a group that grows past `repageAbove`, once, settled or not.
 /// - An open group that changed is updated at most every `groupInterval` (no page).
 /// - An open group that did not change is reminded every `repeatInterval`.
 /// - A notified group whose condition cleared is resolved once; a silenced one never notified
@@ -32,6 +37,10 @@ public struct AlertLifecycle: Sendable {
         public var notifiedCount = 0
         public var pagedCount = 0
         public var pageCount = 0
+        /// The count at the last evaluation, and when it last rose (nil in state written before
+        /// these were kept: taken as the count told and the time opened).
+        public var lastCount: Int?
+        public var grewAt: Date?
     }
 
     public var groups: [String: Group] = [:]
@@ -65,7 +74,7 @@ public struct AlertLifecycle: Sendable {
                 notifications.append(condition.notification(status: .firing, reason: .opened, pageCount: max(group.pageCount, 1), annotation: note))
             case .firing:
                 let sinceNotified = group.notifiedAt.map { now.timeIntervalSince($0) } ?? .infinity
-                if condition.count > group.pagedCount, Double(condition.count) >= Double(max(group.pagedCount, 1)) * settings.growthFactor {
+                if condition.count > group.pagedCount, mayPageAgain(group, count: condition.count, now: now) {
                     group.pagedCount = condition.count
                     if note == nil { group.pageCount += 1 }
                     notifications.append(condition.notification(status: .firing, reason: .grew, pageCount: max(group.pageCount, 1), annotation: note))
@@ -80,6 +89,11 @@ public struct AlertLifecycle: Sendable {
             group.notifiedAt = now
             group.notifiedCount = condition.count
         }
+        for condition in conditions where groups[condition.key] != nil {
+            let last = groups[condition.key]!.lastCount ?? groups[condition.key]!.notifiedCount
+            if condition.count > last || groups[condition.key]!.grewAt == nil { groups[condition.key]!.grewAt = now }
+            groups[condition.key]!.lastCount = condition.count
+        }
         for (key, group) in groups where !holding.contains(key) {
             groups[key] = nil
             // Never told (cleared within group_wait, or silenced throughout): nothing to resolve.
@@ -89,5 +103,22 @@ public struct AlertLifecycle: Sendable {
             notifications.append(condition.notification(status: .resolved, reason: .resolved, pageCount: max(group.pageCount, 1), annotation: nil))
         }
         return notifications
+    }
+
+    /// Whether a group that grew past its last page's count pages again: it grows now, after it
+    /// had settled (no growth for `settle`), to `growthFactor` × that count, or it just
+    /// passed `repageAbove`, or it never paged (told during a replay) and grew by the factor.
+    func mayPageAgain(_ group: Group, count: Int, now: Date) -> Bool {
+        let grownEnough = Double(count) >= Double(max(group.pagedCount, 1)) * settings.growthFactor
+        // A group told only with an annotation (during a replay) never paged: its growth after
+        // the replay is its first page.
+        if group.pageCount == 0 { return grownEnough }
+        if let above = settings.repageAbove, count >= above, group.pagedCount < above { return true }
+        // Growth now, after a quiet `settle`: a later run (or the cause coming back), not the
+        // tail of the run already told.
+        let rose = count > (group.lastCount ?? group.notifiedCount)
+        let quietSince = group.grewAt ?? group.openedAt
+        let settled = now.timeIntervalSince(quietSince) >= settings.settle.timeInterval
+        return rose && settled && grownEnough
     }
 }

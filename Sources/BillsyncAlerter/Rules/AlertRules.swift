@@ -80,8 +80,14 @@ public struct AlertRules: Sendable, Hashable {
         public var groupInterval: Duration = .seconds(300)
         /// An open group that did not change is told again this often (a reminder).
         public var repeatInterval: Duration = .seconds(4 * 3_600)
-        /// An open group whose count reached this multiple of its count at the last page pages again.
+        /// An open group that settled (see `settle`) and then reached this multiple of its count
+        /// at the last page pages again.
         public var growthFactor = 2.0
+        /// An open group whose count has not risen for this long has settled: its run has ended.
+        /// Until then its growth is updated in place, never paged.
+        public var settle: Duration = .seconds(600)
+        /// A group whose count passes this pages once more even while its run flows; nil: never.
+        public var repageAbove: Int?
         /// How often the rules are evaluated.
         public var evaluationInterval: Duration = .seconds(15)
     }
@@ -162,6 +168,8 @@ public struct AlertRules: Sendable, Hashable {
         case "lifecycle.repeatInterval": lifecycle.repeatInterval = try duration()
         case "lifecycle.growthFactor": lifecycle.growthFactor = try fraction(1.01...1_000)
         case "lifecycle.evaluationInterval": lifecycle.evaluationInterval = try duration()
+        case "lifecycle.settle": lifecycle.settle = try duration()
+        case "lifecycle.repageAbove": lifecycle.repageAbove = try integer(1...1_000_000_000)
         case "reports.directory":
             guard let text = value as? String, !text.isEmpty else { throw AlertRulesError(key: key, reason: "expected a folder") }
             reports.directory = text
