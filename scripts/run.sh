@@ -30,7 +30,7 @@ bin=$(swift build --show-bin-path)
 
 export BILLSYNC_TOPIC_PREFIX="${BILLSYNC_TOPIC_PREFIX:-billsync}"
 run="$BILLSYNC_RUN_DIR/sample-run"
-rm -rf "$run" && mkdir -p "$run/drop" "$run/logs"
+rm -rf "$run" && mkdir -p "$run/drop" "$run/logs" && : >"$run/figures"
 logs="$run/logs"
 # The emulated Salesforce org lives as long as the fleet's topics: what billsync remembers as
 # loaded (the compacted crm.loaded topic) must be what the org holds, or an unchanged record would
@@ -53,11 +53,31 @@ cp "$run/generated/billing_export.csv" "$run/generated/meter_readings.csv" "$run
 # Starts a program in the background with its output in $logs/NAME.log; it is stopped (SIGTERM,
 # then SIGKILL after a grace period) when this script ends, however it ends.
 workers=""
+named_pids=""
 start() {  # name, command...
     local name=$1; shift
     "$@" >"$logs/$name.log" 2>&1 &
     BILLSYNC_WORKER_PIDS="$BILLSYNC_WORKER_PIDS $!"
+    named_pids="$named_pids $name=$!"
     [ "$name" = sandbox ] || workers="$workers $!"
+}
+# Peak memory and CPU time of a program run in the foreground, for the figures at the end.
+measured() {  # name, command...
+    local name=$1; shift
+    /usr/bin/time -f "$name %M %U %S" -a -o "$run/figures" "$@"
+}
+# Peak memory (VmHWM) and CPU time of the programs started in the background, read while they
+# still run (just before they are stopped).
+record_figures() {
+    local entry name pid ticks
+    ticks=$(getconf CLK_TCK)
+    for entry in $named_pids; do
+        name=${entry%%=*}; pid=${entry#*=}
+        [ -r "/proc/$pid/status" ] || continue
+        awk -v name="$name" -v ticks="$ticks" -v stat="$(cut -d')' -f2- "/proc/$pid/stat")" '
+            /^VmHWM:/ { split(stat, f, " "); printf "%s %d %.2f %.2f\n", name, $2, f[12] / ticks, f[13] / ticks }
+        ' "/proc/$pid/status" >>"$run/figures"
+    done
 }
 
 # The emulators stand in for the Salesforce org and the billing engine; the loaders log in with
@@ -104,13 +124,13 @@ BILLSYNC_HTTP_PORT="${BILLSYNC_ALERTER_PORT:-19469}" BILLSYNC_REPORTS_DIR="$run/
 source_name="sample-$(date -u +%Y%m%dT%H%M%S)"
 started=$(date +%s.%N)  # the sync's elapsed time: from extraction to the last record's end
 log "extracting $run/drop (source $source_name)"
-BILLSYNC_HTTP_PORT="${BILLSYNC_EXTRACTOR_PORT:-19468}" "$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
+BILLSYNC_HTTP_PORT="${BILLSYNC_EXTRACTOR_PORT:-19468}" measured extractor "$bin/billsync-extractor" --csv-dir "$run/drop" --source "$source_name" --schedule once --topic-prefix "$BILLSYNC_TOPIC_PREFIX" >"$logs/extractor.log" 2>&1 \
     || { log "the extractor failed; see $logs/extractor.log"; exit 1; }
 
 report=(env BILLSYNC_LOG_LEVEL=warning "$bin/billsync" report --source "$source_name-csv" --stages transformer,rollup,loader,loader-billing)
 log "following the run until every record has ended (loaded, unchanged or dead-lettered)"
 settled=0
-"${report[@]}" --wait || settled=$?
+measured "report --wait" "${report[@]}" --wait || settled=$?
 finished=$(date +%s.%N)
 [ "$settled" -eq 0 ] || log "the run did not settle (exit $settled); the table below says which records are open"
 
@@ -155,6 +175,7 @@ PY
 
 # Stop the workers as an orchestrator would (SIGTERM: they finish, commit and leave their groups),
 # then read the API calls from the Salesforce side, the system of record.
+record_figures
 # shellcheck disable=SC2086 # a list of PIDs
 stop_processes $workers
 for pid in $workers; do BILLSYNC_WORKER_PIDS=${BILLSYNC_WORKER_PIDS/ $pid/}; done
@@ -176,6 +197,33 @@ echo
 echo "sample data:  $run/generated (anomalies.json lists the deliberate bad rows)"
 echo "drop folder:  $run/drop (processed/ holds the files read)"
 echo "worker logs:  $logs"
+# Each process's peak memory and CPU, and the observers' share of the pipeline's CPU.
+python3 - "$run/figures" "$logs/alerter.log" <<'PY'
+import json, sys
+rows = []
+for line in open(sys.argv[1]):
+    parts = line.split()
+    if len(parts) >= 4 and parts[-3].isdigit():
+        rows.append((" ".join(parts[:-3]), int(parts[-3]) / 1024, float(parts[-2]) + float(parts[-1])))
+pipeline = sum(cpu for name, _, cpu in rows if name in ("extractor", "transformer", "rollup", "loader", "loader-billing"))
+observers = sum(cpu for name, _, cpu in rows if name in ("alerter", "report --wait"))
+print("process           peak RSS   CPU s")
+for name, rss, cpu in rows:
+    print(f"{name:<16} {rss:7.1f} MB {cpu:7.1f}")
+if pipeline > 0:
+    print(f"observers (alerter, report --wait): {100 * observers / pipeline:.1f} % of the pipeline's CPU ({pipeline:.1f} s)")
+pages, causes = 0, set()
+for line in open(sys.argv[2], encoding="utf-8", errors="replace"):
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        continue
+    if entry.get("alert.reason") in ("opened", "grew") and "alert.annotation" not in entry:
+        pages += 1
+        causes.add(entry.get("alert.group"))
+print(f"pages: {pages} for {len(causes)} root causes")
+PY
+echo
 if [ -n "$alerts_told" ]; then
     echo "Alerts told during the run (log channel; also on the topic $BILLSYNC_TOPIC_PREFIX.alerts):"
     echo "$alerts_told"

@@ -6,10 +6,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # The tools the steps below use (a compiler and make for librdkafka, pip and venv for the broker's
-# wheel and the test tools, curl for the scripts' health checks, procps for ps), then libraries.
+# wheel and the test tools, curl for the scripts' health checks, procps for ps, time for the run's
+# figures of the programs it runs in the foreground), then libraries.
 # PostgreSQL is the server the tests run against; billsync's client is postgres-nio (Swift), so
 # no libpq.
-APT_PACKAGES=(build-essential pkg-config curl ca-certificates procps python3 python3-venv python3-pip
+APT_PACKAGES=(build-essential pkg-config curl ca-certificates procps time python3 python3-venv python3-pip
               libzstd-dev liblz4-dev libssl-dev libsasl2-dev zlib1g-dev libcurl4-openssl-dev libsqlite3-dev
               postgresql chromium)
 
