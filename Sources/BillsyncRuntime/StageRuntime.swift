@@ -29,11 +29,12 @@ public struct StageRuntimeConfiguration: Sendable {
     /// its first messages are there. Zero (the default) hands over what is there at once; a sink that pays per call
     /// (Salesforce's API budget) waits a little to send full calls.
     public var chunkLinger: Duration = .zero
-    /// How long an input may wait for another (`StageFailure.waiting`) once the stage has read
-    /// its partition to the end, before it is handled as it is: handed back with each next chunk
-    /// until then. While its partition still holds messages the stage has not read (a backlog),
-    /// the one it waits for may be among them (the same key, so the same partition), and it
-    /// waits without this clock running, however long the backlog takes.
+    /// How long an input may wait for another (`StageFailure.waiting`) once its partition is
+    /// quiet, before it is handled as it is: handed back with each next chunk until then. The
+    /// one it waits for has the same key, so it comes through the same partition: while that
+    /// partition holds messages the stage has not read (a backlog), or still grows (the stage
+    /// before is still writing: its own backlog), it may be on its way, and the input waits
+    /// without this clock running, however long that takes.
     public var maximumWait: Duration = .seconds(5)
     /// How often the lag gauges are refreshed between chunks, so a stalled stage shows its
     /// age growing.
@@ -238,6 +239,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         var since: [String: Date] = [:]
         /// The offset after the last message taken, per partition.
         var readUpTo: [KafkaTopicPartition: Int64] = [:]
+        /// Each partition's high watermark when last looked at for a waiting input.
+        var highSeen: [KafkaTopicPartition: Int64] = [:]
 
         static func id(_ message: KafkaConsumerMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }
     }
@@ -261,11 +264,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         return combined[...]
     }
 
-    /// Whether the partition holds messages after the last one taken (from the high watermark of
-    /// the latest fetch answer; unknown counts as none).
-    private func partitionHasUnread(_ partition: KafkaTopicPartition, readUpTo: [KafkaTopicPartition: Int64]) -> Bool {
-        guard let high = consumer.cachedWatermarks(for: partition)?.high, let read = readUpTo[partition] else { return false }
-        return high > read
+    /// Whether the partition was read to its end and did not grow since it was last looked at
+    /// (from the high watermark of the latest fetch answer; unknown counts as quiet).
+    private func isQuiet(_ partition: KafkaTopicPartition, waiting: inout Waiting) -> Bool {
+        guard let high = consumer.cachedWatermarks(for: partition)?.high else { return true }
+        let grew = waiting.highSeen[partition].map { high > $0 } ?? false
+        waiting.highSeen[partition] = high
+        return !grew && high <= waiting.readUpTo[partition, default: high]
     }
 
     /// A chunk whose outputs are queued for the broker but not yet acknowledged.
@@ -297,9 +302,13 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         lagTracker.taken(chunk)
         let lag = lagTracker.snapshot(now: now)
         for run in chunk.partitionRuns() { waiting.readUpTo[run.partition] = run.messages.last!.offset + 1 }
-        // A waiting input's clock starts only once its partition has nothing left unread.
-        for message in waiting.messages where partitionHasUnread(message.topicPartition, readUpTo: waiting.readUpTo) {
-            waiting.since[Waiting.id(message)] = now
+        // A waiting input's clock runs only while its partition is quiet: read to its end and no
+        // longer growing.
+        var quiet: [KafkaTopicPartition: Bool] = [:]
+        for message in waiting.messages {
+            let partition = message.topicPartition
+            if quiet[partition] == nil { quiet[partition] = isQuiet(partition, waiting: &waiting) }
+            if quiet[partition] == false { waiting.since[Waiting.id(message)] = now }
         }
         let taken = waiting.messages + chunk
         waiting.messages = []
