@@ -20,8 +20,8 @@ struct BulkIngestJob: Sendable {
     /// The one upload's CSV (Salesforce refuses a second PUT on a job).
     var csv: [UInt8]?
     var header: [String] = []
-    var successful: [[String]] = []
-    var failed: [[String]] = []
+    var successful = BulkResultRows()
+    var failed = BulkResultRows()
     var unprocessed: [[String]] = []
     /// Why a Failed job failed, as Get Job Info reports it.
     var errorMessage: String?
@@ -84,5 +84,18 @@ struct BulkIngestJob: Sendable {
         if state == .open { info["contentUrl"] = .text("services/data/v61.0/jobs/ingest/\(id)/batches") }
         if let errorMessage { info["errorMessage"] = .text(errorMessage) }
         return info
+    }
+}
+
+/// A job's successful or failed rows as its results resource serves them: counted, and kept as
+/// CSV text rather than arrays of strings, so a large run's jobs cost the emulator about what
+/// their results weigh.
+struct BulkResultRows: Sendable {
+    private(set) var count = 0
+    private(set) var csv = ""
+
+    mutating func append(_ row: [String]) {
+        csv += BulkIngestJobs.csvLine(row)
+        count += 1
     }
 }

@@ -194,6 +194,8 @@ final class BulkIngestJobs: Sendable {
             guard store(job) else { return }
         }
         if job.state == .inProgress { job.state = .jobComplete }
+        // The upload is not needed once the job has ended (its results say what was processed).
+        job.csv = nil
         _ = store(job)
     }
 
@@ -237,7 +239,11 @@ final class BulkIngestJobs: Sendable {
     }
 
     static func resultsCSV(header: [String], rows: [[String]]) -> String {
-        func quote(_ text: String) -> String { "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
-        return ([header] + rows).map { $0.map(quote).joined(separator: ",") }.joined(separator: "\n") + "\n"
+        csvLine(header) + rows.map(csvLine).joined()
+    }
+
+    /// One row of a results CSV, every value quoted, ending in LF.
+    static func csvLine(_ row: [String]) -> String {
+        row.map { "\"" + $0.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }.joined(separator: ",") + "\n"
     }
 }

@@ -94,8 +94,8 @@ extension SalesforceEmulator {
                     }
                     if let refusal = job.refusalOfResults() { return json(.badRequest, [refusal], usage: usage) }
                     let csv = switch path {
-                    case "successfulResults": BulkIngestJobs.resultsCSV(header: ["sf__Id", "sf__Created"] + job.header, rows: job.successful)
-                    case "failedResults": BulkIngestJobs.resultsCSV(header: ["sf__Id", "sf__Error"] + job.header, rows: job.failed)
+                    case "successfulResults": BulkIngestJobs.csvLine(["sf__Id", "sf__Created"] + job.header) + job.successful.csv
+                    case "failedResults": BulkIngestJobs.csvLine(["sf__Id", "sf__Error"] + job.header) + job.failed.csv
                     default: BulkIngestJobs.resultsCSV(header: job.header, rows: job.unprocessed)
                     }
                     return Response(status: .ok, headers: [.contentType: "text/csv", HTTPField.Name("Sforce-Limit-Info")!: "api-usage=\(usage.used)/\(usage.limit)"],
