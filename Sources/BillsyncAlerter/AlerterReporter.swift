@@ -48,11 +48,11 @@ public struct AlerterReporter: Sendable {
 
     /// The report's ledger → files and a message; returns the HTML page's path.
     public func closure(contracts: MessageContracts, producer: KafkaProducer) -> AlerterService.Reporter {
-        { ledger, facts, run, heartbeatCalls, final in
+        { ledger, run, heartbeatCalls, final in
             var reconciliation: SyncReport.Reconciliation?
             var apiCalls = heartbeatCalls
             if final, let reconciler {
-                reconciliation = try await reconciler.reconcile(facts: facts, ledger: ledger)
+                reconciliation = try await reconciler.reconcile(ledger: ledger)
                 apiCalls = (try? await dailyUsage?()) ?? heartbeatCalls
             }
             let started = run.startedAt ?? run.finishedAt
@@ -60,7 +60,7 @@ public struct AlerterReporter: Sendable {
                                        source: run.source == AlerterObservations.RunCheck.everySource ? nil : run.source,
                                        startedAt: Timestamp(started), finishedAt: Timestamp(run.finishedAt),
                                        period: SyncReport.Period(from: Timestamp(started), to: Timestamp(run.finishedAt)),
-                                       apiCalls: apiCalls, stageTimings: RunAccounting.stageTimings(ledger, facts: facts, run: run),
+                                       apiCalls: apiCalls, stageTimings: RunAccounting.stageTimings(ledger, run: run),
                                        reconciliation: reconciliation).payload
             let files = try SyncReportFiles(contracts: contracts).write(report, to: directory)
             let message = try OutgoingMessage(topic: topic, message: report.message(), contracts: contracts)

@@ -12,11 +12,12 @@ import ServiceLifecycle
 /// with everything a previous process knew. Then, until SIGTERM: its stage (dead letters,
 /// results, run reports → the engine), the follower of those tables, the round loop (rules →
 /// notifications → channels) and, apart from it so a slow read of the fleet never delays a
-/// page, the run accounting loop (discrepancies and reports).
+/// page, the run accounting loop (discrepancies and reports), which follows the fleet's topics
+/// with one reader for the alerter's life.
 public final class AlerterService: Service, Sendable {
     /// Writes a run's report; returns where its HTML page is. `final` says whether the run's
     /// counts added up (the reconciliation with the CRM is done only then: it costs API calls).
-    public typealias Reporter = @Sendable (_ ledger: SyncLedger, _ facts: FleetFacts, _ run: AlerterObservations.RunCheck,
+    public typealias Reporter = @Sendable (_ ledger: SyncLedger, _ run: AlerterObservations.RunCheck,
                                            _ apiCalls: Int?, _ final: Bool) async throws -> String?
 
     let engine: AlerterEngine
@@ -31,6 +32,10 @@ public final class AlerterService: Service, Sendable {
     let logger: Logger
     /// Whether the rounds run by themselves; a test turns them off and calls `evaluateOnce`.
     let runsRounds: Bool
+    /// `evaluateOnce`'s requests for an accounting pass, answered by the accounting task (which
+    /// owns the fleet's reader) once the pass is done.
+    let passes: AsyncStream<CheckedContinuation<Void, Never>>
+    let passRequests: AsyncStream<CheckedContinuation<Void, Never>>.Continuation
 
     public init(engine: AlerterEngine, runtime: StageRuntime<AlerterHandler>, connection: KafkaConnection, catalog: TopicCatalog,
                 contracts: MessageContracts, producer: KafkaProducer, accounting: RunAccounting?, reporter: Reporter?,
@@ -46,6 +51,7 @@ public final class AlerterService: Service, Sendable {
         self.clock = clock
         self.logger = logger
         self.runsRounds = runsRounds
+        (passes, passRequests) = AsyncStream.makeStream()
     }
 
     public func run() async throws {
@@ -59,7 +65,9 @@ public final class AlerterService: Service, Sendable {
             group.addTask { try await tables.follow(follower) }
             if runsRounds {
                 group.addTask { await cancelWhenGracefulShutdown { await self.every { await self.round() } } }
-                group.addTask { await cancelWhenGracefulShutdown { await self.every { await self.checkDueRuns() } } }
+            }
+            if let accounting {
+                group.addTask { await cancelWhenGracefulShutdown { await self.followRuns(accounting) } }
             }
             // The stage ends on SIGTERM after committing what it finished; the rest follows it.
             try await self.runtime.run()
@@ -123,28 +131,89 @@ public final class AlerterService: Service, Sendable {
         await write(await engine.deliverPending())
     }
 
-    /// One run accounting pass and one round, in order: what a test calls after stepping its clock.
+    /// One run accounting pass and one round, in order: what a test calls after stepping its clock
+    /// (with the rounds off, the accounting task waits for these calls instead of the clock).
     public func evaluateOnce() async {
-        await checkDueRuns()
+        if accounting != nil {
+            await withCheckedContinuation { pass in
+                // The accounting task has ended (the service stopped): nothing to wait for.
+                if case .terminated = passRequests.yield(pass) { pass.resume() }
+            }
+        }
         await round()
     }
 
-    /// Accounts for every run that is due: its discrepancies (none for the daily report), and its
-    /// report, written again at each check until every record reached its end (or the run is given up on),
-    /// so the folder always holds the latest word and the final one says so in the log.
-    func checkDueRuns() async {
-        guard let accounting else { return }
-        let giveUpAfter = engine.rules.discrepancy.giveUpAfter.timeInterval
-        for (key, run) in await engine.dueRuns() {
+    /// The run accounting: one reader and ledger of the fleet's topics for the alerter's life, so
+    /// each message is read once and only what is in flight is held. Each pass refreshes them and
+    /// checks the runs that are due. A reader that cannot be opened is opened again at the next
+    /// pass; the runs due meanwhile are tried again after the settle time.
+    func followRuns(_ accounting: RunAccounting) async {
+        defer { passRequests.finish() }
+        while !Task.isCancelled {
             do {
-                let (ledger, facts) = try await accounting.ledger(of: run)
+                try await accounting.following { reader in
+                    await eachPass { await checkDueRuns(&reader) }
+                }
+                return
+            } catch {
+                guard !Task.isCancelled else { return }
+                logger.error("the fleet's topics could not be read for the run accounting; tried again at the next pass", metadata: [
+                    "error": "\(error)",
+                ])
+                var failed = false
+                await eachPass {
+                    for (key, _) in await engine.dueRuns() { await engine.runFailed(key) }
+                    failed = true
+                } until: { failed }
+            }
+        }
+    }
+
+    /// Runs `work` at each accounting pass, until cancelled or `done`: every
+    /// `lifecycle.evaluationInterval` on the clock, or at each `evaluateOnce` when the test runs the rounds.
+    func eachPass(_ work: () async -> Void, until done: () -> Bool = { false }) async {
+        if runsRounds {
+            let interval = engine.rules.lifecycle.evaluationInterval
+            while !Task.isCancelled && !done() {
+                await work()
+                do { try await clock.sleep(for: interval) } catch { return }
+            }
+        } else {
+            for await pass in passes {
+                await work()
+                pass.resume()
+                if done() { return }
+            }
+        }
+    }
+
+    /// Refreshes the fleet's ledger (every pass, so it never holds more than a pass's worth of
+    /// records in flight) and accounts for every run that is due: its discrepancies (none for
+    /// the daily report), and its report, written again at each check until every record reached
+    /// its end (or the run is given up on), so the folder always holds the latest word and the
+    /// final one says so in the log.
+    func checkDueRuns(_ reader: inout FleetTopicReader) async {
+        let giveUpAfter = engine.rules.discrepancy.giveUpAfter.timeInterval
+        let due = await engine.dueRuns()
+        do {
+            try await reader.refresh()
+        } catch {
+            logger.error("the fleet's topics could not be read to their end; the due runs are tried again after the settle time", metadata: [
+                "error": "\(error)",
+            ])
+            for (key, _) in due { await engine.runFailed(key) }
+            return
+        }
+        for (key, run) in due {
+            do {
+                let ledger = RunAccounting.ledger(of: run, in: reader.ledger)
                 let everySource = run.source == AlerterObservations.RunCheck.everySource
                 let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now)
                 // Final once every record reached its end (none still retrying either), or given up on.
                 let final = (discrepancies.isEmpty && ledger.isClosed) || clock.now.timeIntervalSince(run.finishedAt) >= giveUpAfter
                 var path: String?
                 if let reporter {
-                    path = try await reporter(ledger, facts, run, await engine.salesforceAPIUsage, final)
+                    path = try await reporter(ledger, run, await engine.salesforceAPIUsage, final)
                     if let path {
                         logger.info("sync report written", metadata: [
                             "billsync.report": "\(path)", "billsync.source": "\(run.source)", "billsync.final": "\(final)",
@@ -152,8 +221,7 @@ public final class AlerterService: Service, Sendable {
                         ])
                     }
                 }
-                await engine.runChecked(key, discrepancies: discrepancies, pending: RunAccounting.pending(ledger, run: run), reportPath: path,
-                                        final: final)
+                await engine.runChecked(key, discrepancies: discrepancies, pending: RunAccounting.progress(ledger), reportPath: path, final: final)
             } catch {
                 logger.error("a run's accounting failed; tried again after the settle time", metadata: [
                     "billsync.run": "\(run.runId)", "error": "\(error)",
@@ -161,6 +229,10 @@ public final class AlerterService: Service, Sendable {
                 await engine.runFailed(key)
             }
         }
+        // What no run still checked can ask for: records older than the oldest due run and the
+        // longest a run is checked (plus the daily report's day).
+        let oldest = due.map { $0.run.startedAt ?? $0.run.finishedAt }.min() ?? clock.now
+        reader.forget(extractedBefore: min(oldest, clock.now.addingTimeInterval(-giveUpAfter - 86_400)).addingTimeInterval(-3_600))
     }
 
     /// State records go out through the worker's producer (a deleted key as a tombstone, so

@@ -56,8 +56,9 @@ public enum LoaderWorker {
             let budget = APIBudget(share: settings.budgetShare)
             var configuration = configuration
             // Enough in flight for full 200-record calls per object, and for Bulk API jobs when
-            // a backlog (a backfill, a replay) is waiting.
-            configuration.runtime.maximumInFlight = max(configuration.runtime.maximumInFlight, 10_000)
+            // a backlog (a backfill, a replay) is waiting; `stage.maxInFlight` sets it otherwise
+            // (the loader's memory grows with it: see docs).
+            if !configuration.maximumInFlightConfigured { configuration.runtime.maximumInFlight = 10_000 }
             configuration.runtime.chunkLinger = .milliseconds(200)
             // The alerter reads the daily API use from the heartbeat (as Salesforce last counted it).
             configuration.runtime.apiUsage = {

@@ -19,6 +19,9 @@ public struct WorkerConfiguration: Sendable {
     public var clientID: String
     public var kafkaProperties: [String: String] = [:]
     public var runtime: StageRuntimeConfiguration
+    /// Whether `stage.maxInFlight` was configured (a worker with a larger default of its own,
+    /// like the loader, keeps what the operator chose: it bounds the worker's memory).
+    public var maximumInFlightConfigured = false
     public var shutdownTimeout: Duration = .seconds(30)
     public var httpHost = "0.0.0.0"
     public var httpPort = 9464
@@ -99,7 +102,10 @@ public struct WorkerConfiguration: Sendable {
         if let inputs = try list("stage.inputs") { runtime.inputTopics = inputs }
         if let retryTopics = try list("stage.retryTopics") { runtime.retryTopics = retryTopics }
         if let deadLetterTopic = try one("stage.deadLetterTopic") { runtime.deadLetterTopic = deadLetterTopic }
-        if let maxInFlight = try integer("stage.maxInFlight", 1...100_000) { runtime.maximumInFlight = maxInFlight }
+        if let maxInFlight = try integer("stage.maxInFlight", 1...100_000) {
+            runtime.maximumInFlight = maxInFlight
+            maximumInFlightConfigured = true
+        }
         if let parallelism = try integer("stage.parallelism", 1...64) { runtime.parallelism = parallelism }
         if let attempts = try integer("retry.inProcessAttempts", 1...100) { runtime.retry.inProcessAttempts = attempts }
         if let text = try one("retry.initialBackoff") { runtime.retry.initialBackoff = try duration(text, key: "retry.initialBackoff") }

@@ -232,23 +232,22 @@ struct SyncReportTests {
             CRMUpsert(object: "Account", externalIdField: "Billing_Customer_Id__c", externalId: "0000000001",
                       fields: ["Name": .string("Second"), "Active__c": .bool(true)]),
         ]
-        let messages = try upserts.map { upsert in
-            let envelope = MessageEnvelope(source: source, businessKey: upsert.externalId, causationId: UUID(), occurredAt: nil, payload: upsert)
-            return KafkaProducerMessage(topic: catalog.upsertCommands, key: Array(upsert.externalId.utf8),
-                                        value: try TestRepository.contracts.encode(envelope))
+        let envelopes = upserts.map { MessageEnvelope(source: source, businessKey: $0.externalId, causationId: UUID(), occurredAt: nil, payload: $0) }
+        let messages = try envelopes.map { envelope in
+            KafkaProducerMessage(topic: catalog.upsertCommands, key: Array(envelope.businessKey.utf8), value: try TestRepository.contracts.encode(envelope))
         }
         let producer = try TestKafka.producer()
         _ = try await producer.sendAll(messages)
         await producer.shutdown()
 
-        let facts = try await FleetTopicReader.reading(connection: TestKafka.connection, catalog: catalog, stages: [], logger: TestKafka.logger) { reader in
+        let samples = try await FleetTopicReader.reading(connection: TestKafka.connection, catalog: catalog, stages: [],
+                                                         ledger: FleetLedger(.init(objects: [:])), logger: TestKafka.logger) { reader in
             try await reader.refresh()
-            return reader.facts
+            return reader.ledger.samples
         }
-        #expect(facts.upserts.count == 3)
-        let records = facts.samples.records(of: "Account")
+        let records = samples.records(of: "Account")
         #expect(records.map(\.externalId) == ["0000000001", "0000000002"])
-        #expect(records.first?.changes.map(\.id) == [facts.upserts[0].id, facts.upserts[2].id])
+        #expect(records.first?.changes.map { $0.id.lowercased() } == [envelopes[0].id, envelopes[2].id].map { $0.uuidString.lowercased() })
         let sent: [String: String?] = ["Name": "First", "Amount_Due__c": "12.5", "Phone": nil]
         #expect(records.first?.changes.first?.fields == sent)
         #expect(records.first?.changes.last?.fields == ["Name": "Second", "Active__c": "true"])
@@ -276,7 +275,7 @@ struct SyncReportTests {
         let crm = MemoryCRM()
         crm.records = ["Account/A1": ["Name": "New", "Billing_Customer_Id__c": "A1"], "Account/A2": ["name": "Kept"], "Account/A3": ["Name": "x"]]
 
-        let reconciliation = try await Reconciler(readBack: crm).reconcile(facts: fleet.facts, ledger: fleet.ledger())
+        let reconciliation = try await Reconciler(readBack: crm).reconcile(ledger: fleet.ledger())
         #expect(reconciliation == SyncReport.Reconciliation(sampled: 2, matched: 2, mismatched: [], missing: [], unreadable: []))
     }
 
@@ -303,7 +302,7 @@ struct SyncReportTests {
             }
             let callsBefore = rig.emulator.apiUsage.used
 
-            let reconciliation = try await Reconciler(readBack: client).reconcile(facts: fleet.facts, ledger: fleet.ledger())
+            let reconciliation = try await Reconciler(readBack: client).reconcile(ledger: fleet.ledger())
             #expect(reconciliation.sampled == 5)
             #expect(reconciliation.matched == 3)
             #expect(reconciliation.mismatched == [.init(object: "Account", externalId: "0000000003", field: "Status__c", expected: "Active", actual: "Closed")])

@@ -94,9 +94,10 @@ public struct AlerterObservations: Sendable {
         public var checks = 0
         /// The last check's findings, one per object whose counts did not add up.
         public var discrepancies: [AlertCondition] = []
-        /// Records not yet handled by their stage at the last check, per flow (its discrepancy
-        /// key): a flow whose count went down since is still moving, not stuck. Optional, so
-        /// state written before it existed still reads.
+        /// Each stage's committed offsets at the last check, summed (`RunAccounting.progress`,
+        /// keys `committed/<stage>`): records waiting at a stage whose sum moved since are late,
+        /// not stuck. Optional, so state written before it existed still reads (older state's
+        /// per-flow counts simply match no stage).
         public var pending: [String: Int]?
         /// The report written for it.
         public var reportPath: String?

@@ -4,8 +4,8 @@ import BillsyncTopics
 import Foundation
 
 /// Reads a sample of a run's loaded records back from the CRM and compares them, field by
-/// field, with what billsync sent last (`FleetFacts.samples`): a field the CRM holds differently
-/// is a mismatch, a record it does not have is missing.
+/// field, with what billsync sent last (the ledger's `samples`, each change with the sink's word
+/// on it): a field the CRM holds differently is a mismatch, a record it does not have is missing.
 ///
 /// A record is sampled only when the run upserted it and its latest upsert has its final word
 /// (loaded, failed or dead-lettered): one still in flight could not be judged yet. The values
@@ -25,25 +25,22 @@ public struct Reconciler: Sendable {
     public var readBack: any CRMReadBack
     /// Records read back at most (one API call each).
     public var sampleSize: Int
-    /// The results' sink name of the CRM read back.
-    public var sink: String
     /// Longest value kept in a mismatch.
     public static let valueLength = 1000
 
-    public init(readBack: any CRMReadBack, sampleSize: Int = 20, sink: String = "salesforce") {
+    public init(readBack: any CRMReadBack, sampleSize: Int = 20) {
         self.readBack = readBack
         self.sampleSize = sampleSize
-        self.sink = sink
     }
 
     /// Reads the sample back and compares. A record that cannot be read is reported as
     /// unreadable, with why; only cancellation throws.
-    public func reconcile(facts: FleetFacts, ledger: SyncLedger) async throws -> SyncReport.Reconciliation {
+    public func reconcile(ledger: SyncLedger) async throws -> SyncReport.Reconciliation {
         var matched = 0
         var mismatched: [SyncReport.Reconciliation.Mismatch] = []
         var missing: [SyncReport.RecordReference] = []
         var unreadable: [SyncReport.Reconciliation.Unreadable] = []
-        let sample = expectations(facts: facts, ledger: ledger)
+        let sample = expectations(ledger: ledger)
         for expected in sample {
             try Task.checkCancellation()
             let actual: [String: String]?
@@ -69,20 +66,14 @@ public struct Reconciler: Sendable {
     }
 
     /// The records to read back and what each should hold, at most `sampleSize`.
-    public func expectations(facts: FleetFacts, ledger: SyncLedger) -> [Expectation] {
-        let ofRun = Set(ledger.upserts.map(\.id))
-        var outcomes: [String: String] = [:]
-        for result in facts.results where result.sink == sink { outcomes[result.causationId] = result.outcome }
-        let deadLettered = Set(facts.deadLetters.filter { $0.stage == Stage.loader }.compactMap(\.originalId))
-        var queues: [[Expectation]] = facts.samples.objects.map { object in
-            facts.samples.records(of: object).compactMap { record in
-                guard record.changes.contains(where: { ofRun.contains($0.id) }), let latest = record.changes.last,
-                      outcomes[latest.id] != nil || deadLettered.contains(latest.id) else { return nil }
+    public func expectations(ledger: SyncLedger) -> [Expectation] {
+        let samples = ledger.samples
+        var queues: [[Expectation]] = samples.objects.map { object in
+            samples.records(of: object).compactMap { record in
+                guard record.changes.contains(where: \.ofRun), let latest = record.changes.last, latest.isSettled else { return nil }
                 var fields: [String: String?] = [:]
-                for change in record.changes where ["created", "updated"].contains(outcomes[change.id]) {
-                    fields.merge(change.fields) { _, new in new }
-                }
-                guard !fields.isEmpty || record.changes.contains(where: { ["created", "updated"].contains(outcomes[$0.id]) }) else { return nil }
+                for change in record.changes where change.isLoaded { fields.merge(change.fields) { _, new in new } }
+                guard !fields.isEmpty || record.changes.contains(where: \.isLoaded) else { return nil }
                 return Expectation(object: record.object, externalIdField: record.externalIdField, externalId: record.externalId, fields: fields)
             }
         }

@@ -58,21 +58,15 @@ public struct SyncRunReport: Sendable {
     /// Per billing cycle and record type, where the records went into the CRM (their Salesforce
     /// direction: a reading's upload back to billing is counted in the flows).
     public static func billingCycles(of ledger: SyncLedger) -> [SyncReport.BillingCycle] {
-        var cycles: [String: SyncReport.BillingCycle] = [:]
-        for entry in ledger.entries where entry.flow.direction == .toSalesforce {
-            guard let record = entry.record, let cycle = record.billingCycle else { continue }
-            let key = "\(cycle)|\(record.type)"
-            var row = cycles[key] ?? SyncReport.BillingCycle(cycle: cycle, type: record.type)
-            row.extracted += 1
-            switch entry.outcome {
-            case .created, .updated: row.loaded += 1
-            case .unchanged: row.suppressed += 1
-            case .deadLettered: row.deadLettered += 1
-            case .retrying, .pending, .unaccounted: row.open += 1
-            }
-            cycles[key] = row
+        ledger.billingCycles.map { counts in
+            var cycle = SyncReport.BillingCycle(cycle: counts.cycle, type: counts.type)
+            cycle.extracted = counts.extracted
+            cycle.loaded = counts.loaded
+            cycle.suppressed = counts.suppressed
+            cycle.deadLettered = counts.deadLettered
+            cycle.open = counts.open
+            return cycle
         }
-        return cycles.values.sorted { ($0.cycle, $0.type) < ($1.cycle, $1.type) }
     }
 
     /// Failed when a record is unaccounted for; partial when records were dead-lettered or are

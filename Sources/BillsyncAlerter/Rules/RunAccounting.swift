@@ -7,7 +7,9 @@ import Logging
 
 /// The discrepancy rule: once a finished extraction run's records had time to flow, every one
 /// of them must be loaded, unchanged (suppressed), dead-lettered, or still in a retry topic
-/// (named as such). Read from the fleet's topics and committed offsets, as `billsync report` does.
+/// (named as such). Read from the fleet's topics and committed offsets, as `billsync report`
+/// does, by one reader and `FleetLedger` that follow the fleet for the alerter's life: each
+/// message is read once, and a run's ledger is answered from counters and the records in flight.
 public struct RunAccounting: Sendable {
     public let connection: KafkaConnection
     public let catalog: TopicCatalog
@@ -25,62 +27,60 @@ public struct RunAccounting: Sendable {
         self.logger = logger
     }
 
-    /// The ledger of one run: the records its source published while it ran (the daily report:
-    /// every source's, over its day), read now.
-    public func ledger(of run: AlerterObservations.RunCheck) async throws -> (ledger: SyncLedger, facts: FleetFacts) {
-        let facts = try await FleetTopicReader.reading(connection: connection, catalog: catalog, stages: stages, logger: logger) { reader in
-            try await reader.refresh()
-            return reader.facts
-        }
+    /// Opens the fleet's reader and ledger (every source), runs `body` with them, and closes
+    /// them: `body` refreshes the reader at each accounting pass.
+    public func following<Result: Sendable>(_ body: (inout FleetTopicReader) async throws -> Result) async throws -> Result {
         let transformed = Set(TopicCatalog.transformerEntities.map(SyncLedger.recordType))
         let uploaded = Set(TopicCatalog.billingUploadEntities.map(SyncLedger.recordType))
+        let ledger = FleetLedger(FleetLedger.Configuration(objects: objects, transformedTypes: stages.contains(.transformer) ? transformed : [],
+                                                           billingTypes: stages.contains(.loaderBilling) ? uploaded : []))
+        return try await FleetTopicReader.reading(connection: connection, catalog: catalog, stages: stages, ledger: ledger, logger: logger, body)
+    }
+
+    /// The ledger of one run: the records its source published while it ran (the daily report:
+    /// every source's, over its day), by whole seconds with a second's slack either side.
+    public static func ledger(of run: AlerterObservations.RunCheck, in fleet: FleetLedger) -> SyncLedger {
         let everySource = run.source == AlerterObservations.RunCheck.everySource
-        // Timestamps are kept to the millisecond: a second's slack either side.
-        let period = (run.startedAt ?? run.finishedAt).addingTimeInterval(-1)...run.finishedAt.addingTimeInterval(1)
-        let ledger = SyncLedger(facts: facts, sources: everySource ? nil : [run.source], objects: objects,
-                                transformedTypes: stages.contains(.transformer) ? transformed : [],
-                                billingTypes: stages.contains(.loaderBilling) ? uploaded : [], extractedWithin: period)
-        return (ledger, facts)
+        let start = ((run.startedAt ?? run.finishedAt).timeIntervalSinceReferenceDate.rounded(.down) - 1)
+        let end = (run.finishedAt.timeIntervalSinceReferenceDate.rounded(.up) + 1)
+        return fleet.ledger(sources: everySource ? nil : [run.source],
+                            extractedWithin: Date(timeIntervalSinceReferenceDate: start)...Date(timeIntervalSinceReferenceDate: end))
     }
 
     /// How long each stage took over the run's records: from the run's start to the last output
     /// the stage wrote for them (an upsert, a load result), as the broker stamped it.
-    public static func stageTimings(_ ledger: SyncLedger, facts: FleetFacts, run: AlerterObservations.RunCheck) -> [SyncReport.StageTiming] {
+    public static func stageTimings(_ ledger: SyncLedger, run: AlerterObservations.RunCheck) -> [SyncReport.StageTiming] {
         let start = run.startedAt ?? run.finishedAt
-        var last: [String: Date] = [:]
-        func saw(_ stage: String, _ date: Date?) {
-            guard let date else { return }
-            last[stage] = max(last[stage] ?? date, date)
-        }
-        saw(Stage.extractor.rawValue, run.finishedAt)
-        for upsert in ledger.upserts { saw((upsert.writtenBy ?? .transformer).rawValue, upsert.writtenAt) }
-        let causes = Set(ledger.records.map(\.id)).union(ledger.upserts.map(\.id))
-        for result in facts.results where causes.contains(result.causationId) {
-            let stage: Stage = switch result.sink {
-            case CRMLoadResult.Sink.billing.rawValue: .loaderBilling
-            case CRMLoadResult.Sink.postgres.rawValue: .loaderPostgres
-            default: .loader
-            }
-            saw(stage.rawValue, result.writtenAt)
-        }
+        var last = Dictionary(uniqueKeysWithValues: ledger.lastWritten.map { ($0.key.rawValue, $0.value) })
+        last[Stage.extractor.rawValue] = max(last[Stage.extractor.rawValue] ?? run.finishedAt, run.finishedAt)
         return last.sorted { $0.value < $1.value }.map { SyncReport.StageTiming(stage: $0.key, seconds: $0.value.timeIntervalSince(start)) }
     }
 
-    /// The records each flow's stage has not handled yet, by the flow's discrepancy key.
-    public static func pending(_ ledger: SyncLedger, run: AlerterObservations.RunCheck) -> [String: Int] {
-        var pending: [String: Int] = [:]
-        for row in ledger.rows where row.pending > 0 { pending[flowKey(row, run: run)] = row.pending }
-        return pending
+    /// What the next check compares with to tell a stage that moves from one that is stuck: per
+    /// stage, the sum of its committed offsets now (kept with the run as its `pending`).
+    public static func progress(_ ledger: SyncLedger) -> [String: Int] {
+        Dictionary(uniqueKeysWithValues: ledger.committed.map { (progressKey($0.key), Int($0.value)) })
+    }
+
+    static func progressKey(_ stage: Stage) -> String { "committed/\(stage)" }
+
+    /// The stages that committed nothing since the run's previous check (none at its first: there
+    /// is nothing to compare with yet).
+    static func stalledStages(_ ledger: SyncLedger, run: AlerterObservations.RunCheck) -> Set<Stage> {
+        guard let before = run.pending else { return [] }
+        return Set(ledger.committed.keys.filter { before[progressKey($0)] == ledger.committed[$0].map { Int($0) } })
     }
 
     static func flowKey(_ row: SyncLedger.Row, run: AlerterObservations.RunCheck) -> String {
         "discrepancy/\(run.source)/\(row.flow.object)/\(row.flow.direction.rawValue)"
     }
 
-    /// One condition per flow whose counts do not add up, naming the numbers. Records merely not
-    /// handled yet are told only once their flow stopped moving: when fewer wait than at the
-    /// run's previous check, the stage is working through them (a large run outlasts the settle
-    /// time), and a stage that is down is the lag and worker rules' to tell.
+    /// One condition per flow that is really missing records, naming the numbers. Records handled
+    /// without an outcome anywhere are told at once. Records not yet handled are late, not
+    /// missing, while the stage holding them still commits (a loader working through a backlog):
+    /// they are told only once that stage committed nothing since the run's previous check (a
+    /// stage that is down is the lag and worker rules' to tell as well). Roll-up totals are not
+    /// extracted records: only roll-up upserts without an outcome are told for them.
     public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
         var conditions: [AlertCondition] = []
         // The records on the raw topics must be the ones the extractor says it published.
@@ -92,29 +92,49 @@ public struct RunAccounting: Sendable {
                 stage: nil, count: max(1, abs(run.published - ledger.recordsExtracted)), firstSeenAt: run.finishedAt, lastSeenAt: now,
                 labels: ["source": run.source], details: ["published": "\(run.published)", "on the raw topics": "\(ledger.recordsExtracted)", "run": run.runId]))
         }
+        let stalled = stalledStages(ledger, run: run)
         return conditions + ledger.rows.compactMap { row in
-            guard row.unaccounted > 0 || row.pending > 0 else { return nil }
-            if row.unaccounted == 0 {
-                let before = run.pending?[flowKey(row, run: run)]
-                guard let before, row.pending >= before else { return nil }
-            }
-            let loaded = row.created + row.updated
-            let accounted = loaded + row.unchanged + row.deadLettered + row.retrying
-            let retry = row.retrying > 0 ? " (+ \(row.retrying) still in retry)" : ""
-            var missing: [String] = []
-            if row.unaccounted > 0 { missing.append("\(row.unaccounted) unaccounted for (handled, but no outcome anywhere)") }
-            if row.pending > 0 { missing.append("\(row.pending) not yet handled by their stage") }
-            let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
-            return AlertCondition(
-                key: flowKey(row, run: run),
-                severity: row.unaccounted > 0 ? .critical : .warning, kind: .discrepancy,
-                title: "\(run.source) run: \(flow): \(row.extracted) extracted ≠ \(loaded) loaded + \(row.unchanged) suppressed + \(row.deadLettered) dead-lettered\(retry)",
-                summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)); \(accounted) of \(row.extracted) records are accounted for, \(missing.joined(separator: " and ")). `billsync report --source \(run.source)` lists them by file and line.",
-                stage: nil, count: row.extracted - accounted, firstSeenAt: run.finishedAt, lastSeenAt: now,
-                labels: ["object": row.flow.object, "source": run.source],
-                details: ["extracted": "\(row.extracted)", "loaded": "\(loaded)", "suppressed": "\(row.unchanged)",
-                          "dead-lettered": "\(row.deadLettered)", "in retry": "\(row.retrying)", "pending": "\(row.pending)",
-                          "unaccounted": "\(row.unaccounted)", "run": run.runId])
+            row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, run: run, now: now)
         }
+    }
+
+    static func flowDiscrepancy(_ row: SyncLedger.Row, stalled: Set<Stage>, run: AlerterObservations.RunCheck, now: Date) -> AlertCondition? {
+        let stuckAt = row.pendingAt.keys.filter(stalled.contains).sorted()
+        guard row.unaccounted > 0 || !stuckAt.isEmpty else { return nil }
+        let loaded = row.created + row.updated
+        let accounted = loaded + row.unchanged + row.deadLettered + row.retrying
+        let retry = row.retrying > 0 ? " (+ \(row.retrying) still in retry)" : ""
+        var missing: [String] = []
+        if row.unaccounted > 0 { missing.append("\(row.unaccounted) unaccounted for (handled, but no outcome anywhere)") }
+        if row.pending > 0 {
+            let stages = stuckAt.map(\.rawValue).joined(separator: " and ")
+            missing.append(stuckAt.isEmpty ? "\(row.pending) not yet handled by their stage, which is still committing"
+                : "\(row.pending) not yet handled by their stage (the \(stages) committed nothing since the previous check)")
+        }
+        let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
+        return AlertCondition(
+            key: flowKey(row, run: run),
+            severity: row.unaccounted > 0 ? .critical : .warning, kind: .discrepancy,
+            title: "\(run.source) run: \(flow): \(row.extracted) extracted ≠ \(loaded) loaded + \(row.unchanged) suppressed + \(row.deadLettered) dead-lettered\(retry)",
+            summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)); \(accounted) of \(row.extracted) records are accounted for, \(missing.joined(separator: " and ")). `billsync report --source \(run.source)` lists them by file and line.",
+            stage: nil, count: row.unaccounted + row.pending, firstSeenAt: run.finishedAt, lastSeenAt: now,
+            labels: ["object": row.flow.object, "source": run.source],
+            details: ["extracted": "\(row.extracted)", "loaded": "\(loaded)", "suppressed": "\(row.unchanged)",
+                      "dead-lettered": "\(row.deadLettered)", "in retry": "\(row.retrying)", "pending": "\(row.pending)",
+                      "unaccounted": "\(row.unaccounted)", "run": run.runId])
+    }
+
+    static func rollupDiscrepancy(_ row: SyncLedger.Row, run: AlerterObservations.RunCheck, now: Date) -> AlertCondition? {
+        guard row.unaccounted > 0 else { return nil }
+        let total = row.created + row.updated + row.unchanged + row.deadLettered + row.retrying + row.pending + row.unaccounted
+        let upserts = row.unaccounted == 1 ? "roll-up upsert" : "roll-up upserts"
+        return AlertCondition(
+            key: flowKey(row, run: run), severity: .critical, kind: .discrepancy,
+            title: "\(run.source) run: \(row.flow.object) roll-up: \(row.unaccounted) \(upserts) handled by the loader without an outcome",
+            summary: "The run finished at \(RuleEvaluation.time(run.finishedAt)); of the \(total) roll-up totals made from its records, the loader committed past \(row.unaccounted) without a result or a dead letter. `billsync report --source \(run.source)` lists them.",
+            stage: nil, count: row.unaccounted, firstSeenAt: run.finishedAt, lastSeenAt: now,
+            labels: ["object": row.flow.object, "source": run.source],
+            details: ["roll-up upserts": "\(total)", "loaded": "\(row.created + row.updated)", "dead-lettered": "\(row.deadLettered)",
+                      "in retry": "\(row.retrying)", "pending": "\(row.pending)", "unaccounted": "\(row.unaccounted)", "run": run.runId])
     }
 }

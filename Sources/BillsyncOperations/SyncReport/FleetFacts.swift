@@ -4,9 +4,10 @@ import BillsyncKafka
 import BillsyncTopics
 import Foundation
 
-/// What the sync report knows about a run, read from the fleet's topics: only the fields the
-/// accounting needs (ids, lineage, outcome, reason), so a snapshot of a large run stays small.
-/// Ids are the envelopes' UUIDs as they appear on the wire.
+/// The messages the sync report reads from the fleet's topics, each reduced to the fields the
+/// accounting needs (ids, lineage, outcome, reason). `FleetTopicReader` hands them one at a time
+/// to a `FleetLedger`; gathered in these arrays (a few, written by hand), `SyncLedger(facts:)`
+/// accounts for them at once. Ids are the envelopes' UUIDs as they appear on the wire.
 public struct FleetFacts: Sendable {
     /// A canonical billing record on a raw topic.
     public struct RawRecord: Sendable, Hashable {
@@ -42,6 +43,10 @@ public struct FleetFacts: Sendable {
         public var position: Position
         /// When the broker took it: when its stage finished the record.
         public var writtenAt: Date? = nil
+        /// Its envelope's source and extraction time (those of the record it derives from): a
+        /// roll-up total whose record already reached its end is still counted with its run.
+        public var sourceName: String? = nil
+        public var extractedAt: Date? = nil
     }
 
     /// A sink's final word on a record.
@@ -52,6 +57,8 @@ public struct FleetFacts: Sendable {
         public var outcome: String
         /// When the broker took it: when the sink finished the record.
         public var writtenAt: Date? = nil
+        /// Its envelope's source (that of the record it derives from), to skip other sources' results unread.
+        public var sourceName: String? = nil
     }
 
     /// A message a stage gave up on, with why.
@@ -69,6 +76,10 @@ public struct FleetFacts: Sendable {
         public var file: String?
         public var line: Int?
         public var failedAt: String?
+        /// The dead-lettered message's own source and extraction time (nil for a file row): a
+        /// dead letter whose record already reached its end is still counted with its run.
+        public var recordSource: String? = nil
+        public var extractedAt: Date? = nil
     }
 
     /// A copy of a message waiting in one of a stage's retry topics.
@@ -76,6 +87,8 @@ public struct FleetFacts: Sendable {
         public var stage: Stage
         public var originalId: String
         public var position: Position
+        /// The message's source, to skip other sources' copies unread.
+        public var sourceName: String? = nil
     }
 
     /// Where a message sits.
@@ -100,10 +113,6 @@ public struct FleetFacts: Sendable {
     public var retryCopies: [RetryCopy] = []
     /// Per stage (its consumer group): the next offset it will read, per partition it committed.
     public var committed: [Stage: [KafkaTopicPartition: Int64]] = [:]
-    /// Per partition read: the offset the next message will get (its high watermark).
-    public var ends: [KafkaTopicPartition: Int64] = [:]
-    /// Per partition read: the oldest offset still retained.
-    public var starts: [KafkaTopicPartition: Int64] = [:]
     /// The field values of the most recently upserted records per object, for reconciliation.
     public var samples = UpsertSamples()
 
@@ -113,16 +122,6 @@ public struct FleetFacts: Sendable {
     public func handled(by stage: Stage, _ position: Position) -> Bool {
         guard let next = committed[stage]?[position.topicPartition] else { return false }
         return next > position.offset
-    }
-
-    /// Messages of these topics the stage has not handled yet.
-    public func lag(of stage: Stage, inputs: [String]) -> Int64 {
-        var lag: Int64 = 0
-        for (partition, end) in ends where inputs.contains(partition.topic) {
-            let next = committed[stage]?[partition] ?? starts[partition] ?? 0
-            lag += max(0, end - next)
-        }
-        return lag
     }
 }
 
@@ -139,6 +138,8 @@ extension FleetFacts.DeadLetter {
                   originalId: stage == .extractor ? nil : json?["id"]?.stringValue,
                   code: headers.last(named: StageHeaders.errorCode) ?? "unknown", reason: headers.last(named: StageHeaders.errorMessage) ?? "",
                   field: headers.last(named: StageHeaders.errorPointer), example: example, source: headers.last(named: StageHeaders.source),
-                  file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt))
+                  file: file, line: line, failedAt: headers.last(named: StageHeaders.firstFailedAt),
+                  recordSource: json?["source"]?["name"]?.stringValue,
+                  extractedAt: json?["extractedAt"]?.stringValue.flatMap(Timestamp.init(parsing:))?.date)
     }
 }

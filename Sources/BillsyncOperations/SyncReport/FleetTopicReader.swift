@@ -6,8 +6,9 @@ import Foundation
 import Logging
 
 /// Reads a fleet's topics (raw records, upserts, results, retry and dead-letter topics) from the
-/// beginning, without joining any group, and the stages' committed offsets, into `FleetFacts`.
-/// Kept open, each `refresh` reads only what arrived since the last one.
+/// beginning, without joining any group, and the stages' committed offsets, into a
+/// `FleetLedger`. Kept open, each `refresh` reads only what arrived since the last one: each
+/// message is read and parsed once, and the ledger keeps only what is still in flight.
 public struct FleetTopicReader {
     let consumer: KafkaConsumer
     /// Every partition read; the consumer's own assignment is empty until its first poll.
@@ -17,7 +18,12 @@ public struct FleetTopicReader {
     let stageInputs: [Stage: [KafkaTopicPartition]]
     let topicRoles: [String: Role]
     var next: [KafkaTopicPartition: Int64] = [:]
-    public private(set) var facts = FleetFacts()
+    public private(set) var ledger: FleetLedger
+    /// Per stage (its consumer group): the next offset it will read, per partition it committed.
+    public private(set) var committed: [Stage: [KafkaTopicPartition: Int64]] = [:]
+    /// Per partition read: the offset the next message will get (its high watermark), and the oldest retained.
+    var ends: [KafkaTopicPartition: Int64] = [:]
+    var starts: [KafkaTopicPartition: Int64] = [:]
 
     enum Role {
         case raw, upserts, results
@@ -26,9 +32,10 @@ public struct FleetTopicReader {
     }
 
     /// Opens the reader on every topic of `catalog` that exists, runs `body` with it, and closes
-    /// it. `stages` are the stages whose committed offsets and lag matter (those that run).
+    /// it. `stages` are the stages whose committed offsets and lag matter (those that run); the
+    /// accounting stages among them decide when a record reached its end (`FleetLedger`).
     public static func reading<Result: Sendable>(
-        connection: KafkaConnection, catalog: TopicCatalog, stages: [Stage] = TopicCatalog.stages, logger: Logger,
+        connection: KafkaConnection, catalog: TopicCatalog, stages: [Stage] = TopicCatalog.stages, ledger: FleetLedger, logger: Logger,
         _ body: (inout FleetTopicReader) async throws -> Result
     ) async throws -> Result {
         let admin = try KafkaAdmin(connection: connection, logger: logger)
@@ -60,8 +67,10 @@ public struct FleetTopicReader {
             let handle = KafkaConsumerConfiguration(connection: connection, groupID: catalog.group(of: stage), subscription: .topics([]))
             queries[stage] = try KafkaConsumer(configuration: handle, logger: logger)
         }
+        var ledger = ledger
+        ledger.setReaders(readers(of: stages, catalog: catalog))
         var reader = FleetTopicReader(consumer: consumer, partitions: Array(offsets.keys), iterator: consumer.messages.makeAsyncIterator(), queries: queries,
-                                      stageInputs: stageInputs, topicRoles: roles)
+                                      stageInputs: stageInputs, topicRoles: roles, ledger: ledger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await consumer.run() }
             defer { consumer.triggerShutdown() }
@@ -72,18 +81,34 @@ public struct FleetTopicReader {
         }
     }
 
+    /// Per topic, the accounting stages among `stages` that read it (inputs and retry topics).
+    static func readers(of stages: [Stage], catalog: TopicCatalog) -> [String: [Stage]] {
+        var readers: [String: [Stage]] = [:]
+        for stage in stages where [.transformer, .rollup, .loader, .loaderBilling].contains(stage) {
+            for topic in catalog.inputs(of: stage) + catalog.retryTopics(stage: stage) { readers[topic, default: []].append(stage) }
+        }
+        return readers
+    }
+
     /// Reads the stages' committed offsets, then every topic up to its end as the fetch answers
     /// report it, waiting 300 ms for answers newer than the offsets: whatever a stage committed,
-    /// its outputs are then normally in `facts`. A fetch answer that came too early only makes a
-    /// record look lost until the next refresh, so `--wait` corrects it; the final report is
-    /// taken after the workers stopped.
-    public mutating func refresh(timeout: Duration = .seconds(60)) async throws {
+    /// its outputs are then normally in the ledger. A fetch answer that came too early would
+    /// only delay a record's end: the ledger closes a record once it saw it at its end at two
+    /// refreshes in a row. A first read of a long history takes as long as it takes; `timeout`
+    /// bounds a wait in which nothing arrives. Returns whether any stage committed something
+    /// since the last refresh.
+    @discardableResult
+    public mutating func refresh(timeout: Duration = .seconds(60)) async throws -> Bool {
+        let before = committed
         for (stage, partitions) in stageInputs where !partitions.isEmpty {
             // A partition the group never committed answers a negative offset (librdkafka's "invalid").
-            facts.committed[stage] = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
+            let offsets = try await queries[stage]!.committedOffsets(for: partitions).filter { $0.value >= 0 }
+            committed[stage] = offsets
+            ledger.setCommitted(offsets, of: stage)
         }
         let clock = ContinuousClock()
         let started = clock.now
+        var lastRead = started
         // A fetch answer (fetch.wait.max.ms is 100 ms) taken after the committed offsets were read.
         let fresh = started + .milliseconds(300)
         while true {
@@ -91,11 +116,17 @@ public struct FleetTopicReader {
             if !batch.isEmpty {
                 for message in batch { record(message) }
                 consumer.markDone(batch)
+                lastRead = clock.now
+                // A long first read is work on the cooperative pool: let the process's other tasks run between batches.
+                await Task.yield()
                 continue
             }
-            if clock.now >= fresh, atEnd() { return }
-            guard clock.now - started < timeout else {
-                throw KafkaError(kind: .broker, message: "the fleet's topics were not read to their end within \(timeout)")
+            if clock.now >= fresh, atEnd() {
+                ledger.settle()
+                return committed != before
+            }
+            guard clock.now - lastRead < timeout else {
+                throw KafkaError(kind: .broker, message: "the fleet's topics were not read to their end: nothing arrived for \(timeout)")
             }
             // Nothing signals "the fetch answer's watermark moved": the end can only be checked for.
             try await Task.sleep(for: .milliseconds(20))
@@ -105,8 +136,8 @@ public struct FleetTopicReader {
     mutating func atEnd() -> Bool {
         for partition in partitions {
             guard let marks = consumer.cachedWatermarks(for: partition) else { return false }
-            facts.ends[partition] = marks.high
-            facts.starts[partition] = marks.low
+            ends[partition] = marks.high
+            starts[partition] = marks.low
             if max(next[partition] ?? 0, marks.low) < marks.high { return false }
         }
         return true
@@ -118,40 +149,49 @@ public struct FleetTopicReader {
         let position = FleetFacts.Position(topic: message.topic, partition: message.partition, offset: message.offset)
         let json = try? JSONParser.parse(value)
         let id = json?["id"]?.stringValue
+        let source = json?["source"]?["name"]?.stringValue
+        let extractedAt = { json?["extractedAt"]?.stringValue.flatMap(Timestamp.init(parsing:))?.date }
         switch role {
         case .raw:
             guard let json, let id, let type = json["type"]?.stringValue else { return }
-            facts.raw.append(FleetFacts.RawRecord(
-                id: id, type: type, businessKey: json["businessKey"]?.stringValue ?? "", sourceName: json["source"]?["name"]?.stringValue ?? "",
+            ledger.take(FleetFacts.RawRecord(
+                id: id, type: type, businessKey: json["businessKey"]?.stringValue ?? "", sourceName: source ?? "",
                 position: position, file: message.headers.last(named: StageHeaders.originFile),
                 line: message.headers.last(named: StageHeaders.originLine).flatMap(Int.init),
-                extractedAt: json["extractedAt"]?.stringValue.flatMap(Timestamp.init(parsing:))?.date,
-                billingCycle: FleetFacts.RawRecord.billingCycle(of: json)))
+                extractedAt: extractedAt(), billingCycle: FleetFacts.RawRecord.billingCycle(of: json)))
         case .upserts:
             guard let json, let id, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
-            facts.upserts.append(FleetFacts.Upsert(
+            ledger.take(FleetFacts.Upsert(
                 id: id, causationId: cause, object: payload["object"]?.stringValue ?? "", externalId: payload["externalId"]?.stringValue ?? "",
                 writtenBy: message.headers.last(named: StageHeaders.writtenBy).map(Stage.init(rawValue:)), position: position,
-                writtenAt: message.timestamp))
-            facts.samples.keep(id: id, payload: payload)
+                writtenAt: message.timestamp, sourceName: source, extractedAt: extractedAt()), payload: payload)
         case .results:
             guard let json, let cause = json["causationId"]?.stringValue, let payload = json["payload"] else { return }
-            facts.results.append(FleetFacts.LoadResult(
+            ledger.take(FleetFacts.LoadResult(
                 causationId: cause, sink: payload["sink"]?.stringValue ?? "", object: payload["object"]?.stringValue ?? "",
-                outcome: payload["outcome"]?.stringValue ?? "", writtenAt: message.timestamp))
+                outcome: payload["outcome"]?.stringValue ?? "", writtenAt: message.timestamp, sourceName: source))
         case let .retry(stage):
             guard let id else { return }
-            facts.retryCopies.append(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position))
+            ledger.take(FleetFacts.RetryCopy(stage: stage, originalId: id, position: position, sourceName: source))
         case let .deadLetters(stage):
-            facts.deadLetters.append(FleetFacts.DeadLetter(message: message, topicStage: stage, json: json))
+            ledger.take(FleetFacts.DeadLetter(message: message, topicStage: stage, json: json))
         }
+    }
+
+    /// Forgets the ledger's counters of records extracted before `date` (`FleetLedger.forget`).
+    public mutating func forget(extractedBefore date: Date) {
+        ledger.forget(extractedBefore: date)
     }
 
     /// Messages each stage has not handled yet, over its inputs and retry topics.
     public func lag() -> [Stage: Int64] {
         var lag: [Stage: Int64] = [:]
         for (stage, partitions) in stageInputs {
-            lag[stage] = facts.lag(of: stage, inputs: Array(Set(partitions.map(\.topic))))
+            lag[stage] = partitions.reduce(Int64(0)) { sum, partition in
+                guard let end = ends[partition] else { return sum }
+                let next = committed[stage]?[partition] ?? starts[partition] ?? 0
+                return sum + max(0, end - next)
+            }
         }
         return lag
     }

@@ -19,28 +19,13 @@ public struct StageProgress: Sendable, Hashable {
         return stage.rawValue.padding(toLength: 15, withPad: " ", startingAt: 0) + parts.joined(separator: "  ")
     }
 
-    /// The stages of a run, in the order records pass them, from what the ledger of the run
-    /// already gathered.
-    public static func of(_ facts: FleetFacts, ledger: SyncLedger, lag: [Stage: Int64]) -> [StageProgress] {
-        let rawIds = Set(ledger.records.map(\.id))
-        let upsertIds = Set(ledger.upserts.map(\.id))
+    /// The stages of a run, in the order records pass them, from its ledger's counts.
+    public static func of(_ ledger: SyncLedger, lag: [Stage: Int64]) -> [StageProgress] {
         func dead(_ stage: Stage) -> Int { ledger.deadLetterGroups.filter { $0.stage == stage }.map(\.count).reduce(0, +) }
-        var lines = [StageProgress(stage: .extractor, handled: nil, written: ledger.records.count, deadLettered: dead(.extractor), lag: nil)]
+        var lines = [StageProgress(stage: .extractor, handled: nil, written: ledger.recordsExtracted, deadLettered: dead(.extractor), lag: nil)]
         for stage in [Stage.transformer, .rollup, .loader, .loaderBilling] where lag[stage] != nil {
-            let handled: Int
-            let written: Int
-            switch stage {
-            case .loader:
-                handled = ledger.upserts.filter { facts.handled(by: stage, $0.position) }.count
-                written = facts.results.filter { $0.sink == "salesforce" && upsertIds.contains($0.causationId) }.count
-            case .loaderBilling:
-                handled = ledger.records.filter { facts.handled(by: stage, $0.position) }.count
-                written = facts.results.filter { $0.sink == "billing" && rawIds.contains($0.causationId) }.count
-            default:
-                handled = ledger.records.filter { facts.handled(by: stage, $0.position) }.count
-                written = ledger.upserts.filter { $0.writtenBy == stage }.count
-            }
-            lines.append(StageProgress(stage: stage, handled: handled, written: written, deadLettered: dead(stage), lag: lag[stage]))
+            let counts = ledger.stages[stage] ?? SyncLedger.StageCount()
+            lines.append(StageProgress(stage: stage, handled: counts.handled, written: counts.written, deadLettered: dead(stage), lag: lag[stage]))
         }
         return lines
     }

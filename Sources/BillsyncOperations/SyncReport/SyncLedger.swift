@@ -9,6 +9,8 @@ import Foundation
 /// handled without any of these outcomes is unaccounted for: that is a lost record, and the
 /// report names it. "Handled" is read from the stage's committed offsets, which billsync commits
 /// only after a message's outputs are acknowledged, so nothing is called lost that is merely late.
+/// A `FleetLedger` answers it for any run (a source over a period) from counters and the records
+/// still in flight; `SyncLedger(facts:)` for facts gathered at once.
 public struct SyncLedger: Sendable {
     public enum Outcome: Sendable, Hashable {
         case created, updated, unchanged
@@ -74,6 +76,13 @@ public struct SyncLedger: Sendable {
         public var retrying = 0
         public var pending = 0
         public var unaccounted = 0
+        /// `pending` by the stage that has not handled them yet: records behind a stage that is
+        /// still committing are late, not missing.
+        public var pendingAt: [Stage: Int] = [:]
+
+        public init(flow: Flow) {
+            self.flow = flow
+        }
 
         mutating func count(_ outcome: Outcome) {
             switch outcome {
@@ -82,9 +91,25 @@ public struct SyncLedger: Sendable {
             case .unchanged: unchanged += 1
             case .deadLettered: deadLettered += 1
             case .retrying: retrying += 1
-            case .pending: pending += 1
+            case let .pending(stage):
+                pending += 1
+                pendingAt[stage, default: 0] += 1
             case .unaccounted: unaccounted += 1
             }
+        }
+
+        /// Adds another row's counts of the same flow (another second of extraction, the open records).
+        mutating func add(_ other: Row) {
+            extracted += other.extracted
+            transformed += other.transformed
+            unchanged += other.unchanged
+            created += other.created
+            updated += other.updated
+            deadLettered += other.deadLettered
+            retrying += other.retrying
+            pending += other.pending
+            unaccounted += other.unaccounted
+            pendingAt.merge(other.pendingAt, uniquingKeysWith: +)
         }
 
         /// Every record has exactly one final outcome.
@@ -119,28 +144,79 @@ public struct SyncLedger: Sendable {
         public var examples: [String] = []
     }
 
+    /// A run's bills and readings into Salesforce by billing cycle (the month of a bill's last
+    /// bill date, of a reading's date) and record type.
+    public struct CycleRow: Sendable, Hashable {
+        public var cycle: String
+        public var type: String
+        public var extracted = 0
+        public var loaded = 0
+        public var suppressed = 0
+        public var deadLettered = 0
+        public var open = 0
+
+        mutating func count(_ outcome: Outcome) {
+            extracted += 1
+            switch outcome {
+            case .created, .updated: loaded += 1
+            case .unchanged: suppressed += 1
+            case .deadLettered: deadLettered += 1
+            case .retrying, .pending, .unaccounted: open += 1
+            }
+        }
+
+        mutating func add(_ other: CycleRow) {
+            extracted += other.extracted
+            loaded += other.loaded
+            suppressed += other.suppressed
+            deadLettered += other.deadLettered
+            open += other.open
+        }
+    }
+
+    /// What one stage did with the run's messages: handled (its group committed past them) and
+    /// wrote (upserts, results).
+    public struct StageCount: Sendable, Hashable {
+        public var handled = 0
+        public var written = 0
+    }
+
     public var rows: [Row] = []
-    /// The run's raw records, and the upserts made from them.
-    public var records: [FleetFacts.RawRecord] = []
-    public var upserts: [FleetFacts.Upsert] = []
     /// Distinct raw records of the run (a record in two flows counts once).
     public var recordsExtracted = 0
+    /// The entries kept: every record's when the ledger keeps them all (`SyncLedger(facts:)`), else
+    /// the watched rows' (`FleetLedger.watch`) and those of records not at their end yet (at most
+    /// `FleetLedger.openEntriesListed` of them besides the watched).
     public var entries: [Entry] = []
+    /// Entries not at their end (some may not be listed in `entries`).
+    public var unfinished = 0
     /// File rows the extractor refused before they became records, per file.
     public var refusedRows: [String: Int] = [:]
     /// Records of types no running stage reads (e.g. contacts while no stage maps them), by type.
     public var unrouted: [String: Int] = [:]
-    /// `file:line` of every row the extractor refused.
+    /// `file:line` of every row the extractor refused that the ledger kept (every one, or the watched rows).
     public var refusedLines: Set<String> = []
     public var deadLetterGroups: [DeadLetterGroup] = []
     /// Messages of the run that went through each stage's retry topics (whatever became of
     /// them): a record type racing another shows here at the loader.
     public var retried: [Stage: Int] = [:]
+    /// Per stage, what it handled and wrote of the run's messages.
+    public var stages: [Stage: StageCount] = [:]
+    /// Per stage, when the broker took the last output it wrote for the run's records.
+    public var lastWritten: [Stage: Date] = [:]
+    public var billingCycles: [CycleRow] = []
+    /// The sampled CRM records, each change marked `ofRun` when it is an upsert of this run.
+    public var samples = UpsertSamples()
+    /// Per stage, the sum of its committed offsets over the partitions it reads: it changes
+    /// exactly when the stage commits something.
+    public var committed: [Stage: Int64] = [:]
+
+    public init() {}
 
     /// Every record's flows closed. The stages' lag is the caller's to check: a roll-up may
     /// still be on its way while every record is done.
     public var isClosed: Bool { rows.allSatisfy(\.isClosed) }
 
-    /// Entries that are not final, for the "unaccounted for" list.
+    /// Entries listed that are not final, for the "unaccounted for" list (`unfinished` counts them all).
     public var open: [Entry] { entries.filter { !$0.outcome.isFinal } }
 }

@@ -12,6 +12,8 @@ public struct SyncReportText: Sendable {
     public var expectations: [(RecordExpectation, String?)] = []
     /// Stages that still had messages to handle when the report was taken.
     public var laggingStages: [Stage: Int64] = [:]
+    /// Where every expectation not met was written (`ExpectationSummary.writeUnmet`), to name it.
+    public var unmetList: String?
 
     public init(ledger: SyncLedger, apiCalls: Int? = nil, elapsedSeconds: Double? = nil) {
         self.ledger = ledger
@@ -60,29 +62,18 @@ public struct SyncReportText: Sendable {
         }
         if let apiCalls { out.append("Salesforce API calls: \(apiCalls) (as counted by the Salesforce side)") }
         if let elapsedSeconds { out.append(String(format: "Elapsed: %.1f s from extraction to the last record's end", elapsedSeconds)) }
-        if !expectations.isEmpty {
-            let met = expectations.filter { $0.1 == nil }.count
-            var byKind: [String: (met: Int, total: Int, expected: String)] = [:]
-            for (expectation, unmet) in expectations {
-                var entry = byKind[expectation.kind] ?? (0, 0, expectation.expected.rawValue)
-                entry.total += 1
-                if unmet == nil { entry.met += 1 }
-                byKind[expectation.kind] = entry
-            }
-            let kinds = byKind.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.expected) \($0.value.met)/\($0.value.total)" }
-            out.append("Deliberate anomalies ending as expected: \(met) of \(expectations.count) (\(kinds.joined(separator: ", ")))")
-            for case let (_, unmet?) in expectations { out.append("  NOT MET: \(unmet)") }
-        }
+        if !expectations.isEmpty { out += ExpectationSummary(expectations).lines(listedIn: unmetList) }
         for (stage, lag) in laggingStages.sorted(by: { $0.key < $1.key }) where lag > 0 {
             out.append("The \(stage) still had \(lag) message\(lag == 1 ? "" : "s") to handle.")
         }
         let open = ledger.open
-        if open.isEmpty && succeeded {
+        let count = ledger.unfinished
+        if count == 0 && succeeded {
             out.append("Accounting closes: every extracted record was loaded, left unchanged or dead-lettered with its reason.")
-        } else if !open.isEmpty {
-            out.append("Accounting does NOT close: \(open.count) record\(open.count == 1 ? " is" : "s are") unaccounted for:")
+        } else if count > 0 {
+            out.append("Accounting does NOT close: \(count) record\(count == 1 ? " is" : "s are") unaccounted for:")
             for entry in open.prefix(20) { out.append("  \(entry.description) → \(entry.flow.object): \(Self.describe(entry.outcome))") }
-            if open.count > 20 { out.append("  … and \(open.count - 20) more") }
+            if count > 20 { out.append("  … and \(count - 20) more") }
         } else {
             out.append("Accounting does NOT close (see above).")
         }
