@@ -73,6 +73,7 @@ struct Report: AsyncParsableCommand {
                 let clock = ContinuousClock()
                 var lastCommit = clock.now
                 while true {
+                    let passStarted = clock.now
                     // "Progress" is a stage committing: records queued behind a backlog are late, not stuck.
                     if try await reader.refresh() { lastCommit = clock.now }
                     let ledger = reader.ledger.ledger(sources: sourceFilter)
@@ -85,7 +86,9 @@ struct Report: AsyncParsableCommand {
                     if clock.now - lastCommit > .seconds(settleTimeout) {
                         return ("no stage committed anything for \(Int(settleTimeout)) s; \(ledger.unfinished) records not final yet", 3)
                     }
-                    try await Task.sleep(for: .seconds(1))  // the progress lines' refresh rate
+                    // The progress lines' refresh rate: every second, or less often while a large
+                    // backlog makes a pass costly, so the observer takes at most a tenth of a core.
+                    try await Task.sleep(for: max(.seconds(1), (clock.now - passStarted) * 9))
                 }
             }
         }
