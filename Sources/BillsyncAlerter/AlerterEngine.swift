@@ -201,6 +201,11 @@ public actor AlerterEngine {
     public func runChecked(_ key: String, discrepancies: [AlertCondition], pending: [String: Int] = [:], reportPath: String?, final: Bool) {
         let now = clock.now
         observations.runs[key]?.discrepancies = discrepancies
+        let before = observations.runs[key]?.pending ?? [:]
+        let since = observations.runs[key]?.pendingSince ?? [:]
+        observations.runs[key]?.pendingSince = pending.reduce(into: [:]) { result, entry in
+            result[entry.key] = before[entry.key] == entry.value ? since[entry.key] ?? now : now
+        }
         observations.runs[key]?.pending = pending
         observations.runs[key]?.checks += 1
         if let reportPath { observations.runs[key]?.reportPath = reportPath }

@@ -213,7 +213,8 @@ public final class AlerterService: Service, Sendable {
             do {
                 let ledger = RunAccounting.ledger(of: run, in: reader.ledger)
                 let everySource = run.source == AlerterObservations.RunCheck.everySource
-                let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now)
+                let discrepancies = everySource ? [] : RunAccounting.discrepancies(ledger, run: run, now: clock.now,
+                                                                                          stalledAfter: engine.rules.lag.stalledAfter)
                 // Final once every record reached its end (none still retrying either), or given up on.
                 let final = (discrepancies.isEmpty && ledger.isClosed) || clock.now.timeIntervalSince(run.finishedAt) >= giveUpAfter
                 var path: String?

@@ -25,6 +25,10 @@ public final class SQLiteDatabase: @unchecked Sendable {
     // @unchecked: the connection pointer is only used while holding `lock`.
     private let connection: OpaquePointer
     private let lock = Mutex<Void>(())
+    /// Prepared statements by their SQL, kept for the connection's life (only used while holding
+    /// `lock`): the emulators run the same few statements hundreds of thousands of times in a
+    /// large run, and preparing one costs more than running it.
+    private var statements: [String: OpaquePointer] = [:]
 
     /// `busyTimeout`: how long a statement waits for another connection's lock before failing.
     public init(path: String, busyTimeout: Duration = .seconds(5)) throws {
@@ -42,6 +46,7 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     deinit {
+        for statement in statements.values { sqlite3_finalize(statement) }
         sqlite3_close(connection)
     }
 
@@ -89,11 +94,11 @@ public final class SQLiteDatabase: @unchecked Sendable {
     }
 
     fileprivate func unlockedQuery(_ sql: String, _ parameters: [SQLiteValue]) throws -> [[SQLiteValue]] {
-        var statement: OpaquePointer?
-        guard sqlite3_prepare_v2(connection, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
-            throw SQLiteError(code: sqlite3_errcode(connection), message: String(cString: sqlite3_errmsg(connection)))
+        let statement = try prepared(sql)
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
         }
-        defer { sqlite3_finalize(statement) }
         // SQLite copies bound text immediately (SQLITE_TRANSIENT).
         let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
         for (index, parameter) in parameters.enumerated() {
@@ -124,6 +129,19 @@ public final class SQLiteDatabase: @unchecked Sendable {
             rows.append(row)
         }
         return rows
+    }
+}
+
+extension SQLiteDatabase {
+    /// The statement for `sql`, prepared once (the lock is held).
+    fileprivate func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] { return statement }
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(connection, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw SQLiteError(code: sqlite3_errcode(connection), message: String(cString: sqlite3_errmsg(connection)))
+        }
+        statements[sql] = statement
+        return statement
     }
 }
 

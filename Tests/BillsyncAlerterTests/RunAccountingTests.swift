@@ -118,6 +118,25 @@ struct RunAccountingTests {
         #expect(stuck.first?.summary.contains("the loader committed nothing since the previous check") == true)
     }
 
+    @Test("a stage that committed nothing since the previous check is told only once it has been still for lag.stalledAfter (a loader commits once per chunk)")
+    func stillForLessThanStalledAfterIsNotADiscrepancy() {
+        var facts = FleetFacts()
+        raw(&facts, count: 10)
+        facts.committed[.transformer] = [KafkaTopicPartition(topic: "raw", partition: 0): 10]
+        for index in 0..<10 { upsert(&facts, "u\(index)", from: "r\(index)", object: "Product2") }
+        facts.committed[.loader] = [KafkaTopicPartition(topic: "upserts", partition: 0): 0]
+        let ledger = runLedger(facts)
+        var check = run
+        check.read = 10
+        check.published = 10
+        check.pending = RunAccounting.progress(ledger)
+        check.pendingSince = Dictionary(uniqueKeysWithValues: check.pending!.keys.map { ($0, at(1_000)) })
+        #expect(RunAccounting.discrepancies(ledger, run: check, now: at(1_300), stalledAfter: .seconds(600)).isEmpty,
+                "still for five minutes: the loader may be in the middle of a chunk")
+        let stuck = RunAccounting.discrepancies(ledger, run: check, now: at(1_600), stalledAfter: .seconds(600))
+        #expect(stuck.map(\.count) == [10])
+    }
+
     @Test("roll-up totals are never compared with extraction: only roll-up upserts handled without an outcome are told")
     func rollupsAreNotComparedWithExtraction() {
         var facts = FleetFacts()

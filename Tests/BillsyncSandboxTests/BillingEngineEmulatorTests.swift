@@ -45,7 +45,10 @@ struct BillingEngineEmulatorTests {
 
     @Test("without the bearer token the API answers 401; too fast, 429 with Retry-After")
     func authAndRate() async throws {
-        try await RunningEmulator.with(billing: { $0.requestsPerSecond = 3 }) { sf in
+        // The emulator's clock stands still: the eight requests fall in one second however slow
+        // the machine is.
+        let second = Date(timeIntervalSince1970: 1_800_000_000)
+        try await RunningEmulator.with(billing: { $0.requestsPerSecond = 3; $0.now = { second } }) { sf in
             #expect(try await sf.request("GET", "/billing/v1/accounts").status == 401)
             #expect(try await sf.request("GET", "/billing/v1/accounts", headers: ["Authorization": "Bearer wrong"]).status == 401)
             var statuses: [Int] = []

@@ -99,6 +99,9 @@ public struct AlerterObservations: Sendable {
         /// not stuck. Optional, so state written before it existed still reads (older state's
         /// per-flow counts simply match no stage).
         public var pending: [String: Int]?
+        /// Since when each of `pending`'s sums has had its value (a stage stalled that long
+        /// holds its records; one committing once a minute through a backlog does not).
+        public var pendingSince: [String: Date]?
         /// The report written for it.
         public var reportPath: String?
     }

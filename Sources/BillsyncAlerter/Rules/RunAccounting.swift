@@ -64,11 +64,18 @@ public struct RunAccounting: Sendable {
 
     static func progressKey(_ stage: Stage) -> String { "committed/\(stage)" }
 
-    /// The stages that committed nothing since the run's previous check (none at its first: there
-    /// is nothing to compare with yet).
-    static func stalledStages(_ ledger: SyncLedger, run: AlerterObservations.RunCheck) -> Set<Stage> {
+    /// The stages that committed nothing since the run's previous check, and nothing for
+    /// `stalledAfter` (none at its first check: there is nothing to compare with yet). A loader
+    /// working through a backlog commits once per chunk, which can take longer than the time
+    /// between checks: only a stage still for `stalledAfter` holds its records.
+    static func stalledStages(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date, stalledAfter: Duration) -> Set<Stage> {
         guard let before = run.pending else { return [] }
-        return Set(ledger.committed.keys.filter { before[progressKey($0)] == ledger.committed[$0].map { Int($0) } })
+        return Set(ledger.committed.keys.filter { stage in
+            let key = progressKey(stage)
+            guard before[key] == ledger.committed[stage].map({ Int($0) }) else { return false }
+            let since = run.pendingSince?[key] ?? .distantPast
+            return now.timeIntervalSince(since) >= stalledAfter.timeInterval
+        })
     }
 
     static func flowKey(_ row: SyncLedger.Row, run: AlerterObservations.RunCheck) -> String {
@@ -78,10 +85,12 @@ public struct RunAccounting: Sendable {
     /// One condition per flow that is really missing records, naming the numbers. Records handled
     /// without an outcome anywhere are told at once. Records not yet handled are late, not
     /// missing, while the stage holding them still commits (a loader working through a backlog):
-    /// they are told only once that stage committed nothing since the run's previous check (a
-    /// stage that is down is the lag and worker rules' to tell as well). Roll-up totals are not
-    /// extracted records: only roll-up upserts without an outcome are told for them.
-    public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date) -> [AlertCondition] {
+    /// they are told only once that stage committed nothing since the run's previous check and
+    /// for `stalledAfter` (the lag rules' stalled consumer; a stage that is down is the lag and
+    /// worker rules' to tell as well). Roll-up totals are not extracted records: only roll-up
+    /// upserts without an outcome are told for them.
+    public static func discrepancies(_ ledger: SyncLedger, run: AlerterObservations.RunCheck, now: Date,
+                                     stalledAfter: Duration = .zero) -> [AlertCondition] {
         var conditions: [AlertCondition] = []
         // The records on the raw topics must be the ones the extractor says it published.
         if ledger.recordsExtracted != run.published {
@@ -92,7 +101,7 @@ public struct RunAccounting: Sendable {
                 stage: nil, count: max(1, abs(run.published - ledger.recordsExtracted)), firstSeenAt: run.finishedAt, lastSeenAt: now,
                 labels: ["source": run.source], details: ["published": "\(run.published)", "on the raw topics": "\(ledger.recordsExtracted)", "run": run.runId]))
         }
-        let stalled = stalledStages(ledger, run: run)
+        let stalled = stalledStages(ledger, run: run, now: now, stalledAfter: stalledAfter)
         return conditions + ledger.rows.compactMap { row in
             row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, run: run, now: now)
         }
@@ -109,7 +118,7 @@ public struct RunAccounting: Sendable {
         if row.pending > 0 {
             let stages = stuckAt.map(\.rawValue).joined(separator: " and ")
             missing.append(stuckAt.isEmpty ? "\(row.pending) not yet handled by their stage, which is still committing"
-                : "\(row.pending) not yet handled by their stage (the \(stages) committed nothing since the previous check)")
+                : "\(row.pending) not yet handled by their stage (the \(stages) committed nothing since the previous check, for at least \(stalledAfter))")
         }
         let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
         return AlertCondition(

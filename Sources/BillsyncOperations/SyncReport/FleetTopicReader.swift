@@ -58,6 +58,13 @@ public struct FleetTopicReader {
         configuration.commitsOffsets = false
         // Short fetch waits: a refresh ends once a fetch answer newer than its start shows the end.
         configuration.properties["fetch.wait.max.ms"] = "100"
+        // A small prefetch, as the workers' (librdkafka's defaults queue 64 MB, and hold each lz4
+        // batch decompressed until its last message is read): the reader's memory is then the
+        // ledger's, not the topics'. 4 MiB per fetch keeps a first read of a long history fast.
+        configuration.properties.merge([
+            "queued.max.messages.kbytes": "2048", "fetch.max.bytes": "4194304", "max.partition.fetch.bytes": "262144",
+            "fetch.queue.backoff.ms": "10",
+        ]) { _, reader in reader }
         let consumer = try KafkaConsumer(configuration: configuration, logger: logger)
         var queries: [Stage: KafkaConsumer] = [:]
         var stageInputs: [Stage: [KafkaTopicPartition]] = [:]
