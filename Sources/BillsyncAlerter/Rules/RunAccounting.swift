@@ -103,11 +103,12 @@ public struct RunAccounting: Sendable {
         }
         let stalled = stalledStages(ledger, run: run, now: now, stalledAfter: stalledAfter)
         return conditions + ledger.rows.compactMap { row in
-            row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, run: run, now: now)
+            row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, stalledAfter: stalledAfter, run: run, now: now)
         }
     }
 
-    static func flowDiscrepancy(_ row: SyncLedger.Row, stalled: Set<Stage>, run: AlerterObservations.RunCheck, now: Date) -> AlertCondition? {
+    static func flowDiscrepancy(_ row: SyncLedger.Row, stalled: Set<Stage>, stalledAfter: Duration, run: AlerterObservations.RunCheck,
+                                now: Date) -> AlertCondition? {
         let stuckAt = row.pendingAt.keys.filter(stalled.contains).sorted()
         guard row.unaccounted > 0 || !stuckAt.isEmpty else { return nil }
         let loaded = row.created + row.updated
