@@ -103,12 +103,11 @@ public struct RunAccounting: Sendable {
         }
         let stalled = stalledStages(ledger, run: run, now: now, stalledAfter: stalledAfter)
         return conditions + ledger.rows.compactMap { row in
-            row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, stalledAfter: stalledAfter, run: run, now: now)
+            row.flow.direction == .rollup ? rollupDiscrepancy(row, run: run, now: now) : flowDiscrepancy(row, stalled: stalled, run: run, now: now)
         }
     }
 
-    static func flowDiscrepancy(_ row: SyncLedger.Row, stalled: Set<Stage>, stalledAfter: Duration, run: AlerterObservations.RunCheck,
-                                now: Date) -> AlertCondition? {
+    static func flowDiscrepancy(_ row: SyncLedger.Row, stalled: Set<Stage>, run: AlerterObservations.RunCheck, now: Date) -> AlertCondition? {
         let stuckAt = row.pendingAt.keys.filter(stalled.contains).sorted()
         guard row.unaccounted > 0 || !stuckAt.isEmpty else { return nil }
         let loaded = row.created + row.updated
@@ -119,7 +118,7 @@ public struct RunAccounting: Sendable {
         if row.pending > 0 {
             let stages = stuckAt.map(\.rawValue).joined(separator: " and ")
             missing.append(stuckAt.isEmpty ? "\(row.pending) not yet handled by their stage, which is still committing"
-                : "\(row.pending) not yet handled by their stage (the \(stages) committed nothing since the previous check, for at least \(stalledAfter))")
+                : "\(row.pending) not yet handled by their stage (the \(stages) committed nothing since the previous check)")
         }
         let flow = "\(row.flow.object) \(row.flow.direction.rawValue)"
         return AlertCondition(
