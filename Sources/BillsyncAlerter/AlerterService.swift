@@ -172,8 +172,8 @@ public final class AlerterService: Service, Sendable {
     /// Runs `work` at each accounting pass, until cancelled or `done`: every
     /// `lifecycle.evaluationInterval` on the clock, or at each `evaluateOnce` when the test runs the rounds.
     /// A pass made costly by a large backlog (the ledger's open records) spaces the next one out
-    /// to nine times its own length, so the run accounting takes at most a tenth of a core
-    /// however large the run.
+    /// to nine times its own length (the run accounting then takes about a tenth of a core), but
+    /// no more than a minute, so a run's final report follows its last record soon.
     func eachPass(_ work: () async -> Void, until done: () -> Bool = { false }) async {
         if runsRounds {
             let interval = engine.rules.lifecycle.evaluationInterval
@@ -181,7 +181,8 @@ public final class AlerterService: Service, Sendable {
             while !Task.isCancelled && !done() {
                 let started = elapsed.now
                 await work()
-                do { try await clock.sleep(for: max(interval, (elapsed.now - started) * 9)) } catch { return }
+                let paced = min(max(interval, .seconds(60)), (elapsed.now - started) * 9)
+                do { try await clock.sleep(for: max(interval, paced)) } catch { return }
             }
         } else {
             for await pass in passes {

@@ -87,8 +87,9 @@ struct Report: AsyncParsableCommand {
                         return ("no stage committed anything for \(Int(settleTimeout)) s; \(ledger.unfinished) records not final yet", 3)
                     }
                     // The progress lines' refresh rate: every second, or less often while a large
-                    // backlog makes a pass costly, so the observer takes at most a tenth of a core.
-                    try await Task.sleep(for: max(.seconds(1), (clock.now - passStarted) * 9))
+                    // backlog makes a pass costly (nine times the pass, so the observer takes about
+                    // a tenth of a core), but at least every 20 s: the end of the run is told soon.
+                    try await Task.sleep(for: min(.seconds(20), max(.seconds(1), (clock.now - passStarted) * 9)))
                 }
             }
         }
