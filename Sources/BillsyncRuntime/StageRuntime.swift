@@ -237,10 +237,8 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         var messages: [KafkaConsumerMessage] = []
         /// When each began waiting with its partition read to the end, by topic, partition and offset.
         var since: [String: Date] = [:]
-        /// The offset after the last message taken, per partition.
-        var readUpTo: [KafkaTopicPartition: Int64] = [:]
-        /// Each partition's high watermark when last looked at for a waiting input.
-        var highSeen: [KafkaTopicPartition: Int64] = [:]
+        /// Where the partitions of waiting inputs are, to tell when their clock may run.
+        var partitions = QuietPartitions()
 
         static func id(_ message: KafkaConsumerMessage) -> String { "\(message.topic)/\(message.partition)/\(message.offset)" }
     }
@@ -262,15 +260,6 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
             try? await clock.sleep(for: .milliseconds(2))
         }
         return combined[...]
-    }
-
-    /// Whether the partition was read to its end and did not grow since it was last looked at
-    /// (from the high watermark of the latest fetch answer; unknown counts as quiet).
-    private func isQuiet(_ partition: KafkaTopicPartition, waiting: inout Waiting) -> Bool {
-        guard let high = consumer.cachedWatermarks(for: partition)?.high else { return true }
-        let grew = waiting.highSeen[partition].map { high > $0 } ?? false
-        waiting.highSeen[partition] = high
-        return !grew && high <= waiting.readUpTo[partition, default: high]
     }
 
     /// A chunk whose outputs are queued for the broker but not yet acknowledged.
@@ -301,13 +290,15 @@ public final class StageRuntime<Handler: StageHandler>: Service, Sendable {
         let now = clock.now
         lagTracker.taken(chunk)
         let lag = lagTracker.snapshot(now: now)
-        for run in chunk.partitionRuns() { waiting.readUpTo[run.partition] = run.messages.last!.offset + 1 }
+        waiting.partitions.taken(chunk)
         // A waiting input's clock runs only while its partition is quiet: read to its end and no
         // longer growing.
         var quiet: [KafkaTopicPartition: Bool] = [:]
         for message in waiting.messages {
             let partition = message.topicPartition
-            if quiet[partition] == nil { quiet[partition] = isQuiet(partition, waiting: &waiting) }
+            if quiet[partition] == nil {
+                quiet[partition] = waiting.partitions.isQuiet(partition, high: consumer.cachedWatermarks(for: partition)?.high)
+            }
             if quiet[partition] == false { waiting.since[Waiting.id(message)] = now }
         }
         let taken = waiting.messages + chunk
