@@ -4,7 +4,8 @@ import Synchronization
 /// Tokens, the API limits and the fault generator, shared by all requests.
 final class SalesforceAPIState: Sendable {
     struct Session {
-        let expiry: ContinuousClock.Instant
+        /// On the emulator's clock (`configuration.clock`), which a test moves.
+        let expiry: Date
         let clientID: String
     }
 
@@ -41,7 +42,7 @@ final class SalesforceAPIState: Sendable {
 
     func issueToken(clientID: String) -> String {
         let token = "00D000000000001!" + UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        let session = Session(expiry: ContinuousClock.now.advanced(by: configuration.tokenLifetime), clientID: clientID)
+        let session = Session(expiry: configuration.clock().addingTimeInterval(configuration.tokenLifetime.timeInterval), clientID: clientID)
         state.withLock { $0.tokens[token] = session }
         return token
     }
@@ -60,7 +61,7 @@ final class SalesforceAPIState: Sendable {
         return state.withLock { state in
             guard let authorization, authorization.hasPrefix("Bearer ") || authorization.hasPrefix("OAuth ") else { return .invalidSession }
             let token = String(authorization.split(separator: " ", maxSplits: 1).last ?? "")
-            guard let session = state.tokens[token], session.expiry > .now else { return .invalidSession }
+            guard let session = state.tokens[token], session.expiry > configuration.clock() else { return .invalidSession }
             if let every = configuration.expireTokenEvery {
                 state.requestsSinceExpiry += 1
                 if state.requestsSinceExpiry >= every {
