@@ -161,7 +161,7 @@ let package = Package(
         ),
         // The rule vocabulary both mapping files share (the sources' and the transformer's): one
         // implementation of trim, number and date formats, value maps, checks, and their YAML.
-        .target(name: "BillsyncMapping", dependencies: ["BillsyncContracts", .product(name: "Yams", package: "Yams")]),
+        .target(name: "BillsyncMapping", dependencies: ["BillsyncContracts", "BillsyncJSON", .product(name: "Yams", package: "Yams")]),
         // The transformer's declarative mapping: lookups, the mapping document, the record mapper.
         .target(
             name: "BillsyncTransformer",
@@ -242,10 +242,20 @@ let package = Package(
             name: "BillsyncLoader",
             dependencies: [
                 "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncPostgres", "BillsyncCSV", "BillsyncHTTP",
+                "BillsyncSalesforce",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]
+        ),
+        // Salesforce's REST API as billsync uses it (sessions, sObject Collections, Bulk API 2.0,
+        // describe, read-back, the API budget): shared by the loader and the alerter's reconciliation.
+        .target(
+            name: "BillsyncSalesforce",
+            dependencies: [
+                "BillsyncRuntime", "BillsyncContracts", "BillsyncCSV", "BillsyncHTTP", "BillsyncJSON",
                 // RS256 signing of the JWT bearer flow's assertions.
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ]
         ),
@@ -262,7 +272,7 @@ let package = Package(
             name: "BillsyncLoaderTests",
             dependencies: [
                 "BillsyncTopics",
-                "BillsyncLoader", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
+                "BillsyncLoader", "BillsyncSalesforce", "BillsyncRuntime", "BillsyncContracts", "BillsyncKafka", "BillsyncPostgres", "BillsyncSandbox",
                 "BillsyncTestSupport", "BillsyncOperations", "billsync-loader", "BillsyncHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -274,7 +284,7 @@ let package = Package(
             name: "BillsyncAlerter",
             dependencies: [
                 "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts", "BillsyncJSON",
-                "BillsyncOperations", "BillsyncLoader", "BillsyncTransformer", "BillsyncBlocking", "BillsyncHTTP",
+                "BillsyncOperations", "BillsyncSalesforce", "BillsyncMapping", "BillsyncBlocking", "BillsyncHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -293,7 +303,7 @@ let package = Package(
             name: "BillsyncAlerterTests",
             dependencies: [
                 "BillsyncAlerter", "BillsyncRuntime", "BillsyncTopics", "BillsyncKafka", "BillsyncContracts",
-                "BillsyncOperations", "BillsyncSandbox", "BillsyncTestSupport", "billsync-alerter",
+                "BillsyncOperations", "BillsyncSalesforce", "BillsyncSandbox", "BillsyncTestSupport", "billsync-alerter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -1,7 +1,7 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncHTTP
 import BillsyncKafka
-import BillsyncLoader
 import BillsyncOperations
 import BillsyncRuntime
 import BillsyncTopics
@@ -36,7 +36,7 @@ public struct AlerterReporter: Sendable {
         var reconciler: Reconciler?
         var dailyUsage: (@Sendable () async throws -> Int)?
         if settings.reconcileWithSalesforce, settings.rules.reports.reconciliationSample > 0 {
-            let loader = try LoaderSettings(environment: environment)
+            let loader = try SalesforceOrgSettings(environment: environment)
             let session = try SalesforceSession(loginURL: loader.loginURL, credentials: try SalesforceCredentials.fromEnvironment(environment),
                                                 audience: loader.audience, http: http)
             let client = SalesforceClient(session: session, budget: APIBudget(share: loader.budgetShare))

@@ -3,7 +3,7 @@ import BillsyncKafka
 import BillsyncOperations
 import BillsyncRuntime
 import BillsyncTopics
-import BillsyncTransformer
+import BillsyncMapping
 import Foundation
 import Logging
 

@@ -1,3 +1,4 @@
+import BillsyncMapping
 import BillsyncExtractor
 import BillsyncKafka
 import BillsyncSandbox

@@ -1,4 +1,5 @@
 import BillsyncRuntime
+import BillsyncSalesforce
 import Foundation
 
 /// The loader's own settings beside the runtime's, from the environment.
@@ -26,19 +27,10 @@ public struct LoaderSettings: Sendable {
     /// SALESFORCE_LOGIN_URL, SALESFORCE_AUDIENCE, BILLSYNC_LOADER_BUDGET_SHARE (0.05–1),
     /// BILLSYNC_LOADER_PROBE_SECONDS.
     public init(environment: [String: String]) throws {
-        if let text = environment["SALESFORCE_LOGIN_URL"] {
-            guard let url = URL(string: text), url.scheme == "https" || url.scheme == "http" else {
-                throw SalesforceError.configuration("SALESFORCE_LOGIN_URL '\(text)' is not an http(s) URL")
-            }
-            loginURL = url
-        }
-        audience = environment["SALESFORCE_AUDIENCE"] ?? audience
-        if let text = environment["BILLSYNC_LOADER_BUDGET_SHARE"] {
-            guard let share = Double(text), (0.05...1).contains(share) else {
-                throw SalesforceError.configuration("BILLSYNC_LOADER_BUDGET_SHARE '\(text)' is not a share between 0.05 and 1")
-            }
-            budgetShare = share
-        }
+        let org = try SalesforceOrgSettings(environment: environment)
+        loginURL = org.loginURL
+        audience = org.audience
+        budgetShare = org.budgetShare
         if let text = environment["BILLSYNC_LOADER_PROBE_SECONDS"] {
             guard let seconds = Double(text), seconds > 0 else {
                 throw SalesforceError.configuration("BILLSYNC_LOADER_PROBE_SECONDS '\(text)' is not a positive number")

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncKafka
 import BillsyncPostgres
 import BillsyncRuntime

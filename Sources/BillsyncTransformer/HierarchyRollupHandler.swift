@@ -1,3 +1,4 @@
+import BillsyncMapping
 import BillsyncBlocking
 import BillsyncContracts
 import BillsyncRuntime

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BillsyncMapping
 import BillsyncContracts
 import BillsyncHTTP
 import BillsyncExtractor

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncKafka
 import BillsyncLoader
 import BillsyncRuntime

@@ -1,8 +1,8 @@
 import BillsyncAlerter
+import BillsyncSalesforce
 import BillsyncContracts
 import BillsyncJSON
 import BillsyncKafka
-import BillsyncLoader
 @testable import BillsyncOperations
 import BillsyncSandbox
 import BillsyncTestSupport
@@ -324,7 +324,7 @@ struct SyncReportTests {
             #expect(record?["Billing_Customer_Id__c"] == "0000000042")
             #expect(record?["Phone"] == nil)
             #expect(try await client.record(object: "Account", externalIdField: "Billing_Account_Id__c", externalId: "BA/43") == nil)
-            await #expect(throws: BillsyncLoader.SalesforceError.self) {
+            await #expect(throws: BillsyncSalesforce.SalesforceError.self) {
                 _ = try await client.record(object: "Account", externalIdField: "Name", externalId: "Odd")
             }
         }

@@ -1,3 +1,4 @@
+import BillsyncMapping
 import BillsyncContracts
 @testable import BillsyncExtractor
 import BillsyncKafka

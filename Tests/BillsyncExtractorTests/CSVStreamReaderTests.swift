@@ -1,3 +1,4 @@
+import BillsyncMapping
 import BillsyncCSV
 @testable import BillsyncExtractor
 import BillsyncTestSupport

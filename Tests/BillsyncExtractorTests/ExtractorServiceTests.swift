@@ -1,3 +1,4 @@
+import BillsyncMapping
 import BillsyncContracts
 import BillsyncExtractor
 import BillsyncKafka

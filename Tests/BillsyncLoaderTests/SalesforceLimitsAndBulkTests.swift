@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncLoader
 import BillsyncRuntime
 import BillsyncSandbox
@@ -44,7 +45,7 @@ struct SalesforceLimitsAndBulkTests {
             do {
                 _ = try SalesforceSession(loginURL: URL(string: generic)!, credentials: Self.clientCredentials)
                 Issue.record("\(generic) was accepted for client credentials")
-            } catch let error as BillsyncLoader.SalesforceError {
+            } catch let error as BillsyncSalesforce.SalesforceError {
                 #expect("\(error)".contains("SALESFORCE_LOGIN_URL") && "\(error)".contains("my.salesforce.com"), "\(error)")
                 #expect(!"\(error)".contains("sandbox-secret"))
             }

@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncKafka
 import BillsyncLoader
 import BillsyncRuntime
@@ -304,7 +305,7 @@ struct SalesforceLoaderTests {
             let wrong = try SalesforceSession(loginURL: rig.base, credentials: .jwtBearer(
                 clientID: "billsync-sandbox", username: "integration@billsync.example",
                 privateKeyPEM: try String(contentsOfFile: otherKey, encoding: .utf8)))
-            await #expect(throws: BillsyncLoader.SalesforceError.self) { _ = try await wrong.current() }
+            await #expect(throws: BillsyncSalesforce.SalesforceError.self) { _ = try await wrong.current() }
         }
     }
 }

@@ -157,7 +157,8 @@ struct SalesforceBulkJobStateTests {
     @Test("past the Bulk API's rolling daily record allowance a job processes what fits and fails; a day later on the emulator's clock, the rest goes through")
     func dailyRecordAllowance() async throws {
         let time = EmulatorTime()
-        try await BulkJobDriver.with({ $0.bulkRecordsPerDay = 3; $0.clock = { time.now } }) { bulk in
+        // The session outlives the day the test moves (its lifetime runs on the same clock).
+        try await BulkJobDriver.with({ $0.bulkRecordsPerDay = 3; $0.clock = { time.now }; $0.tokenLifetime = .seconds(3 * 86_400) }) { bulk in
             let id = try await bulk.create()
             #expect(try await bulk.upload(id, "Billing_Customer_Id__c,Name\n" + (1...5).map { "000000000\($0),N\($0)\n" }.joined()).status == 201)
             #expect(try await bulk.setState(id, "UploadComplete").status == 200)

@@ -10,7 +10,8 @@ struct SalesforceLimitsTests {
     @Test("the daily allocation counts the requests of the last 24 hours on the emulator's clock: past it every call is TotalRequests Limit exceeded until the day rolls on")
     func dailyAllocationRolls() async throws {
         let time = EmulatorTime()
-        try await RunningEmulator.with({ $0.dailyAPILimit = 2; $0.clock = { time.now } }) { sf in
+        // The session outlives the day the test moves (its lifetime runs on the same clock).
+        try await RunningEmulator.with({ $0.dailyAPILimit = 2; $0.clock = { time.now }; $0.tokenLifetime = .seconds(3 * 86_400) }) { sf in
             let token = try await sf.token()
             #expect(try await sf.request("GET", limits, token: token).status == 200)
             time.advance(by: 3_600)

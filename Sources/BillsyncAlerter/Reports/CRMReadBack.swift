@@ -1,4 +1,4 @@
-import BillsyncLoader
+import BillsyncSalesforce
 
 /// Reads one CRM record back by its external id, for reconciliation.
 public protocol CRMReadBack: Sendable {

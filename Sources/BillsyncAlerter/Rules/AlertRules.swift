@@ -1,4 +1,5 @@
 import BillsyncRuntime
+import BillsyncSalesforce
 import Foundation
 import Yams
 

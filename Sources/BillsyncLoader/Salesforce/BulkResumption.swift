@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import Logging
 
 /// Bulk jobs a loader left behind. A loader that stops (a deploy, a crash, a rescheduled pod)

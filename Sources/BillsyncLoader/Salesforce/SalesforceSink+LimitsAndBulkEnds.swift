@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncRuntime
 
 /// What the sink's `load` and `loadInBulk` do about a refusal for the concurrent request limit

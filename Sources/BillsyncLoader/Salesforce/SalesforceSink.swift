@@ -1,4 +1,5 @@
 import BillsyncContracts
+import BillsyncSalesforce
 import BillsyncRuntime
 import Foundation
 import Logging

@@ -215,7 +215,7 @@ extension SalesforceClient {
     }
 
     /// A value as Bulk API CSV writes it: `#N/A` empties a field, an empty cell leaves it alone.
-    static func bulkText(_ value: CRMFieldValue) -> String {
+    package static func bulkText(_ value: CRMFieldValue) -> String {
         switch value {
         case let .string(text): text
         case let .decimal(decimal): "\(decimal)"

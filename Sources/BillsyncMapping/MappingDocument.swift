@@ -34,7 +34,7 @@ public struct MappingDocument: Sendable {
         public let to: String?
         public let rules: [MappingRule]
         public let line: Int
-        let path: PayloadPath
+        package let path: PayloadPath
 
         public init(from: String, to: String?, rules: [MappingRule], line: Int) {
             self.from = from
@@ -54,7 +54,7 @@ public struct MappingDocument: Sendable {
         public let refresh: String?
         public let fields: [FieldMapping]
         public let line: Int
-        let externalIdPaths: [PayloadPath]
+        package let externalIdPaths: [PayloadPath]
 
         public init(source: MessageType, object: String, externalIdField: String, externalIdFrom: [String], refresh: String?,
                     fields: [FieldMapping], line: Int) {
